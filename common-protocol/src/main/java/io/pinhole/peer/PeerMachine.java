@@ -63,6 +63,7 @@ public final class PeerMachine {
     private final long punchRoundNanos;
     private final long retryInitialNanos;
     private final long retryMaxNanos;
+    private final long waitingRefreshNanos;
     private final String peerId;
 
     private PeerState state = PeerState.REGISTERING;
@@ -110,6 +111,7 @@ public final class PeerMachine {
         this.punchRoundNanos = t.punchRound().toNanos();
         this.retryInitialNanos = t.registerRetryInitial().toNanos();
         this.retryMaxNanos = t.registerRetryMax().toNanos();
+        this.waitingRefreshNanos = t.waitingRefresh().toNanos();
         this.refreshNanos = t.refreshFallback().toNanos();
         this.retryNanos = retryInitialNanos;
         this.peerId = config.peer().shortId();
@@ -244,7 +246,7 @@ public final class PeerMachine {
         if (registered.refreshSeconds() > 0) {
             refreshNanos = registered.refreshSeconds() * 1_000_000_000L;
         }
-        nextRegisterAt = now + refreshNanos;
+        nextRegisterAt = now + (state == PeerState.CONNECTED ? refreshNanos : Math.min(refreshNanos, waitingRefreshNanos));
         if (!registered.observed().equals(publicEndpoint)) {
             publicEndpoint = registered.observed();
             LOG.log(Level.INFO, "registered; the rendezvous sees us at {0}", publicEndpoint);

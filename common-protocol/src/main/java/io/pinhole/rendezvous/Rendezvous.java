@@ -121,6 +121,9 @@ public final class Rendezvous {
         }
         boolean changed = reg.session != register.session() || !from.equals(reg.observed)
                 || !register.candidates().equals(reg.candidates) || !register.wanted().equals(reg.wanted);
+        if (reg.session != register.session() || !from.equals(reg.observed)) {
+            reg.lastPeerInfoSent = null; // a new session or address has not heard any news yet
+        }
         reg.wanted = register.wanted();
         reg.session = register.session();
         reg.observed = from;
