@@ -50,7 +50,9 @@ final class ChildJvm implements AutoCloseable {
                 "-cp", testClassPath(), TunNetnsChild.class.getName(), scenario));
         cmd.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            pb.environment().put("LC_ALL", "C"); // strerror texts and tool output are compared verbatim
+            Process p = pb.start();
             return new ChildJvm(p, cmd);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + cmd, e);

@@ -172,6 +172,23 @@ class TunDeviceNetnsTest {
         }
     }
 
+    @Test
+    void deletingTheInterfaceUnderAnOpenDeviceIsReportedAsDetached() {
+        try (Netns ns = Netns.create(ip); ChildJvm child = ChildJvm.start(ns, "deleted-while-open", "tun0")) {
+            child.await("opened");
+            child.awaitPause("delete-it");
+            ns.ip("link", "del", "dev", "tun0").orFail();
+            child.resume();
+            Map<String, String> deleted = child.await("deleted");
+            String detached = "cannot read from TUN device tun0: read failed: EBADFD (File descriptor in bad state):"
+                    + " the device was detached from this file descriptor (deleted with 'ip link del'?)";
+            assertEquals("TunException|EBADFD|" + detached, deleted.get("read"), child::details);
+            assertTrue(deleted.get("write").startsWith("TunException|EBADFD|cannot write to TUN device tun0: write"),
+                    deleted.get("write"));
+            child.awaitSuccess();
+        }
+    }
+
     /** The flags between angle brackets of {@code ip link show}. */
     private static Set<String> linkFlags(String link) {
         Matcher m = Pattern.compile("<([^>]*)>").matcher(link);

@@ -50,6 +50,7 @@ public final class TunNetnsChild {
                 case "name-taken" -> nameTaken(args[1]);
                 case "bad-mtu" -> badMtu(args[1]);
                 case "close-while-reading" -> closeWhileReading(args[1]);
+                case "deleted-while-open" -> deletedWhileOpen(args[1]);
                 default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
             }
             emit("done");
@@ -287,6 +288,29 @@ public final class TunNetnsChild {
         }
         emit("after-close", "read", readAfterClose, "write", write, "configure", configure, "isOpen", dev.isOpen());
         pause("after-close");
+    }
+
+    /** The parent deletes the interface ({@code ip link del}) while it is open: read and write report it. */
+    private static void deletedWhileOpen(String name) throws Exception {
+        try (TunDevice dev = TunDevice.open(name)) {
+            dev.configure(LOCAL, PEER, 1400);
+            emit("opened", "name", dev.name());
+            pause("delete-it");
+            String read;
+            try {
+                read = "returned " + dev.read(ByteBuffer.allocateDirect(2048), 10_000);
+            } catch (TunException e) {
+                read = e.getClass().getSimpleName() + "|" + e.errnoName() + "|" + e.getMessage();
+            }
+            String write;
+            try {
+                dev.write(ByteBuffer.wrap(Ipv4Packets.udp(PEER, 1, LOCAL, 2, new byte[1])));
+                write = "written";
+            } catch (TunException e) {
+                write = e.getClass().getSimpleName() + "|" + e.errnoName() + "|" + e.getMessage();
+            }
+            emit("deleted", "read", read, "write", write);
+        }
     }
 
     /** The packet in a buffer of the requested kind, starting at a non-zero position. */
