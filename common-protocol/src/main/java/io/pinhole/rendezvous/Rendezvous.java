@@ -153,7 +153,10 @@ public final class Rendezvous {
                         partner.key.shortId(), partner.observed);
             }
             sendPeerInfo(now, out, reg, partner);
-            sendPeerInfo(now, out, partner, reg);
+            if (!partner.observed.equals(reg.observed)) {
+                // Both at one endpoint (only a spoofer does that): a second PEER_INFO to it would amplify.
+                sendPeerInfo(now, out, partner, reg);
+            }
         }
     }
 
