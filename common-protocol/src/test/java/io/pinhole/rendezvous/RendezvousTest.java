@@ -210,6 +210,20 @@ class RendezvousTest {
     }
 
     @Test
+    void twoKeysRegisteredFromOneSpoofedAddressCannotBeUsedToAmplifyTowardIt() {
+        InetSocketAddress victim = endpoint("192.0.2.99", 53);
+        List<InetSocketAddress> eight = WireSamples.candidates(8);
+        register(0, victim, A, B, 1L, eight);
+        register(0, victim, B, A, 2L, eight);
+
+        for (long session = 3; session < 10; session++) { // a new session each time defeats the repeat limit
+            List<Reply> replies = register(session, victim, A, B, session, eight);
+            int toVictim = replies.stream().filter(r -> r.to().equals(victim)).mapToInt(Reply::size).sum();
+            assertTrue(toVictim <= Register.LENGTH, toVictim + " bytes to the victim for one REGISTER: " + replies);
+        }
+    }
+
+    @Test
     void repliesGoOnlyToTheSenderOrItsRegisteredPartner() {
         register(0, A_NAT, A, B);
         register(0, C_NAT, C, D);
