@@ -178,6 +178,15 @@ final class PeerHarness implements PeerOutput {
         return List.copyOf(sent);
     }
 
+    int sentCount() {
+        return sent.size();
+    }
+
+    /** What was sent after the first {@code count} datagrams (a view, valid until the next call). */
+    List<Sent> sentSince(int count) {
+        return sent.subList(count, sent.size());
+    }
+
     List<Sent> sentTo(InetSocketAddress to) {
         return sent.stream().filter(s -> s.to().equals(to)).toList();
     }

@@ -80,51 +80,50 @@ class RendezvousFuzzTest {
             InetSocketAddress from = addresses.get(random.nextInt(addresses.size()));
             long dropsBefore = server.droppedTotal();
             int registrationsBefore = server.registrations();
-            String what = "datagram " + i + " from " + from + ": " + HexFormat.of().formatHex(datagram);
-
             try {
                 server.onDatagram(now, from, ByteBuffer.wrap(datagram), out);
-            } catch (RuntimeException e) {
-                throw new AssertionError(what + " threw " + e, e);
-            }
-            List<Reply> replies = out.take();
-            ControlMessage decoded = decodeOrNull(datagram);
+                List<Reply> replies = out.take();
+                ControlMessage decoded = decodeOrNull(datagram);
 
-            Map<InetSocketAddress, Integer> bytesTo = new HashMap<>();
-            for (Reply r : replies) {
-                assertTrue(r.size() <= datagram.length, what + ": reply " + r + " is larger than the request");
-                bytesTo.merge(r.to(), r.size(), Integer::sum);
-            }
-            bytesTo.forEach((to, bytes) -> assertTrue(bytes <= datagram.length,
-                    what + ": " + bytes + " bytes to " + to + " for one request"));
-            assertTrue(server.registrations() <= config.maxRegistrations(), what);
-
-            if (decoded instanceof Register register && !replies.isEmpty()) {
-                registeredReplies++;
-                assertEquals(new Registered(register.session(), 20, from), replies.get(0).message(), what);
-                assertEquals(from, replies.get(0).to(), what);
-                for (Reply r : replies.subList(1, replies.size())) {
-                    PeerInfo info = (PeerInfo) r.message();
-                    pairingReplies++;
-                    if (r.to().equals(from)) {
-                        assertEquals(register.wanted(), info.peer(), what + ": told the sender about its partner");
-                    } else {
-                        assertEquals(registeredAt.get(register.wanted()), r.to(),
-                                what + ": sent to the wanted key's registered endpoint");
-                        assertEquals(new PeerInfo(register.self(), register.session(), from, register.candidates()),
-                                info, what);
-                    }
+                Map<InetSocketAddress, Integer> bytesTo = new HashMap<>();
+                for (Reply r : replies) {
+                    assertTrue(r.size() <= datagram.length, "reply " + r + " is larger than the request");
+                    bytesTo.merge(r.to(), r.size(), Integer::sum);
                 }
-                registeredAt.put(register.self(), from);
-                assertEquals(dropsBefore, server.droppedTotal(), what + ": acted on, not dropped");
-            } else if (decoded instanceof Leave) {
-                assertEquals(List.of(), replies, what);
-                boolean removed = server.registrations() == registrationsBefore - 1;
-                boolean dropped = server.droppedTotal() == dropsBefore + 1;
-                assertTrue(removed != dropped, what + ": a LEAVE either removes a registration or is a drop");
-            } else {
-                assertEquals(List.of(), replies, what + ": only a REGISTER is ever answered");
-                assertEquals(dropsBefore + 1, server.droppedTotal(), what + ": counted as exactly one drop");
+                bytesTo.forEach((to, bytes) -> assertTrue(bytes <= datagram.length,
+                        bytes + " bytes to " + to + " for one request"));
+                assertTrue(server.registrations() <= config.maxRegistrations());
+
+                if (decoded instanceof Register register && !replies.isEmpty()) {
+                    registeredReplies++;
+                    assertEquals(new Registered(register.session(), 20, from), replies.get(0).message());
+                    assertEquals(from, replies.get(0).to());
+                    for (Reply r : replies.subList(1, replies.size())) {
+                        PeerInfo info = (PeerInfo) r.message();
+                        pairingReplies++;
+                        if (r.to().equals(from)) {
+                            assertEquals(register.wanted(), info.peer(), "told the sender about its partner");
+                        } else {
+                            assertEquals(registeredAt.get(register.wanted()), r.to(),
+                                    "sent to the wanted key's registered endpoint");
+                            assertEquals(new PeerInfo(register.self(), register.session(), from, register.candidates()),
+                                    info);
+                        }
+                    }
+                    registeredAt.put(register.self(), from);
+                    assertEquals(dropsBefore, server.droppedTotal(), "acted on, not dropped");
+                } else if (decoded instanceof Leave) {
+                    assertEquals(List.of(), replies);
+                    boolean removed = server.registrations() == registrationsBefore - 1;
+                    boolean dropped = server.droppedTotal() == dropsBefore + 1;
+                    assertTrue(removed != dropped, "a LEAVE either removes a registration or is a drop");
+                } else {
+                    assertEquals(List.of(), replies, "only a REGISTER is ever answered");
+                    assertEquals(dropsBefore + 1, server.droppedTotal(), "counted as exactly one drop");
+                }
+            } catch (RuntimeException | AssertionError e) {
+                throw new AssertionError("datagram " + i + " from " + from + ": "
+                        + HexFormat.of().formatHex(datagram) + ": " + e, e);
             }
         }
         assertTrue(registeredReplies > 10_000, "the fuzz registers often: " + registeredReplies);

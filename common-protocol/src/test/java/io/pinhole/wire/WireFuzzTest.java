@@ -55,18 +55,17 @@ class WireFuzzTest {
         int decoded;
 
         void feed(byte[] raw) {
-            String what = HexFormat.of().formatHex(raw);
             try {
                 try {
                     MessageType type = Header.peekType(ByteBuffer.wrap(raw));
-                    assertEquals(raw[0] & 0xff, type.code(), what);
+                    assertEquals(raw[0] & 0xff, type.code());
                 } catch (MalformedMessageException e) {
                     // counted through decode below
                 }
                 try {
                     ControlMessage message = ControlMessage.decode(ByteBuffer.wrap(raw));
                     decoded++;
-                    assertArrayEquals(raw, WireSamples.bytes(message.encode()), what);
+                    assertArrayEquals(raw, WireSamples.bytes(message.encode()));
                 } catch (MalformedMessageException e) {
                     reasons.merge(e.reason(), 1, Integer::sum);
                 }
@@ -77,8 +76,8 @@ class WireFuzzTest {
                 } catch (MalformedMessageException e) {
                     // not a PLAIN_DATA: fine
                 }
-            } catch (RuntimeException e) {
-                throw new AssertionError("datagram " + what + " threw " + e, e);
+            } catch (RuntimeException | AssertionError e) {
+                throw new AssertionError("datagram " + HexFormat.of().formatHex(raw) + ": " + e, e);
             }
         }
 
