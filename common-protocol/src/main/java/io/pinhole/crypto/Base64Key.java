@@ -19,7 +19,8 @@ final class Base64Key {
         try {
             raw = Base64.getDecoder().decode(trimmed);
         } catch (IllegalArgumentException e) {
-            throw new KeyFormatException(what + " is not valid base64 (" + e.getMessage() + ")");
+            // the JDK's message quotes the offending character: never echo key material
+            throw new KeyFormatException(what + " is not valid base64 (expected 44 characters of A-Z a-z 0-9 + / =)");
         }
         if (raw.length != NoisePublicKey.LENGTH) {
             throw new KeyFormatException(what + " must decode to 32 bytes, got " + raw.length
