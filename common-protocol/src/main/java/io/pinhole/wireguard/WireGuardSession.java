@@ -1,0 +1,537 @@
+package io.pinhole.wireguard;
+
+import io.pinhole.crypto.AuthenticationFailedException;
+import io.pinhole.crypto.ChaCha20Poly1305;
+import io.pinhole.crypto.Tai64n;
+import io.pinhole.ratelimiter.HandshakeRateLimiter;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * WireGuardSession: the WireGuard protocol with one peer (whitepaper sections 5 and 6): the
+ * handshake, transport keypairs (previous, current, next), encryption of IP packets into
+ * transport messages and back, replay protection, cookies under load, and the timers:
+ * <ul>
+ *   <li>an unanswered initiation is retried after REKEY_TIMEOUT plus up to 333 ms of jitter,
+ *       for at most REKEY_ATTEMPT_TIME, after which staged packets are dropped;
+ *   <li>the initiator of the current keypair rekeys when sending after REKEY_AFTER_TIME or
+ *       REKEY_AFTER_MESSAGES, and when receiving after REJECT_AFTER_TIME - 15 s;
+ *   <li>a keypair is never used after REJECT_AFTER_TIME or REJECT_AFTER_MESSAGES;
+ *   <li>data sent without anything received for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT starts a
+ *       new handshake;
+ *   <li>all keys are wiped after 3 x REJECT_AFTER_TIME without a new handshake.
+ * </ul>
+ * Passive keepalives are left to the caller (pinhole sends one after 5 s idle, see
+ * {@link #sendKeepalive}). When a new path comes up ({@link #pathUp}), only the side whose
+ * public key sorts first initiates at once, so two peers do not cross initiations.
+ *
+ * <p>Time: monotonic nanoseconds passed to every call; wall-clock time for the TAI64N timestamp
+ * comes from the injected {@link Clock}.
+ *
+ * <p>Error contract: no datagram makes a method throw; whatever cannot be used is dropped and
+ * counted in {@link #drops()}.
+ *
+ * <p>Not thread-safe: the caller serialises calls.
+ */
+public final class WireGuardSession {
+    private static final Logger LOG = System.getLogger(WireGuardSession.class.getName());
+    private static final byte[] NO_AAD = new byte[0];
+    private static final long TIMESTAMP_WHITENER = (1L << 24) - 1;
+
+    private final Identity id;
+    private final SecureRandom random;
+    private final Clock wall;
+    private final SessionTimers timers;
+    private final Handshake handshake;
+    private final CookieJar cookieJar;
+    private final CookieChecker cookieChecker;
+    private final HandshakeRateLimiter rateLimiter;
+    private final ChaCha20Poly1305 sealer = new ChaCha20Poly1305();
+    private final ChaCha20Poly1305 opener = new ChaCha20Poly1305();
+    private final String peerId;
+
+    private Keypair previous;
+    private Keypair current;
+    private Keypair next;
+    private final ArrayDeque<byte[]> staged = new ArrayDeque<>();
+
+    private boolean handshakeInProgress;
+    private long handshakeStartedAt;
+    private long lastInitiationSentAt;
+    private long retryJitter;
+    private boolean awaitingPeerInitiation;
+    private long awaitPeerInitiationUntil;
+    private boolean sentWithoutReply;
+    private long sentWithoutReplySince;
+    private long lastHandshakeCompletedAt;
+    private long loadWindowStart;
+    private int loadWindowCount;
+
+    private final EnumMap<SessionDrop, Long> drops = new EnumMap<>(SessionDrop.class);
+    private long handshakesCompleted;
+
+    public WireGuardSession(Identity id, SecureRandom random, Clock wall, SessionTimers timers) {
+        this.id = id;
+        this.random = random;
+        this.wall = wall;
+        this.timers = timers;
+        this.handshake = new Handshake(id, random);
+        this.cookieJar = new CookieJar(id);
+        this.cookieChecker = new CookieChecker(id, random);
+        this.rateLimiter = new HandshakeRateLimiter(timers.rateLimitedAddresses());
+        this.peerId = id.remotePublic().shortId();
+    }
+
+    // ------------------------------------------------------------------ sending
+
+    /** Encrypts {@code ipPacket} to the peer, or stages it and starts a handshake. */
+    public void send(long now, ByteBuffer ipPacket, SessionOutput out) {
+        if (usable(current, now)) {
+            encryptAndSend(now, current, ipPacket, out);
+            if ((current.initiator && now - current.createdAt >= Protocol.REKEY_AFTER_TIME.toNanos())
+                    || Long.compareUnsigned(current.sendCounter, Protocol.REKEY_AFTER_MESSAGES) >= 0) {
+                initiate(now, out, false);
+            }
+            return;
+        }
+        if (staged.size() >= timers.stagedLimit()) {
+            staged.pollFirst();
+            count(SessionDrop.STAGED_OVERFLOW);
+        }
+        byte[] copy = new byte[ipPacket.remaining()];
+        ipPacket.duplicate().get(copy);
+        staged.addLast(copy);
+        if (!awaitingPeerInitiation || now - awaitPeerInitiationUntil >= 0) {
+            initiate(now, out, false);
+        }
+    }
+
+    /** Sends a keepalive (an empty transport message) if a keypair is usable; returns whether it did. */
+    public boolean sendKeepalive(long now, SessionOutput out) {
+        if (!usable(current, now)) {
+            return false;
+        }
+        encryptAndSend(now, current, ByteBuffer.allocate(0), out);
+        return true;
+    }
+
+    private boolean usable(Keypair kp, long now) {
+        return kp != null && !kp.expired(now)
+                && Long.compareUnsigned(kp.sendCounter, Protocol.REJECT_AFTER_MESSAGES) < 0;
+    }
+
+    private void encryptAndSend(long now, Keypair kp, ByteBuffer packet, SessionOutput out) {
+        int length = packet.remaining();
+        int padded = length == 0 ? 0 : Math.min(roundUp16(length), Math.max(length, timers.mtu()));
+        byte[] msg = new byte[Messages.TRANSPORT_HEADER_LENGTH + padded + ChaCha20Poly1305.TAG_LENGTH];
+        msg[0] = Messages.TYPE_TRANSPORT;
+        Messages.writeIntLe(msg, Messages.TRANSPORT_RECEIVER, kp.remoteIndex);
+        long counter = kp.sendCounter++;
+        Messages.writeLongLe(msg, Messages.TRANSPORT_COUNTER, counter);
+        packet.duplicate().get(msg, Messages.TRANSPORT_HEADER_LENGTH, length);
+        sealer.seal(kp.sendKey, counter, msg, Messages.TRANSPORT_HEADER_LENGTH, padded, NO_AAD, msg,
+                Messages.TRANSPORT_HEADER_LENGTH);
+        out.sendToPeer(ByteBuffer.wrap(msg));
+        if (length > 0 && !sentWithoutReply) {
+            sentWithoutReply = true;
+            sentWithoutReplySince = now;
+        }
+    }
+
+    private static int roundUp16(int n) {
+        return (n + 15) & ~15;
+    }
+
+    // ------------------------------------------------------------------ handshake initiation
+
+    /**
+     * A new path to the peer exists. If no keypair is usable, the side whose key sorts first
+     * initiates now; the other waits REKEY_TIMEOUT for that initiation before it would start
+     * its own.
+     */
+    public void pathUp(long now, SessionOutput out) {
+        if (usable(current, now)) {
+            return;
+        }
+        if (id.initiatesOnNewPath()) {
+            initiate(now, out, true);
+        } else {
+            awaitingPeerInitiation = true;
+            awaitPeerInitiationUntil = now + Protocol.REKEY_TIMEOUT.toNanos();
+        }
+    }
+
+    /** Starts a handshake now unless one was sent within REKEY_TIMEOUT (or {@code force}). */
+    public void initiate(long now, SessionOutput out, boolean force) {
+        if (handshakeInProgress && !force && now - lastInitiationSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {
+            return;
+        }
+        if (!handshakeInProgress) {
+            handshakeInProgress = true;
+            handshakeStartedAt = now;
+        }
+        sendInitiation(now, out);
+    }
+
+    private void sendInitiation(long now, SessionOutput out) {
+        byte[] msg = handshake.createInitiation(timestamp(), newIndex());
+        cookieJar.addMacs(msg, Messages.INITIATION_MAC1, now);
+        lastInitiationSentAt = now;
+        retryJitter = (long) (random.nextDouble() * Protocol.REKEY_TIMEOUT_JITTER_MAX.toNanos());
+        LOG.log(Level.DEBUG, "sending handshake initiation to peer {0}", peerId);
+        out.sendToPeer(ByteBuffer.wrap(msg));
+    }
+
+    /** TAI64N of the wall clock, rounded down as WireGuard does so it leaks no fine timing. */
+    private Tai64n timestamp() {
+        Instant t = wall.instant();
+        return Tai64n.of(Instant.ofEpochSecond(t.getEpochSecond(), t.getNano() & ~TIMESTAMP_WHITENER));
+    }
+
+    private int newIndex() {
+        for (;;) {
+            int index = random.nextInt();
+            if (index != 0 && !inUse(index)) {
+                return index;
+            }
+        }
+    }
+
+    private boolean inUse(int index) {
+        return (current != null && current.localIndex == index) || (previous != null && previous.localIndex == index)
+                || (next != null && next.localIndex == index)
+                || (handshake.state() != Handshake.State.ZEROED && handshake.localIndex() == index);
+    }
+
+    // ------------------------------------------------------------------ receiving
+
+    /**
+     * Handles a WireGuard datagram (types 1-4) from {@code from}.
+     *
+     * @return true if it authenticated as coming from the peer
+     */
+    public boolean receive(long now, InetSocketAddress from, ByteBuffer datagram, SessionOutput out) {
+        int type = Messages.typeOf(datagram);
+        switch (type) {
+            case Messages.TYPE_INITIATION -> {
+                return onInitiation(now, from, bytes(datagram), out);
+            }
+            case Messages.TYPE_RESPONSE -> {
+                return onResponse(now, from, bytes(datagram), out);
+            }
+            case Messages.TYPE_COOKIE_REPLY -> {
+                onCookieReply(now, bytes(datagram));
+                return false;
+            }
+            case Messages.TYPE_TRANSPORT -> {
+                return onTransport(now, from, datagram, out);
+            }
+            default -> {
+                count(SessionDrop.MALFORMED);
+                return false;
+            }
+        }
+    }
+
+    private static byte[] bytes(ByteBuffer b) {
+        byte[] a = new byte[b.remaining()];
+        b.duplicate().get(a);
+        return a;
+    }
+
+    /** mac1, then (under load) mac2 or a cookie reply, then the per-address rate. */
+    private boolean admitHandshake(long now, InetSocketAddress from, byte[] msg, int mac1Offset, int senderIndex,
+                                   SessionOutput out) {
+        if (!cookieChecker.mac1Valid(msg, mac1Offset)) {
+            count(SessionDrop.BAD_MAC1);
+            return false;
+        }
+        if (now - loadWindowStart >= 1_000_000_000L) {
+            loadWindowStart = now;
+            loadWindowCount = 0;
+        }
+        loadWindowCount++;
+        if (loadWindowCount <= timers.underLoadPerSecond()) {
+            return true;
+        }
+        byte[] source = sourceBytes(from);
+        if (!cookieChecker.mac2Valid(msg, mac1Offset, source, now)) {
+            count(SessionDrop.COOKIE_DEMANDED);
+            out.send(from, ByteBuffer.wrap(cookieChecker.reply(msg, mac1Offset, senderIndex, source, now)));
+            return false;
+        }
+        if (!rateLimiter.allow(from.getAddress().getAddress(), now)) {
+            count(SessionDrop.RATE_LIMITED);
+            return false;
+        }
+        return true;
+    }
+
+    private static byte[] sourceBytes(InetSocketAddress from) {
+        byte[] ip = from.getAddress().getAddress();
+        byte[] out = new byte[ip.length + 2];
+        System.arraycopy(ip, 0, out, 0, ip.length);
+        out[ip.length] = (byte) (from.getPort() >>> 8);
+        out[ip.length + 1] = (byte) from.getPort();
+        return out;
+    }
+
+    private boolean onInitiation(long now, InetSocketAddress from, byte[] msg, SessionOutput out) {
+        int senderIndex = Messages.readIntLe(msg, Messages.INITIATION_SENDER);
+        if (!admitHandshake(now, from, msg, Messages.INITIATION_MAC1, senderIndex, out)) {
+            return false;
+        }
+        Handshake.Initiation initiation = Handshake.decryptInitiation(id.localPrivate, id.localPublicBytes, msg);
+        if (initiation == null) {
+            count(SessionDrop.HANDSHAKE_FAILED);
+            return false;
+        }
+        if (!initiation.remoteStatic().equals(id.remotePublic)) {
+            count(SessionDrop.UNKNOWN_PEER);
+            return false;
+        }
+        if (!handshake.acceptInitiation(initiation, now)) {
+            count(SessionDrop.HANDSHAKE_REPLAYED);
+            return false;
+        }
+        out.authenticated(from);
+        byte[] response = handshake.createResponse(newIndex());
+        cookieJar.addMacs(response, Messages.RESPONSE_MAC1, now);
+        Keypair kp = handshake.deriveKeypair(now);
+        if (next != null) {
+            next.wipe();
+        }
+        next = kp;
+        handshakeInProgress = false; // the peer's handshake supersedes ours
+        awaitingPeerInitiation = false;
+        lastHandshakeCompletedAt = now;
+        handshakesCompleted++;
+        LOG.log(Level.DEBUG, "answered handshake initiation from peer {0} at {1}", peerId, from);
+        out.sendToPeer(ByteBuffer.wrap(response));
+        return true;
+    }
+
+    private boolean onResponse(long now, InetSocketAddress from, byte[] msg, SessionOutput out) {
+        int senderIndex = Messages.readIntLe(msg, Messages.RESPONSE_SENDER);
+        if (!admitHandshake(now, from, msg, Messages.RESPONSE_MAC1, senderIndex, out)) {
+            return false;
+        }
+        if (!handshake.consumeResponse(msg)) {
+            count(SessionDrop.HANDSHAKE_FAILED);
+            return false;
+        }
+        out.authenticated(from);
+        Keypair kp = handshake.deriveKeypair(now);
+        if (next != null) {
+            if (previous != null) {
+                previous.wipe();
+            }
+            previous = next;
+            next = null;
+        } else {
+            if (previous != null) {
+                previous.wipe();
+            }
+            previous = current;
+        }
+        current = kp;
+        handshakeInProgress = false;
+        awaitingPeerInitiation = false;
+        lastHandshakeCompletedAt = now;
+        handshakesCompleted++;
+        LOG.log(Level.DEBUG, "handshake with peer {0} complete (initiator)", peerId);
+        if (staged.isEmpty()) {
+            encryptAndSend(now, current, ByteBuffer.allocate(0), out); // confirms the keypair to the responder
+        } else {
+            flushStaged(now, out);
+        }
+        return true;
+    }
+
+    private void onCookieReply(long now, byte[] msg) {
+        int receiver = Messages.readIntLe(msg, Messages.COOKIE_RECEIVER);
+        if (handshake.state() != Handshake.State.INITIATION_CREATED || receiver != handshake.localIndex()
+                || !cookieJar.consumeReply(msg, now)) {
+            count(SessionDrop.BAD_COOKIE_REPLY);
+            return;
+        }
+        LOG.log(Level.DEBUG, "peer {0} is under load: got a cookie; the next initiation carries mac2", peerId);
+    }
+
+    private boolean onTransport(long now, InetSocketAddress from, ByteBuffer datagram, SessionOutput out) {
+        int p = datagram.position();
+        int receiver = datagram.get(p + 4) & 0xff | (datagram.get(p + 5) & 0xff) << 8
+                | (datagram.get(p + 6) & 0xff) << 16 | (datagram.get(p + 7) & 0xff) << 24;
+        Keypair kp = byIndex(receiver);
+        if (kp == null) {
+            count(SessionDrop.UNKNOWN_INDEX);
+            return false;
+        }
+        if (kp.expired(now)) {
+            count(SessionDrop.EXPIRED_KEYPAIR);
+            return false;
+        }
+        long counter = 0;
+        for (int i = 7; i >= 0; i--) {
+            counter = counter << 8 | (datagram.get(p + 8 + i) & 0xff);
+        }
+        int sealedLength = datagram.remaining() - Messages.TRANSPORT_HEADER_LENGTH;
+        byte[] plain = new byte[sealedLength - ChaCha20Poly1305.TAG_LENGTH];
+        byte[] sealed = new byte[sealedLength];
+        datagram.duplicate().position(p + Messages.TRANSPORT_HEADER_LENGTH).get(sealed);
+        try {
+            opener.open(kp.receiveKey, counter, sealed, 0, sealedLength, NO_AAD, plain, 0);
+        } catch (AuthenticationFailedException e) {
+            count(SessionDrop.DECRYPT_FAILED);
+            return false;
+        }
+        if (!kp.replay.accept(counter, Protocol.REJECT_AFTER_MESSAGES)) {
+            count(SessionDrop.REPLAYED);
+            return false;
+        }
+        out.authenticated(from);
+        sentWithoutReply = false;
+        if (kp == next) {
+            if (previous != null) {
+                previous.wipe();
+            }
+            previous = current;
+            current = next;
+            next = null;
+            LOG.log(Level.DEBUG, "peer {0} confirmed the new keypair", peerId);
+            flushStaged(now, out);
+        }
+        if (kp == current && kp.initiator && now - kp.createdAt
+                >= Protocol.REJECT_AFTER_TIME.minus(Protocol.KEEPALIVE_TIMEOUT).minus(Protocol.REKEY_TIMEOUT).toNanos()) {
+            initiate(now, out, false);
+        }
+        if (plain.length == 0) {
+            return true; // keepalive
+        }
+        int length = innerLength(plain);
+        if (length < 0) {
+            count(SessionDrop.BAD_INNER_PACKET);
+            return true;
+        }
+        out.deliver(ByteBuffer.wrap(plain, 0, length));
+        return true;
+    }
+
+    /** Length of the IP packet at the start of {@code plain}, or -1 if it is not one. */
+    private static int innerLength(byte[] plain) {
+        int version = (plain[0] & 0xff) >>> 4;
+        int length;
+        if (version == 4 && plain.length >= 20) {
+            length = (plain[2] & 0xff) << 8 | (plain[3] & 0xff);
+            if (length < 20) {
+                return -1;
+            }
+        } else if (version == 6 && plain.length >= 40) {
+            length = 40 + ((plain[4] & 0xff) << 8 | (plain[5] & 0xff));
+        } else {
+            return -1;
+        }
+        return length <= plain.length ? length : -1;
+    }
+
+    private Keypair byIndex(int index) {
+        if (current != null && current.localIndex == index) {
+            return current;
+        }
+        if (next != null && next.localIndex == index) {
+            return next;
+        }
+        if (previous != null && previous.localIndex == index) {
+            return previous;
+        }
+        return null;
+    }
+
+    private void flushStaged(long now, SessionOutput out) {
+        while (!staged.isEmpty() && usable(current, now)) {
+            encryptAndSend(now, current, ByteBuffer.wrap(staged.pollFirst()), out);
+        }
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    /** Runs the timers; call every 50-100 ms. */
+    public void tick(long now, SessionOutput out) {
+        if (handshakeInProgress && now - lastInitiationSentAt >= Protocol.REKEY_TIMEOUT.toNanos() + retryJitter) {
+            if (now - handshakeStartedAt >= Protocol.REKEY_ATTEMPT_TIME.toNanos()) {
+                LOG.log(Level.WARNING, "no handshake with peer {0} after {1} s; giving up this attempt{2}", peerId,
+                        Protocol.REKEY_ATTEMPT_TIME.toSeconds(),
+                        staged.isEmpty() ? "" : " and dropping " + staged.size() + " waiting packets");
+                drops.merge(SessionDrop.HANDSHAKE_GAVE_UP, (long) staged.size(), Long::sum);
+                staged.clear();
+                handshakeInProgress = false;
+                handshake.clear();
+            } else {
+                sendInitiation(now, out);
+            }
+        }
+        if (awaitingPeerInitiation && now - awaitPeerInitiationUntil >= 0) {
+            awaitingPeerInitiation = false;
+            if (!staged.isEmpty() && !usable(current, now)) {
+                initiate(now, out, false);
+            }
+        }
+        if (sentWithoutReply && now - sentWithoutReplySince
+                >= Protocol.KEEPALIVE_TIMEOUT.plus(Protocol.REKEY_TIMEOUT).toNanos()) {
+            sentWithoutReply = false;
+            initiate(now, out, false);
+        }
+        if ((current != null || previous != null || next != null)
+                && now - lastHandshakeCompletedAt >= 3 * Protocol.REJECT_AFTER_TIME.toNanos()) {
+            LOG.log(Level.INFO, "no new handshake with peer {0} for {1} s: keys wiped", peerId,
+                    3 * Protocol.REJECT_AFTER_TIME.toSeconds());
+            wipeAll();
+        }
+    }
+
+    private void wipeAll() {
+        for (Keypair kp : new Keypair[] {previous, current, next}) {
+            if (kp != null) {
+                kp.wipe();
+            }
+        }
+        previous = null;
+        current = null;
+        next = null;
+        handshake.clear();
+    }
+
+    // ------------------------------------------------------------------ observation
+
+    /** True when IP packets can be sent now without a handshake. */
+    public boolean canSend(long now) {
+        return usable(current, now);
+    }
+
+    /** Completed handshakes, both roles. */
+    public long handshakesCompleted() {
+        return handshakesCompleted;
+    }
+
+    /** Packets waiting for a keypair. */
+    public int stagedPackets() {
+        return staged.size();
+    }
+
+    /** A snapshot of the drop counters. */
+    public Map<SessionDrop, Long> drops() {
+        return new EnumMap<>(drops);
+    }
+
+    private void count(SessionDrop drop) {
+        drops.merge(drop, 1L, Long::sum);
+    }
+}
