@@ -35,7 +35,11 @@ if [[ $BUILD == 1 ]]; then
 fi
 [[ -x bin/pinhole && -x bin/pinhole-rendezvous ]] || ph_die "bin/pinhole or bin/pinhole-rendezvous missing"
 
-P="phd$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')-"
+# a prefix no other lab uses (lab.sh up would rebuild an existing lab with the same prefix)
+while :; do
+  P="phd$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')-"
+  [[ -e /run/netns/${P}rdv || -e /run/netns/${P}a ]] || break
+done
 WORK=$(mktemp -d /tmp/pinhole-demo.XXXXXX)
 PIDS=()
 NAMES=()

@@ -123,7 +123,10 @@ public final class Lab implements AutoCloseable {
                 Runtime.getRuntime().addShutdownHook(new Thread(Lab::closeAll, "lab-cleanup"));
             }
         }
-        String prefix = "ph" + HexFormat.of().formatHex(new byte[] {(byte) RANDOM.nextInt(), (byte) RANDOM.nextInt()}) + "-";
+        String prefix;
+        do { // lab.sh up rebuilds an existing lab: never pick a prefix that is in use (another run's lab)
+            prefix = "ph" + HexFormat.of().formatHex(new byte[] {(byte) RANDOM.nextInt(), (byte) RANDOM.nextInt()}) + "-";
+        } while (prefixInUse(root, prefix));
         Lab lab = new Lab(root, prefix);
         try {
             Files.createDirectories(lab.logDir);
@@ -398,6 +401,18 @@ public final class Lab implements AutoCloseable {
 
     static Path labScript(Path root) {
         return root.resolve("lab/lab.sh");
+    }
+
+    private static boolean prefixInUse(Path root, String prefix) {
+        if (Files.exists(root.resolve("e2e/target/lab-logs").resolve(prefix))) {
+            return true;
+        }
+        for (String node : NODES) {
+            if (Files.exists(Path.of("/run/netns", prefix + node))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String startOf(ProcessHandle h) {
