@@ -1,0 +1,221 @@
+package io.pinhole.rendezvous;
+
+import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.wire.ControlMessage;
+import io.pinhole.wire.ControlMessage.Leave;
+import io.pinhole.wire.ControlMessage.PeerInfo;
+import io.pinhole.wire.ControlMessage.Register;
+import io.pinhole.wire.ControlMessage.Registered;
+import io.pinhole.wire.MalformedMessageException;
+import io.pinhole.wire.Transmit;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.EnumMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rendezvous: the rendezvous server's protocol logic, with no socket and no clock of its own.
+ *
+ * <p>Peers register under their public key, naming the key of the partner they want. When both
+ * keys of a pair are registered and want each other, each is sent a PEER_INFO with the other's
+ * observed endpoint and LAN candidates; again after every registration (an unchanged PEER_INFO
+ * at most once per {@link RendezvousConfig#peerInfoMinInterval()}). Pairing is by keys only,
+ * never by ports.
+ *
+ * <p>Bounds: at most {@link RendezvousConfig#maxRegistrations()} registrations (new keys beyond
+ * that are dropped, counted, and logged once a minute); each lives
+ * {@link RendezvousConfig#registrationTtl()} after its last refresh and is removed by
+ * {@link #expire(long)}. Replies are REGISTERED and PEER_INFO only, both smaller than the
+ * fixed-size REGISTER that triggers them, so the server never amplifies.
+ *
+ * <p>Error contract: {@link #onDatagram} never throws for any input datagram; a datagram it
+ * cannot use is dropped and counted in {@link #drops()}.
+ *
+ * <p>Not thread-safe: confine an instance to one thread (the server's event loop).
+ */
+public final class Rendezvous {
+    private static final Logger LOG = System.getLogger(Rendezvous.class.getName());
+    private static final long TABLE_FULL_LOG_INTERVAL = 60_000_000_000L;
+
+    private final RendezvousConfig config;
+    private final long ttlNanos;
+    private final long peerInfoMinNanos;
+    /** Insertion order is refresh order: a refresh re-inserts, so the head expires first. */
+    private final LinkedHashMap<NoisePublicKey, Registration> table = new LinkedHashMap<>();
+    private final EnumMap<ServerDrop, Long> drops = new EnumMap<>(ServerDrop.class);
+    private long pairings;
+    private long lastTableFullLog = Long.MIN_VALUE;
+
+    /** One peer's registration. Mutable, owned by the table. */
+    private static final class Registration {
+        final NoisePublicKey key;
+        NoisePublicKey wanted;
+        long session;
+        InetSocketAddress observed;
+        List<InetSocketAddress> candidates;
+        long refreshedAt;
+        long peerInfoSentAt = Long.MIN_VALUE;
+        PeerInfo lastPeerInfoSent;
+
+        Registration(NoisePublicKey key) {
+            this.key = key;
+        }
+    }
+
+    public Rendezvous(RendezvousConfig config) {
+        this.config = config;
+        this.ttlNanos = config.registrationTtl().toNanos();
+        this.peerInfoMinNanos = config.peerInfoMinInterval().toNanos();
+    }
+
+    /**
+     * Handles one datagram from {@code from} that arrived at {@code now} (nanoseconds, any
+     * origin, monotonic); replies go to {@code out}.
+     */
+    public void onDatagram(long now, InetSocketAddress from, ByteBuffer datagram, Transmit out) {
+        ControlMessage message;
+        try {
+            message = ControlMessage.decode(datagram);
+        } catch (MalformedMessageException e) {
+            count(ServerDrop.of(e.reason()));
+            LOG.log(Level.TRACE, () -> "dropped datagram from " + from + ": " + e.getMessage());
+            return;
+        }
+        if (message instanceof Register register) {
+            onRegister(now, from, register, out);
+        } else if (message instanceof Leave leave) {
+            onLeave(from, leave);
+        } else {
+            count(ServerDrop.NOT_FOR_SERVER);
+        }
+    }
+
+    private void onRegister(long now, InetSocketAddress from, Register register, Transmit out) {
+        if (register.self().equals(register.wanted())) {
+            count(ServerDrop.SELF_PAIRING);
+            return;
+        }
+        Registration reg = table.remove(register.self());
+        if (reg == null) {
+            expire(now);
+            if (table.size() >= config.maxRegistrations()) {
+                count(ServerDrop.TABLE_FULL);
+                if (lastTableFullLog == Long.MIN_VALUE || now - lastTableFullLog >= TABLE_FULL_LOG_INTERVAL) {
+                    lastTableFullLog = now;
+                    LOG.log(Level.WARNING, "registration table full ({0} entries, --max-registrations): "
+                            + "dropping new registrations until some expire", table.size());
+                }
+                return;
+            }
+            reg = new Registration(register.self());
+            LOG.log(Level.INFO, "registered {0} (session {1}) from {2}, wants {3}", register.self().shortId(),
+                    Long.toHexString(register.session()), from, register.wanted().shortId());
+        } else if (reg.session != register.session() || !reg.observed.equals(from)) {
+            LOG.log(Level.INFO, "re-registered {0} (session {1}) from {2}", register.self().shortId(),
+                    Long.toHexString(register.session()), from);
+        }
+        boolean changed = reg.session != register.session() || !from.equals(reg.observed)
+                || !register.candidates().equals(reg.candidates) || !register.wanted().equals(reg.wanted);
+        if (reg.session != register.session() || !from.equals(reg.observed)) {
+            reg.lastPeerInfoSent = null; // a new session or address has not heard any news yet
+        }
+        reg.wanted = register.wanted();
+        reg.session = register.session();
+        reg.observed = from;
+        reg.candidates = register.candidates();
+        reg.refreshedAt = now;
+        table.put(reg.key, reg);
+
+        int refreshSeconds = (int) config.refreshInterval().toSeconds();
+        reply(out, from, new Registered(register.session(), refreshSeconds, from), Register.LENGTH);
+
+        Registration partner = table.get(reg.wanted);
+        if (partner != null && partner.wanted.equals(reg.key)) {
+            if (changed) {
+                pairings++;
+                LOG.log(Level.INFO, "paired {0} at {1} with {2} at {3}", reg.key.shortId(), reg.observed,
+                        partner.key.shortId(), partner.observed);
+            }
+            sendPeerInfo(now, out, reg, partner);
+            sendPeerInfo(now, out, partner, reg);
+        }
+    }
+
+    /** Tells {@code to} about {@code about}; the same news is not repeated within the min interval. */
+    private void sendPeerInfo(long now, Transmit out, Registration to, Registration about) {
+        PeerInfo info = new PeerInfo(about.key, about.session, about.observed, about.candidates);
+        boolean recent = to.peerInfoSentAt != Long.MIN_VALUE && now - to.peerInfoSentAt < peerInfoMinNanos;
+        if (recent && info.equals(to.lastPeerInfoSent)) {
+            return;
+        }
+        to.lastPeerInfoSent = info;
+        to.peerInfoSentAt = now;
+        reply(out, to.observed, info, Register.LENGTH);
+    }
+
+    private static void reply(Transmit out, InetSocketAddress to, ControlMessage message, int requestLength) {
+        ByteBuffer bytes = message.encode();
+        if (bytes.remaining() > requestLength) {
+            // Cannot happen with the fixed-size REGISTER; kept as the amplification guard.
+            throw new IllegalStateException(message.type() + " of " + bytes.remaining()
+                    + " bytes exceeds its request of " + requestLength);
+        }
+        out.send(to, bytes);
+    }
+
+    private void onLeave(InetSocketAddress from, Leave leave) {
+        Registration reg = table.get(leave.sender());
+        if (reg == null || reg.session != leave.session() || !reg.observed.equals(from)) {
+            count(ServerDrop.STALE_LEAVE);
+            return;
+        }
+        table.remove(leave.sender());
+        LOG.log(Level.INFO, "{0} (session {1}) left", leave.sender().shortId(), Long.toHexString(leave.session()));
+    }
+
+    /** Removes registrations not refreshed within the TTL. Call about once a second. */
+    public void expire(long now) {
+        Iterator<Registration> it = table.values().iterator();
+        while (it.hasNext()) {
+            Registration reg = it.next();
+            if (now - reg.refreshedAt < ttlNanos) {
+                break;
+            }
+            it.remove();
+            LOG.log(Level.INFO, "registration of {0} from {1} expired", reg.key.shortId(), reg.observed);
+        }
+    }
+
+    /** Number of live registrations. */
+    public int registrations() {
+        return table.size();
+    }
+
+    /** Number of times two peers were paired (or re-paired after a change). */
+    public long pairings() {
+        return pairings;
+    }
+
+    /** A snapshot of the drop counters. */
+    public Map<ServerDrop, Long> drops() {
+        return new EnumMap<>(drops);
+    }
+
+    /** Total dropped datagrams. */
+    public long droppedTotal() {
+        long sum = 0;
+        for (long n : drops.values()) {
+            sum += n;
+        }
+        return sum;
+    }
+
+    private void count(ServerDrop drop) {
+        drops.merge(drop, 1L, Long::sum);
+    }
+}

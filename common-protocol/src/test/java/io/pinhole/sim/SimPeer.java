@@ -1,0 +1,124 @@
+package io.pinhole.sim;
+
+import io.pinhole.crypto.NoisePrivateKey;
+import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.peer.PeerConfig;
+import io.pinhole.peer.PeerMachine;
+import io.pinhole.peer.PeerOutput;
+import io.pinhole.peer.PeerState;
+import io.pinhole.peer.PeerTimers;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * SimPeer: the real {@link PeerMachine} on a simulated host, with a stand-in TUN device: IP
+ * packets are injected with {@link #sendIp(byte[])} and what the machine delivers is collected.
+ * It can be killed (no LEAVE, silent) and restarted with a new session, as a crashed client.
+ */
+public final class SimPeer {
+    private static final Duration TICK = Duration.ofMillis(50);
+
+    private final SimNetwork net;
+    private final SimNetwork.Host host;
+    private final NoisePrivateKey key;
+    private final NoisePublicKey peerKey;
+    private final InetSocketAddress rendezvous;
+    private final PeerTimers timers;
+    private final List<byte[]> delivered = new ArrayList<>();
+    private int port;
+    private PeerMachine machine;
+    private long generation;
+
+    private final PeerOutput output = new PeerOutput() {
+        @Override
+        public void send(InetSocketAddress to, ByteBuffer datagram) {
+            net.send(host, port, to, datagram);
+        }
+
+        @Override
+        public void deliver(ByteBuffer ipPacket) {
+            byte[] bytes = new byte[ipPacket.remaining()];
+            ipPacket.duplicate().get(bytes);
+            delivered.add(bytes);
+        }
+    };
+
+    public SimPeer(SimNetwork net, SimNetwork.Host host, int port, NoisePrivateKey key, NoisePublicKey peerKey,
+                   InetSocketAddress rendezvous, PeerTimers timers) {
+        this.net = net;
+        this.host = host;
+        this.port = port;
+        this.key = key;
+        this.peerKey = peerKey;
+        this.rendezvous = rendezvous;
+        this.timers = timers;
+    }
+
+    /** Starts a new session on {@code port}. */
+    public SimPeer start() {
+        long mine = ++generation;
+        long session = net.random().nextLong() | 1;
+        PeerConfig config = new PeerConfig(key.publicKey(), peerKey, rendezvous,
+                List.of(new InetSocketAddress(host.address(), port)), timers, 128);
+        machine = new PeerMachine(config, session);
+        net.attach(host, (now, from, to, datagram) -> {
+            if (generation == mine && to.getPort() == port) {
+                machine.onDatagram(now, from, datagram, output);
+            }
+        });
+        machine.start(net.now(), output);
+        tickLoop(mine);
+        return this;
+    }
+
+    private void tickLoop(long mine) {
+        net.schedule(TICK, () -> {
+            if (generation == mine) {
+                machine.onTick(net.now(), output);
+                tickLoop(mine);
+            }
+        });
+    }
+
+    /** Dies without a word (SIGKILL). */
+    public void kill() {
+        generation++;
+    }
+
+    /** Leaves cleanly (SIGTERM) and stops. */
+    public void leave() {
+        machine.leave(net.now(), output);
+        generation++;
+    }
+
+    /** Kills this session and starts a new one, on {@code newPort}. */
+    public void restart(int newPort) {
+        kill();
+        this.port = newPort;
+        start();
+    }
+
+    /** Injects an IP packet as if read from the TUN device. */
+    public void sendIp(byte[] packet) {
+        machine.onTunPacket(net.now(), ByteBuffer.wrap(packet), output);
+    }
+
+    public List<byte[]> delivered() {
+        return delivered;
+    }
+
+    public PeerMachine machine() {
+        return machine;
+    }
+
+    public boolean connected() {
+        return machine.state() == PeerState.CONNECTED;
+    }
+
+    public NoisePublicKey publicKey() {
+        return key.publicKey();
+    }
+}

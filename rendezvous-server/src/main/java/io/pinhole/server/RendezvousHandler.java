@@ -1,0 +1,89 @@
+package io.pinhole.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.Ticker;
+import io.pinhole.rendezvous.Rendezvous;
+import java.nio.ByteBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * RendezvousHandler: the Netty edge of {@link Rendezvous}. Each datagram goes to the core with
+ * the ticker's time; replies are written in {@code channelRead} and flushed in
+ * {@code channelReadComplete}; inbound buffers are released in {@code finally}.
+ *
+ * <p>Error contract: a datagram the core cannot use is counted there; an exception from the
+ * pipeline is logged and the channel stays open (a UDP server must not close on a bad packet).
+ *
+ * <p>Not sharable: one instance per channel, used only on that channel's event loop, which also
+ * runs {@link #expire()}.
+ */
+public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(RendezvousHandler.class);
+
+    private final Rendezvous core;
+    private final Ticker ticker;
+    private ChannelHandlerContext context;
+    private long datagrams;
+
+    public RendezvousHandler(Rendezvous core, Ticker ticker) {
+        this.core = core;
+        this.ticker = ticker;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.context = ctx;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof DatagramPacket packet)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            datagrams++;
+            ByteBuf content = packet.content();
+            ByteBuffer view = content.nioBufferCount() == 1
+                    ? content.nioBuffer()
+                    : ByteBuffer.wrap(io.netty.buffer.ByteBufUtil.getBytes(content));
+            core.onDatagram(ticker.nanoTime(), packet.sender(), view,
+                    (to, reply) -> ctx.write(new DatagramPacket(Unpooled.wrappedBuffer(reply), to)));
+        } finally {
+            packet.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.flush();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        LOG.warn("error on the rendezvous socket (still serving): {}", cause.toString());
+    }
+
+    /** Removes expired registrations; runs on the event loop once a second. */
+    void expire() {
+        core.expire(ticker.nanoTime());
+    }
+
+    /** Datagrams received so far. */
+    long datagrams() {
+        return datagrams;
+    }
+
+    Rendezvous core() {
+        return core;
+    }
+
+    ChannelHandlerContext context() {
+        return context;
+    }
+}

@@ -1,0 +1,117 @@
+package io.pinhole.server;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.util.concurrent.Ticker;
+import io.pinhole.rendezvous.Rendezvous;
+import io.pinhole.rendezvous.RendezvousConfig;
+import io.pinhole.rendezvous.ServerDrop;
+import java.net.InetSocketAddress;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * RendezvousServer: one UDP socket serving every peer, on Netty's native epoll transport where
+ * available (NIO otherwise), with a single event-loop thread that owns the {@link Rendezvous}
+ * core. Logs a statistics line every {@code statsInterval} when anything changed.
+ *
+ * <p>Lifecycle: {@link #start} binds (throws if the address cannot be bound), {@link #close}
+ * unbinds and stops the thread; close is idempotent. Thread-safe.
+ */
+public final class RendezvousServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RendezvousServer.class);
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+    private final RendezvousHandler handler;
+
+    private RendezvousServer(EventLoopGroup group, Channel channel, RendezvousHandler handler) {
+        this.group = group;
+        this.channel = channel;
+        this.handler = handler;
+    }
+
+    /**
+     * Binds {@code listen} and starts serving.
+     *
+     * @throws InterruptedException if interrupted while binding
+     * @throws java.io.IOException (as a Netty-wrapped exception) if the address cannot be bound
+     */
+    public static RendezvousServer start(InetSocketAddress listen, RendezvousConfig config, long statsIntervalSeconds)
+            throws InterruptedException {
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
+        try {
+            RendezvousHandler handler = new RendezvousHandler(new Rendezvous(config), Ticker.systemTicker());
+            Bootstrap bootstrap = new Bootstrap()
+                    .group(group)
+                    .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
+                    .option(ChannelOption.SO_RCVBUF, 4 << 20)
+                    .option(ChannelOption.SO_SNDBUF, 4 << 20)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
+                    .handler(handler);
+            Channel channel = bootstrap.bind(listen).sync().channel();
+            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s",
+                    channel.localAddress(), epoll ? "epoll" : "nio", config.maxRegistrations(),
+                    config.registrationTtl().toSeconds());
+            RendezvousServer server = new RendezvousServer(group, channel, handler);
+            channel.eventLoop().scheduleAtFixedRate(handler::expire, 1, 1, TimeUnit.SECONDS);
+            if (statsIntervalSeconds > 0) {
+                channel.eventLoop().scheduleAtFixedRate(server.statsLogger(), statsIntervalSeconds,
+                        statsIntervalSeconds, TimeUnit.SECONDS);
+            }
+            return server;
+        } catch (RuntimeException | InterruptedException e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    private Runnable statsLogger() {
+        return new Runnable() {
+            private String last = "";
+
+            @Override
+            public void run() {
+                Rendezvous core = handler.core();
+                Map<ServerDrop, Long> drops = core.drops();
+                String line = "stats: " + handler.datagrams() + " datagrams, " + core.registrations()
+                        + " registrations, " + core.pairings() + " pairings, " + core.droppedTotal() + " dropped "
+                        + drops;
+                if (!line.equals(last)) {
+                    last = line;
+                    LOG.info(line);
+                }
+            }
+        };
+    }
+
+    /** The bound address (useful when port 0 was asked for). */
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Blocks until the socket is closed. */
+    public void awaitClose() throws InterruptedException {
+        channel.closeFuture().await();
+    }
+
+    @Override
+    public void close() {
+        channel.close().awaitUninterruptibly();
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+}

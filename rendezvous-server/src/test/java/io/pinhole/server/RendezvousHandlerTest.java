@@ -1,0 +1,112 @@
+package io.pinhole.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.MockTicker;
+import io.netty.util.concurrent.Ticker;
+import io.pinhole.crypto.NoisePrivateKey;
+import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.rendezvous.Rendezvous;
+import io.pinhole.rendezvous.RendezvousConfig;
+import io.pinhole.rendezvous.ServerDrop;
+import io.pinhole.wire.ControlMessage;
+import io.pinhole.wire.ControlMessage.PeerInfo;
+import io.pinhole.wire.ControlMessage.Register;
+import io.pinhole.wire.ControlMessage.Registered;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** RendezvousHandlerTest: the Netty edge around the rendezvous core, on an EmbeddedChannel. */
+class RendezvousHandlerTest {
+    private static final InetSocketAddress SERVER = new InetSocketAddress("203.0.113.10", 7777);
+    private static final InetSocketAddress NAT_A = new InetSocketAddress("198.51.100.2", 40001);
+    private static final InetSocketAddress NAT_B = new InetSocketAddress("192.0.2.2", 40002);
+
+    private final NoisePublicKey keyA = NoisePrivateKey.generate(new SecureRandom()).publicKey();
+    private final NoisePublicKey keyB = NoisePrivateKey.generate(new SecureRandom()).publicKey();
+    private final MockTicker ticker = Ticker.newMockTicker();
+    private final RendezvousHandler handler = new RendezvousHandler(new Rendezvous(RendezvousConfig.defaults()), ticker);
+    private final EmbeddedChannel channel = new EmbeddedChannel(handler);
+
+    @Test
+    void pairsTwoPeersAndTellsEachTheOthersObservedEndpoint() throws Exception {
+        channel.writeInbound(datagram(new Register(keyA, keyB, 11, List.of()).encode(), NAT_A));
+        assertInstanceOf(Registered.class, decode(channel.readOutbound(), NAT_A));
+        assertNull(channel.readOutbound(), "a is alone: no PEER_INFO yet");
+
+        channel.writeInbound(datagram(new Register(keyB, keyA, 22, List.of()).encode(), NAT_B));
+        Registered registered = (Registered) decode(channel.readOutbound(), NAT_B);
+        assertEquals(NAT_B, registered.observed());
+        PeerInfo toB = (PeerInfo) decode(channel.readOutbound(), NAT_B);
+        PeerInfo toA = (PeerInfo) decode(channel.readOutbound(), NAT_A);
+        assertEquals(NAT_A, toB.observed());
+        assertEquals(keyA, toB.peer());
+        assertEquals(NAT_B, toA.observed());
+        assertEquals(22, toA.peerSession());
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void garbageIsCountedNeverAnsweredAndBuffersAreReleased() {
+        Random random = new Random(7);
+        for (int i = 0; i < 10_000; i++) {
+            byte[] junk = new byte[random.nextInt(1500)];
+            random.nextBytes(junk);
+            // a real buffer even when empty (the shared empty buffer is never released)
+            DatagramPacket packet = new DatagramPacket(Unpooled.buffer(junk.length).writeBytes(junk), SERVER, NAT_A);
+            channel.writeInbound(packet);
+            assertEquals(0, packet.refCnt(), "released");
+        }
+        assertNull(channel.readOutbound());
+        assertEquals(10_000, handler.core().droppedTotal());
+        assertTrue(channel.isOpen());
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void anExceptionInThePipelineDoesNotCloseTheSocket() {
+        channel.pipeline().fireExceptionCaught(new IllegalStateException("boom"));
+        assertTrue(channel.isOpen());
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void registrationsExpireOnTheTickersTime() {
+        channel.writeInbound(datagram(new Register(keyA, keyB, 11, List.of()).encode(), NAT_A));
+        channel.readOutbound();
+        ticker.advance(59, TimeUnit.SECONDS);
+        handler.expire();
+        assertEquals(1, handler.core().registrations());
+        ticker.advance(1, TimeUnit.SECONDS);
+        handler.expire();
+        assertEquals(0, handler.core().registrations());
+        assertEquals(0L, handler.core().drops().getOrDefault(ServerDrop.TABLE_FULL, 0L));
+        assertFalse(channel.finish());
+    }
+
+    private static DatagramPacket datagram(ByteBuffer bytes, InetSocketAddress from) {
+        return new DatagramPacket(Unpooled.wrappedBuffer(bytes), SERVER, from);
+    }
+
+    private static ControlMessage decode(Object outbound, InetSocketAddress expectedRecipient) throws Exception {
+        DatagramPacket packet = (DatagramPacket) outbound;
+        try {
+            assertEquals(expectedRecipient, packet.recipient());
+            return ControlMessage.decode(packet.content().nioBuffer());
+        } finally {
+            packet.release();
+        }
+    }
+}

@@ -1,0 +1,222 @@
+package io.pinhole.client;
+
+import io.pinhole.client.tun.TunDevice;
+import io.pinhole.client.tun.TunException;
+import io.pinhole.peer.PeerMachine;
+import io.pinhole.peer.PeerOutput;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.DatagramChannel;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * ClientRuntime: the thin edge that runs a {@link PeerMachine} against a real UDP socket and a
+ * real TUN device.
+ *
+ * <p>Data-path stages and their threads:
+ * <ol>
+ *   <li>{@code pinhole-udp}: receive a datagram from the socket, hand it to the machine, which
+ *       may write an IP packet to the TUN device or answer on the socket;
+ *   <li>{@code pinhole-tun}: read an IP packet from the TUN device, hand it to the machine,
+ *       which sends it to the peer (or holds it while no path works);
+ *   <li>{@code pinhole-timer}: every 50 ms, run the machine's timers (registration, punching,
+ *       keepalive, dead-peer detection).
+ * </ol>
+ * The three run in parallel; their calls into the machine are serialised by one lock (the
+ * machine is not thread-safe). Sends go straight to the socket, writes straight to the device.
+ *
+ * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
+ * LEAVE, closes the device, which removes it, and the socket, and joins the threads);
+ * {@link #awaitStopped()} blocks until then. Error contract: send and device-write failures are
+ * logged (rate-limited) and counted, never thrown into the machine; an unexpected failure of a
+ * thread stops the runtime with a log line saying why.
+ */
+public final class ClientRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(ClientRuntime.class);
+    private static final long TICK_MILLIS = 50;
+    private static final long ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+    private final PeerMachine machine;
+    private final DatagramChannel udp;
+    private final TunDevice tun;
+    private final int mtu;
+    private final LongSupplier clock;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final ScheduledExecutorService timer;
+    private final AtomicBoolean stopping = new AtomicBoolean();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private Thread udpThread;
+    private Thread tunThread;
+    private long sendErrors;
+    private long lastSendErrorLog = Long.MIN_VALUE;
+    private long writeErrors;
+
+    private final PeerOutput output = new PeerOutput() {
+        @Override
+        public void send(InetSocketAddress to, ByteBuffer datagram) {
+            try {
+                udp.send(datagram, to);
+            } catch (ClosedChannelException e) {
+                // stopping
+            } catch (IOException e) {
+                sendErrors++;
+                long now = clock.getAsLong();
+                if (lastSendErrorLog == Long.MIN_VALUE || now - lastSendErrorLog >= ERROR_LOG_INTERVAL_NANOS) {
+                    lastSendErrorLog = now;
+                    LOG.warn("cannot send to {}: {} ({} send errors so far)", to, e.getMessage(), sendErrors);
+                }
+            }
+        }
+
+        @Override
+        public void deliver(ByteBuffer ipPacket) {
+            try {
+                tun.write(ipPacket);
+            } catch (TunException e) {
+                writeErrors++;
+                if (!stopping.get()) {
+                    LOG.warn("cannot write a packet to {}: {} ({} so far)", tun.name(), e.getMessage(), writeErrors);
+                }
+            }
+        }
+    };
+
+    /**
+     * @param machine the protocol machine, not yet started
+     * @param udp a bound blocking UDP channel, owned from now on
+     * @param tun an open, configured TUN device, owned from now on
+     * @param mtu the device MTU (the largest IP packet read from it)
+     * @param clock monotonic nanoseconds ({@code System::nanoTime} in production)
+     */
+    public ClientRuntime(PeerMachine machine, DatagramChannel udp, TunDevice tun, int mtu, LongSupplier clock) {
+        this.machine = machine;
+        this.udp = udp;
+        this.tun = tun;
+        this.mtu = mtu;
+        this.clock = clock;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
+    }
+
+    /** Registers with the server and starts the three threads. */
+    public void start() {
+        locked(() -> machine.start(clock.getAsLong(), output));
+        udpThread = daemon(this::udpLoop, "pinhole-udp");
+        tunThread = daemon(this::tunLoop, "pinhole-tun");
+        udpThread.start();
+        tunThread.start();
+        timer.scheduleAtFixedRate(() -> {
+            try {
+                locked(() -> machine.onTick(clock.getAsLong(), output));
+            } catch (RuntimeException e) {
+                fail("timer", e);
+            }
+        }, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private void udpLoop() {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(65_536);
+        try {
+            while (!stopping.get()) {
+                buffer.clear();
+                InetSocketAddress from = (InetSocketAddress) udp.receive(buffer);
+                buffer.flip();
+                locked(() -> machine.onDatagram(clock.getAsLong(), from, buffer, output));
+            }
+        } catch (ClosedChannelException e) {
+            // stopping
+        } catch (IOException | RuntimeException e) {
+            fail("udp receive", e);
+        }
+    }
+
+    private void tunLoop() {
+        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.max(mtu, 1500) + 64);
+        try {
+            while (!stopping.get()) {
+                buffer.clear();
+                int n = tun.read(buffer, 500);
+                if (n < 0) {
+                    return; // closed
+                }
+                if (n > 0) {
+                    buffer.flip();
+                    locked(() -> machine.onTunPacket(clock.getAsLong(), buffer, output));
+                }
+            }
+        } catch (TunException | RuntimeException e) {
+            fail("tun read", e);
+        }
+    }
+
+    private void fail(String stage, Exception e) {
+        if (!stopping.get()) {
+            LOG.error("{} failed, stopping: {}", stage, e.toString(), e);
+            new Thread(this::stop, "pinhole-stop").start();
+        }
+    }
+
+    /** Leaves, closes the device and the socket, and waits for the threads. Idempotent. */
+    public void stop() {
+        if (!stopping.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            locked(() -> machine.leave(clock.getAsLong(), output));
+        } catch (RuntimeException e) {
+            LOG.warn("could not send LEAVE: {}", e.toString());
+        }
+        timer.shutdownNow();
+        tun.close();
+        try {
+            udp.close();
+        } catch (IOException e) {
+            LOG.warn("closing the UDP socket: {}", e.toString());
+        }
+        joinQuietly(udpThread);
+        joinQuietly(tunThread);
+        LOG.info("stopped; {} removed", tun.name());
+        stopped.countDown();
+    }
+
+    /** Blocks until {@link #stop()} has finished. */
+    public void awaitStopped() throws InterruptedException {
+        stopped.await();
+    }
+
+    /** Runs {@code action} with the machine's lock held. */
+    private void locked(Runnable action) {
+        lock.lock();
+        try {
+            action.run();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private static void joinQuietly(Thread thread) {
+        if (thread == null || thread == Thread.currentThread()) {
+            return;
+        }
+        try {
+            thread.join(2_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+}

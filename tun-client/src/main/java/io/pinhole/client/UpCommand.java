@@ -1,0 +1,240 @@
+package io.pinhole.client;
+
+import io.pinhole.client.tun.TunDevice;
+import io.pinhole.client.tun.TunException;
+import io.pinhole.config.HostPort;
+import io.pinhole.crypto.KeyFormatException;
+import io.pinhole.crypto.NoisePrivateKey;
+import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.peer.PeerConfig;
+import io.pinhole.peer.PeerMachine;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.BindException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * UpCommand: {@code pinhole up}: opens the TUN device, registers with the rendezvous server,
+ * punches through to the peer and carries IP packets until SIGTERM or Ctrl-C, then leaves,
+ * removes the device and exits 0. Bad arguments exit 2; a failure to set up exits 1; each with
+ * one line saying what is wrong and what to do.
+ */
+@Command(name = "up", description = "Bring the tunnel up and keep it up until stopped.")
+final class UpCommand implements Callable<Integer> {
+    private static final Pattern IPV4 = Pattern.compile(
+            "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+    static final int DEFAULT_MTU = 1420;
+
+    @Option(names = "--rendezvous", required = true, paramLabel = "HOST:PORT", description = "The rendezvous server.")
+    String rendezvous;
+
+    @Option(names = "--private-key", required = true, paramLabel = "FILE",
+            description = "File holding this peer's private key (from `pinhole genkey`).")
+    Path privateKeyFile;
+
+    @Option(names = "--peer", required = true, paramLabel = "PUBKEY", description = "The other peer's public key.")
+    String peer;
+
+    @Option(names = "--dev", defaultValue = "tun0", paramLabel = "NAME",
+            description = "TUN device to create (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--local", required = true, paramLabel = "IPV4", description = "This end's tunnel address.")
+    String local;
+
+    @Option(names = "--remote", required = true, paramLabel = "IPV4", description = "The other end's tunnel address.")
+    String remote;
+
+    @Option(names = "--mtu", defaultValue = "" + DEFAULT_MTU, paramLabel = "N",
+            description = "Tunnel MTU, 576-9000 (default: ${DEFAULT-VALUE}).")
+    int mtu;
+
+    @Option(names = "--listen-port", defaultValue = "0", paramLabel = "N",
+            description = "Local UDP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    int listenPort;
+
+    @Option(names = {"-v", "--verbose"}, description = "Log debug detail.")
+    boolean verbose;
+
+    /** A setup failure with the exit code it deserves and a message for the user. */
+    static final class SetupException extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int exitCode;
+
+        SetupException(int exitCode, String message) {
+            super(message);
+            this.exitCode = exitCode;
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (verbose) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
+        }
+        try {
+            return run();
+        } catch (SetupException e) {
+            System.err.println("pinhole up: " + e.getMessage());
+            return e.exitCode;
+        }
+    }
+
+    private int run() throws SetupException, InterruptedException {
+        NoisePrivateKey key = readPrivateKey(privateKeyFile);
+        NoisePublicKey peerKey = parsePeer(peer);
+        if (peerKey.equals(key.publicKey())) {
+            throw new SetupException(PinholeMain.USAGE, "--peer is this peer's own public key; "
+                    + "give the other peer's key (`pinhole pubkey < other.key`)");
+        }
+        Inet4Address localAddress = ipv4("--local", local);
+        Inet4Address remoteAddress = ipv4("--remote", remote);
+        if (localAddress.equals(remoteAddress)) {
+            throw new SetupException(PinholeMain.USAGE, "--local and --remote must differ");
+        }
+        if (mtu < 576 || mtu > 9000) {
+            throw new SetupException(PinholeMain.USAGE, "--mtu " + mtu + " is out of range 576-9000");
+        }
+        if (listenPort < 0 || listenPort > 65_535) {
+            throw new SetupException(PinholeMain.USAGE, "--listen-port " + listenPort + " is out of range 0-65535");
+        }
+        InetSocketAddress server;
+        try {
+            server = resolve(HostPort.parse(rendezvous, false));
+        } catch (IllegalArgumentException e) {
+            throw new SetupException(PinholeMain.USAGE, "--rendezvous " + e.getMessage());
+        }
+
+        Logger log = LoggerFactory.getLogger(UpCommand.class);
+        TunDevice tun;
+        try {
+            tun = TunDevice.open(device);
+        } catch (TunException e) {
+            throw new SetupException(1, e.getMessage());
+        }
+        DatagramChannel udp = null;
+        try {
+            tun.configure(localAddress, remoteAddress, mtu);
+            udp = openSocket(server);
+            int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
+            List<InetSocketAddress> candidates = LanCandidates.discover(port, tun.name());
+            log.warn("THIS VERSION DOES NOT ENCRYPT: IP packets cross the network in plaintext and are not "
+                    + "authenticated; use it only on networks you trust (WireGuard encryption is on the way)");
+            log.info("{} up: {} -> {} mtu {}; udp port {}; this peer is {}", tun.name(), local, remote, mtu, port,
+                    key.publicKey());
+            PeerMachine machine = new PeerMachine(PeerConfig.of(key.publicKey(), peerKey, server, candidates),
+                    new SecureRandom().nextLong() | 1);
+            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime);
+            for (String signal : new String[] {"TERM", "INT"}) {
+                sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+                    log.info("SIG{}: leaving", signal);
+                    runtime.stop();
+                });
+            }
+            runtime.start();
+            runtime.awaitStopped();
+            return 0;
+        } catch (TunException e) {
+            tun.close();
+            closeQuietly(udp);
+            throw new SetupException(1, e.getMessage());
+        } catch (IOException e) {
+            tun.close();
+            closeQuietly(udp);
+            throw new SetupException(1, "UDP socket: " + e.getMessage());
+        } catch (SetupException e) {
+            tun.close();
+            throw e;
+        }
+    }
+
+    private DatagramChannel openSocket(InetSocketAddress server) throws SetupException {
+        DatagramChannel udp = null;
+        try {
+            udp = DatagramChannel.open(server.getAddress() instanceof Inet4Address
+                    ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6);
+            udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+            udp.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+            udp.bind(new InetSocketAddress(listenPort));
+            return udp;
+        } catch (BindException e) {
+            closeQuietly(udp);
+            throw new SetupException(1, "cannot use UDP port " + listenPort + ": " + e.getMessage()
+                    + " (another process has it? pick another --listen-port, or 0)");
+        } catch (IOException e) {
+            closeQuietly(udp);
+            throw new SetupException(1, "cannot open a UDP socket: " + e.getMessage());
+        }
+    }
+
+    private static NoisePrivateKey readPrivateKey(Path file) throws SetupException {
+        String text;
+        try (InputStream in = Files.newInputStream(file)) {
+            text = PinholeMain.readLimited(in, 4096);
+        } catch (NoSuchFileException e) {
+            throw new SetupException(PinholeMain.USAGE, "private key file " + file
+                    + " does not exist (make one: pinhole genkey > " + file + ")");
+        } catch (IOException e) {
+            throw new SetupException(PinholeMain.USAGE, "cannot read private key file " + file + ": " + e);
+        }
+        try {
+            return NoisePrivateKey.parse(text);
+        } catch (KeyFormatException e) {
+            throw new SetupException(PinholeMain.USAGE, "private key file " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static NoisePublicKey parsePeer(String text) throws SetupException {
+        try {
+            return NoisePublicKey.parse(text);
+        } catch (KeyFormatException e) {
+            throw new SetupException(PinholeMain.USAGE, "--peer: " + e.getMessage());
+        }
+    }
+
+    private static Inet4Address ipv4(String option, String text) throws SetupException {
+        if (text == null || !IPV4.matcher(text.strip()).matches()) {
+            throw new SetupException(PinholeMain.USAGE, option + " '" + text + "' is not an IPv4 address like 10.10.0.1");
+        }
+        try {
+            return (Inet4Address) InetAddress.getByName(text.strip()); // a literal: no lookup
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static InetSocketAddress resolve(InetSocketAddress unresolved) throws SetupException {
+        try {
+            return new InetSocketAddress(InetAddress.getByName(unresolved.getHostString()), unresolved.getPort());
+        } catch (UnknownHostException e) {
+            throw new SetupException(1, "cannot resolve rendezvous host '" + unresolved.getHostString() + "'");
+        }
+    }
+
+    private static void closeQuietly(DatagramChannel udp) {
+        if (udp != null) {
+            try {
+                udp.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.pinhole.client.tun;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Platform;
+import com.sun.jna.Pointer;
+
+/**
+ * The libc functions pinhole's TUN layer needs, bound with JNA direct mapping.
+ *
+ * <p>Every binding that can fail declares {@link LastErrorException}: JNA clears errno before the
+ * call and throws with the errno value if the call set it, so a normal return means success.
+ * {@code open} and {@code ioctl} are variadic in C; they are bound with a fixed argument list,
+ * which matches the calling convention on the supported 64-bit Linux ABIs (x86-64, arm64).
+ * {@code size_t}, {@code ssize_t}, {@code nfds_t} and {@code unsigned long} map to
+ * {@link NativeLong}.
+ */
+final class LibC {
+    static {
+        Native.register(LibC.class, NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
+    }
+
+    private LibC() {
+    }
+
+    /** {@code int open(const char *path, int flags)}. */
+    static native int open(String path, int flags) throws LastErrorException;
+
+    /** {@code int close(int fd)}. */
+    static native int close(int fd) throws LastErrorException;
+
+    /** {@code int ioctl(int fd, unsigned long request, void *arg)}. */
+    static native int ioctl(int fd, NativeLong request, Pointer arg) throws LastErrorException;
+
+    /** {@code ssize_t read(int fd, void *buf, size_t count)}. */
+    static native NativeLong read(int fd, Pointer buf, NativeLong count) throws LastErrorException;
+
+    /** {@code ssize_t write(int fd, const void *buf, size_t count)}. */
+    static native NativeLong write(int fd, Pointer buf, NativeLong count) throws LastErrorException;
+
+    /** {@code int poll(struct pollfd *fds, nfds_t nfds, int timeout)}; layout in {@link Poll}. */
+    static native int poll(Pointer fds, NativeLong nfds, int timeout) throws LastErrorException;
+
+    /** {@code int socket(int domain, int type, int protocol)}. */
+    static native int socket(int domain, int type, int protocol) throws LastErrorException;
+
+    /** {@code int eventfd(unsigned int initval, int flags)}. */
+    static native int eventfd(int initval, int flags) throws LastErrorException;
+
+    /** {@code char *strerror(int errnum)}; used only to build messages. */
+    static native String strerror(int errnum);
+
+    /** {@link #strerror} that never throws: falls back to a fixed text if the call fails. */
+    static String describe(int errno) {
+        try {
+            String s = strerror(errno);
+            return s == null || s.isBlank() ? "unknown error " + errno : s;
+        } catch (RuntimeException | LinkageError e) {
+            return "unknown error " + errno;
+        }
+    }
+}

@@ -1,0 +1,503 @@
+package io.pinhole.client.tun;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import java.lang.ref.Reference;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * TunDevice is a Linux TUN (layer 3, IP packets without the packet-information header) network
+ * device, opened from {@code /dev/net/tun} and configured entirely through system calls (JNA
+ * direct mapping; no external commands).
+ *
+ * <p>Lifecycle: {@link #open(String)} creates the device (or attaches to an existing, unused,
+ * persistent TUN device of that name), {@link #configure} assigns a point-to-point IPv4 address,
+ * MTU and brings it up, {@link #read} and {@link #write} move one IP packet per call, and
+ * {@link #close()} releases it. A non-persistent device disappears from the system when it is
+ * closed. The device lives in the network namespace of the thread that called {@code open}.
+ *
+ * <p>Thread-safety: all methods are thread-safe. The intended use is one reader thread and one
+ * writer thread working at the same time; concurrent {@code read} calls are serialized with each
+ * other, as are concurrent {@code write} calls and {@code configure} calls. {@link #close()} may
+ * be called from any thread at any time: a reader blocked in {@code read} is woken (through an
+ * eventfd) and returns -1, and the file descriptors are closed exactly once, by whichever thread
+ * leaves the device last, so a descriptor number is never used after it has been closed.
+ *
+ * <p>Error contract: failures are reported as {@link TunException} or one of its subclasses
+ * ({@link TunPermissionException}, {@link TunUnavailableException}, {@link TunNameTakenException},
+ * {@link TunConfigException}, {@link TunClosedException}); each message names the device, the
+ * failed operation, the errno symbol and the {@code strerror} text. Invalid arguments (bad name,
+ * null, empty or read-only buffers) throw {@link IllegalArgumentException},
+ * {@link NullPointerException} or {@link ReadOnlyBufferException}. After {@code close()},
+ * {@code read} returns -1 and {@code write}/{@code configure} throw {@link TunClosedException}.
+ */
+public final class TunDevice implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(TunDevice.class);
+
+    /** Largest packet handled by the heap-buffer copy path (a TUN MTU is at most 65535). */
+    static final int MAX_PACKET = 65536;
+    /** Upper bound of one poll(2) wait, so an unbounded read re-checks the closed flag regularly. */
+    private static final int POLL_SLICE_MILLIS = 1000;
+    private static final NativeLong TWO_FDS = new NativeLong(2);
+    private static final Inet4Address HOST_NETMASK = inet4(new byte[] {-1, -1, -1, -1});
+
+    private final String name;
+    private final byte[] nameBytes;
+    private final int fd;
+    private final int wakeFd;
+    private final CloseGate gate;
+    private final ReentrantLock readLock = new ReentrantLock();
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final Object configureLock = new Object();
+    /** Two struct pollfd: [0] the TUN fd, [1] the wake-up eventfd. Guarded by readLock. */
+    private final Memory pollFds;
+    /** Copy buffer for heap-buffer reads, allocated on first use. Guarded by readLock. */
+    private Memory readScratch;
+    /** Copy buffer for heap-buffer writes, allocated on first use. Guarded by writeLock. */
+    private Memory writeScratch;
+
+    private TunDevice(String name, int fd, int wakeFd) {
+        this.name = name;
+        this.nameBytes = name.getBytes(StandardCharsets.UTF_8);
+        this.fd = fd;
+        this.wakeFd = wakeFd;
+        this.gate = new CloseGate(this::closeDescriptors);
+        this.pollFds = new Memory(2L * Poll.POLLFD_SIZE);
+        pollFds.clear();
+        pollFds.setInt(Poll.FD_OFFSET, fd);
+        pollFds.setShort(Poll.EVENTS_OFFSET, Poll.POLLIN);
+        pollFds.setInt(Poll.POLLFD_SIZE + Poll.FD_OFFSET, wakeFd);
+        pollFds.setShort(Poll.POLLFD_SIZE + Poll.EVENTS_OFFSET, Poll.POLLIN);
+    }
+
+    /**
+     * Opens {@code /dev/net/tun} and creates (or attaches to) the TUN device {@code name} with
+     * {@code IFF_TUN | IFF_NO_PI}. The name may contain one {@code %d}, e.g. {@code "tun%d"}; the
+     * kernel then picks a free number, and {@link #name()} returns the result.
+     *
+     * <p>An existing persistent TUN device of that name that no process is using is attached to,
+     * not replaced (that is how a pre-created device, e.g. from {@code ip tuntap add}, is used).
+     *
+     * @param name interface name: 1 to 15 bytes (UTF-8), no '/', ':', whitespace or control characters
+     * @return the open device; the caller must {@link #close()} it
+     * @throws IllegalArgumentException if {@code name} is not a valid interface name
+     * @throws TunPermissionException   EPERM/EACCES: not root and no CAP_NET_ADMIN
+     * @throws TunUnavailableException  ENOENT/ENODEV/ENXIO: no {@code /dev/net/tun} or no tun driver
+     * @throws TunNameTakenException    EBUSY: the device is in use by another process; or the name
+     *                                  belongs to an interface that is not a TUN device
+     * @throws TunException             any other failure of open, TUNSETIFF or eventfd
+     */
+    public static TunDevice open(String name) throws TunException {
+        byte[] requested = InterfaceName.encode(name);
+        int fd = -1;
+        int wakeFd = -1;
+        boolean ok = false;
+        try {
+            try {
+                fd = LibC.open(IfTun.CLONE_DEVICE, Fcntl.O_RDWR | Fcntl.O_CLOEXEC);
+            } catch (LastErrorException e) {
+                throw error(TunErrors.Phase.CREATE, name, "open", IfTun.CLONE_DEVICE, e);
+            }
+            Ifreq req = Ifreq.withName(requested).flags(IfTun.IFF_TUN | IfTun.IFF_NO_PI);
+            try {
+                ioctl(fd, IfTun.TUNSETIFF, req);
+            } catch (LastErrorException e) {
+                int errno = e.getErrorCode();
+                if (errno == Errno.EINVAL && interfaceExists(requested)) {
+                    throw TunErrors.nameTakenByOtherInterface(name, "TUNSETIFF", errno, LibC.describe(errno), e);
+                }
+                throw error(TunErrors.Phase.CREATE, name, "TUNSETIFF", null, e);
+            }
+            String actual = req.name();
+            try {
+                wakeFd = LibC.eventfd(0, Eventfd.EFD_CLOEXEC);
+            } catch (LastErrorException e) {
+                throw error(TunErrors.Phase.CREATE, actual, "eventfd", null, e);
+            }
+            TunDevice device = new TunDevice(actual, fd, wakeFd);
+            ok = true;
+            log.debug("opened TUN device {} (requested {}, fd {})", actual, name, fd);
+            return device;
+        } finally {
+            if (!ok) {
+                closeQuietly(wakeFd, name, "eventfd");
+                closeQuietly(fd, name, IfTun.CLONE_DEVICE);
+            }
+        }
+    }
+
+    /** The interface name the kernel assigned (e.g. {@code tun0} for a request of {@code tun%d}). */
+    public String name() {
+        return name;
+    }
+
+    /** True until {@link #close()} has been called. */
+    public boolean isOpen() {
+        return !gate.isCloseRequested();
+    }
+
+    /**
+     * Configures the device as the local end of an IPv4 point-to-point link and brings it up:
+     * SIOCSIFADDR {@code local}, SIOCSIFDSTADDR {@code peer}, SIOCSIFNETMASK 255.255.255.255,
+     * SIOCSIFMTU {@code mtu}, then sets IFF_UP|IFF_RUNNING. Afterwards {@code ip addr} shows
+     * {@code inet LOCAL peer PEER/32} and the kernel routes PEER through this device. The calls go
+     * through a temporary AF_INET datagram socket that is closed before returning, also on failure.
+     * Not atomic: if a step fails, the earlier steps stay in effect.
+     *
+     * @throws TunConfigException     an ioctl failed, e.g. EINVAL for an MTU outside the device's range
+     * @throws TunPermissionException EPERM/EACCES
+     * @throws TunClosedException     the device has been closed
+     */
+    public void configure(Inet4Address local, Inet4Address peer, int mtu) throws TunException {
+        Objects.requireNonNull(local, "local");
+        Objects.requireNonNull(peer, "peer");
+        synchronized (configureLock) {
+            if (!gate.enter()) {
+                throw TunErrors.closed(name, "configure");
+            }
+            try {
+                int sock;
+                try {
+                    sock = LibC.socket(SysSocket.AF_INET, SysSocket.SOCK_DGRAM | SysSocket.SOCK_CLOEXEC, 0);
+                } catch (LastErrorException e) {
+                    throw error(TunErrors.Phase.CONFIGURE, name, "socket", "AF_INET, SOCK_DGRAM", e);
+                }
+                try {
+                    interfaceIoctl(sock, Sockios.SIOCSIFADDR, "SIOCSIFADDR", local.getHostAddress(),
+                            Ifreq.withName(nameBytes).address(local));
+                    interfaceIoctl(sock, Sockios.SIOCSIFDSTADDR, "SIOCSIFDSTADDR", peer.getHostAddress(),
+                            Ifreq.withName(nameBytes).address(peer));
+                    interfaceIoctl(sock, Sockios.SIOCSIFNETMASK, "SIOCSIFNETMASK", "255.255.255.255",
+                            Ifreq.withName(nameBytes).address(HOST_NETMASK));
+                    interfaceIoctl(sock, Sockios.SIOCSIFMTU, "SIOCSIFMTU", "mtu " + mtu,
+                            Ifreq.withName(nameBytes).intValue(mtu));
+                    Ifreq flags = Ifreq.withName(nameBytes);
+                    interfaceIoctl(sock, Sockios.SIOCGIFFLAGS, "SIOCGIFFLAGS", null, flags);
+                    int up = flags.flags() | If.IFF_UP | If.IFF_RUNNING;
+                    interfaceIoctl(sock, Sockios.SIOCSIFFLAGS, "SIOCSIFFLAGS", "IFF_UP|IFF_RUNNING",
+                            flags.flags(up));
+                } finally {
+                    closeQuietly(sock, name, "control socket");
+                }
+                log.debug("configured TUN device {}: {} peer {}/32 mtu {} up", name,
+                        local.getHostAddress(), peer.getHostAddress(), mtu);
+            } finally {
+                gate.exit();
+            }
+        }
+    }
+
+    /**
+     * Reads one IP packet into {@code dst} (from its position up to its limit) and advances the
+     * position by the packet length. Waits with poll(2) for at most {@code timeoutMillis}
+     * milliseconds (0: do not wait; negative: wait until a packet arrives or the device is closed).
+     * Direct buffers are read into without copying; heap buffers go through a copy. A packet
+     * longer than {@code dst.remaining()} is truncated by the kernel; use a buffer of at least
+     * the MTU.
+     *
+     * @return the packet length; 0 if no packet arrived within the timeout; -1 if the device is
+     *         closed, including when {@link #close()} is called while this call waits
+     * @throws ReadOnlyBufferException  if {@code dst} is read-only
+     * @throws IllegalArgumentException if {@code dst} has no space remaining
+     * @throws TunException             if poll or read fails (e.g. EBADFD: the device was deleted)
+     */
+    public int read(ByteBuffer dst, int timeoutMillis) throws TunException {
+        Objects.requireNonNull(dst, "dst");
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        if (!dst.hasRemaining()) {
+            throw new IllegalArgumentException("dst has no space remaining (position == limit)");
+        }
+        readLock.lock();
+        try {
+            if (!gate.enter()) {
+                return -1;
+            }
+            try {
+                return pollAndRead(dst, timeoutMillis);
+            } finally {
+                gate.exit();
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    private int pollAndRead(ByteBuffer dst, int timeoutMillis) throws TunException {
+        long deadline = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : 0L;
+        for (;;) {
+            if (gate.isCloseRequested()) {
+                return -1;
+            }
+            int wait;
+            if (timeoutMillis < 0) {
+                wait = POLL_SLICE_MILLIS;
+            } else if (timeoutMillis == 0) {
+                wait = 0;
+            } else {
+                long remainingNanos = deadline - System.nanoTime();
+                if (remainingNanos <= 0) {
+                    return 0;
+                }
+                long remainingMillis = (remainingNanos + 999_999L) / 1_000_000L;
+                wait = (int) Math.min(remainingMillis, POLL_SLICE_MILLIS);
+            }
+            pollFds.setShort(Poll.REVENTS_OFFSET, (short) 0);
+            pollFds.setShort(Poll.POLLFD_SIZE + Poll.REVENTS_OFFSET, (short) 0);
+            int ready;
+            try {
+                ready = LibC.poll(pollFds, TWO_FDS, wait);
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() == Errno.EINTR) {
+                    continue;
+                }
+                throw error(TunErrors.Phase.READ, name, "poll", null, e);
+            }
+            if (ready == 0) {
+                if (timeoutMillis == 0) {
+                    return 0;
+                }
+                continue;
+            }
+            if (pollFds.getShort(Poll.POLLFD_SIZE + Poll.REVENTS_OFFSET) != 0) {
+                return -1; // woken by close()
+            }
+            short revents = pollFds.getShort(Poll.REVENTS_OFFSET);
+            if ((revents & Poll.POLLNVAL) != 0) {
+                throw TunErrors.forErrno(TunErrors.Phase.READ, name, "poll", "POLLNVAL", Errno.EBADF,
+                        LibC.describe(Errno.EBADF), null);
+            }
+            if ((revents & (Poll.POLLIN | Poll.POLLERR | Poll.POLLHUP)) == 0) {
+                continue;
+            }
+            int n = readOnce(dst);
+            if (n >= 0) {
+                return n;
+            }
+            // EINTR or EAGAIN: poll again
+        }
+    }
+
+    /** One read(2) into dst; returns the byte count, or -1 for EINTR/EAGAIN. */
+    private int readOnce(ByteBuffer dst) throws TunException {
+        int pos = dst.position();
+        int len = dst.remaining();
+        int n;
+        try {
+            if (dst.isDirect()) {
+                try {
+                    Pointer p = Native.getDirectBufferPointer(dst).share(pos);
+                    n = (int) LibC.read(fd, p, new NativeLong(len)).longValue();
+                } finally {
+                    Reference.reachabilityFence(dst);
+                }
+            } else {
+                if (readScratch == null) {
+                    readScratch = new Memory(MAX_PACKET);
+                }
+                int chunk = Math.min(len, MAX_PACKET);
+                n = (int) LibC.read(fd, readScratch, new NativeLong(chunk)).longValue();
+                readScratch.read(0, dst.array(), dst.arrayOffset() + pos, n);
+            }
+        } catch (LastErrorException e) {
+            int errno = e.getErrorCode();
+            if (errno == Errno.EINTR || errno == Errno.EAGAIN) {
+                return -1;
+            }
+            throw error(TunErrors.Phase.READ, name, "read", null, e);
+        }
+        dst.position(pos + n);
+        return n;
+    }
+
+    /**
+     * Writes one IP packet: the bytes of {@code src} from its position to its limit. On success
+     * the position is advanced to the limit. Direct buffers are passed to write(2) without
+     * copying; heap (including read-only) buffers are copied first. May run concurrently with
+     * {@link #read}; concurrent writes are serialized.
+     *
+     * @throws IllegalArgumentException if {@code src} is empty
+     * @throws TunClosedException       if the device has been closed
+     * @throws TunException             if write(2) fails (e.g. EINVAL for a packet that is not IPv4/IPv6)
+     */
+    public void write(ByteBuffer src) throws TunException {
+        Objects.requireNonNull(src, "src");
+        int len = src.remaining();
+        if (len == 0) {
+            throw new IllegalArgumentException("src is empty (position == limit): nothing to write");
+        }
+        writeLock.lock();
+        try {
+            if (!gate.enter()) {
+                throw TunErrors.closed(name, "write");
+            }
+            try {
+                int pos = src.position();
+                Pointer p;
+                if (src.isDirect()) {
+                    p = Native.getDirectBufferPointer(src).share(pos);
+                } else {
+                    Memory m;
+                    if (len <= MAX_PACKET) {
+                        if (writeScratch == null) {
+                            writeScratch = new Memory(MAX_PACKET);
+                        }
+                        m = writeScratch;
+                    } else {
+                        m = new Memory(len);
+                    }
+                    if (src.hasArray()) {
+                        m.write(0, src.array(), src.arrayOffset() + pos, len);
+                    } else {
+                        byte[] copy = new byte[len];
+                        src.duplicate().get(copy);
+                        m.write(0, copy, 0, len);
+                    }
+                    p = m;
+                }
+                long n;
+                try {
+                    n = writeFully(p, len);
+                } finally {
+                    Reference.reachabilityFence(src);
+                }
+                if (n != len) {
+                    throw new TunException("cannot write to TUN device " + name + ": write (" + len
+                            + " bytes) wrote only " + n + " bytes", name, "write", 0, null);
+                }
+                src.position(pos + len);
+            } finally {
+                gate.exit();
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    private long writeFully(Pointer p, int len) throws TunException {
+        for (;;) {
+            try {
+                return LibC.write(fd, p, new NativeLong(len)).longValue();
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != Errno.EINTR) {
+                    throw error(TunErrors.Phase.WRITE, name, "write", len + " bytes", e);
+                }
+            }
+        }
+    }
+
+    /**
+     * Closes the device. Idempotent; safe to call from any thread, including while another thread
+     * is blocked in {@link #read}: that reader is woken and returns -1. Returns once the file
+     * descriptor has been closed (by this thread, or by the last thread still inside a call),
+     * at which point a non-persistent device has been removed from the system. Errors from
+     * close(2) are logged, not thrown.
+     */
+    @Override
+    public void close() {
+        if (gate.beginClose()) {
+            try {
+                wake();
+            } finally {
+                gate.exit();
+            }
+        }
+        gate.awaitClosed();
+    }
+
+    @Override
+    public String toString() {
+        return "TunDevice[" + name + (gate.isCloseRequested() ? ", closed]" : "]");
+    }
+
+    /** Makes the wake-up eventfd readable; only called while holding a gate slot. */
+    private void wake() {
+        Memory one = new Memory(8);
+        one.setLong(0, 1L);
+        try {
+            LibC.write(wakeFd, one, new NativeLong(8));
+        } catch (LastErrorException e) {
+            // The reader still notices the closed flag within POLL_SLICE_MILLIS.
+            log.warn("TUN device {}: waking the reader failed: {} ({})", name,
+                    Errno.name(e.getErrorCode()), LibC.describe(e.getErrorCode()));
+        }
+    }
+
+    /** The CloseGate's close action: runs exactly once, when no thread is using the descriptors. */
+    private void closeDescriptors() {
+        closeQuietly(fd, name, IfTun.CLONE_DEVICE);
+        closeQuietly(wakeFd, name, "eventfd");
+        log.debug("closed TUN device {}", name);
+    }
+
+    /** ioctl with a struct ifreq, copied to native memory and back. */
+    private static void ioctl(int fd, int request, Ifreq req) throws LastErrorException {
+        Memory m = new Memory(Ifreq.SIZE);
+        m.write(0, req.array(), 0, Ifreq.SIZE);
+        LibC.ioctl(fd, new NativeLong(Integer.toUnsignedLong(request)), m);
+        m.read(0, req.array(), 0, Ifreq.SIZE);
+    }
+
+    private void interfaceIoctl(int sock, int request, String op, String detail, Ifreq req) throws TunException {
+        try {
+            ioctl(sock, request, req);
+        } catch (LastErrorException e) {
+            throw error(TunErrors.Phase.CONFIGURE, name, op, detail, e);
+        }
+    }
+
+    /** Whether an interface of that name exists in this network namespace (SIOCGIFINDEX succeeds). */
+    private static boolean interfaceExists(byte[] nameBytes) {
+        int sock = -1;
+        try {
+            sock = LibC.socket(SysSocket.AF_INET, SysSocket.SOCK_DGRAM | SysSocket.SOCK_CLOEXEC, 0);
+            ioctl(sock, Sockios.SIOCGIFINDEX, Ifreq.withName(nameBytes));
+            return true;
+        } catch (LastErrorException e) {
+            return false; // ENODEV: no such interface; anything else: cannot tell
+        } finally {
+            closeQuietly(sock, new String(nameBytes, StandardCharsets.UTF_8), "control socket");
+        }
+    }
+
+    private static TunException error(TunErrors.Phase phase, String device, String op, String detail,
+                                      LastErrorException e) {
+        int errno = e.getErrorCode();
+        return TunErrors.forErrno(phase, device, op, detail, errno, LibC.describe(errno), e);
+    }
+
+    private static void closeQuietly(int fd, String device, String what) {
+        if (fd < 0) {
+            return;
+        }
+        try {
+            LibC.close(fd);
+        } catch (LastErrorException e) {
+            // Linux releases the descriptor even when close(2) reports an error: never retry.
+            log.warn("TUN device {}: closing {} (fd {}) reported {} ({})", device, what, fd,
+                    Errno.name(e.getErrorCode()), LibC.describe(e.getErrorCode()));
+        }
+    }
+
+    private static Inet4Address inet4(byte[] addr) {
+        try {
+            return (Inet4Address) InetAddress.getByAddress(addr);
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
