@@ -16,6 +16,8 @@ class GarbageIT {
 
     static final int DATAGRAMS = 50_000;
     static final int SOURCE_PORTS = 64;
+    /** 1 ms pause every PACE datagrams: a burst, yet slow enough that most reach the server's parser. */
+    static final int PACE = 50;
 
     @Test
     void serverSurvivesGarbageAndStillPairsPeers(Pinhole pinhole) {
@@ -26,7 +28,8 @@ class GarbageIT {
         say("From the internet router, send " + DATAGRAMS + " datagrams of random bytes and random sizes to the server (seed " + seed + ").");
         long[] before = udpCounters(lab);
         Lab.Result burst = lab.exec("inet", Duration.ofSeconds(180), Pinhole.javaTool(UdpGarbage.class,
-            Pinhole.RDV_IP, String.valueOf(Pinhole.RDV_PORT), String.valueOf(DATAGRAMS), String.valueOf(SOURCE_PORTS), String.valueOf(seed)));
+            Pinhole.RDV_IP, String.valueOf(Pinhole.RDV_PORT), String.valueOf(DATAGRAMS), String.valueOf(SOURCE_PORTS), String.valueOf(seed),
+            String.valueOf(PACE)));
         say(burst.output().strip());
         assertTrue(burst.ok(), "the garbage sender failed: " + burst);
         long[] after = udpCounters(lab);
