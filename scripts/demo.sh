@@ -74,6 +74,7 @@ cleanup() {
     lab/lab.sh down "$P" || true
     echo "lab $P removed"
   fi
+  rm -f "$WORK"/*.key
   echo "logs kept in $WORK"
   exit "$rc"
 }
@@ -150,6 +151,7 @@ for nat in nata natb; do
       for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "src" || kv[1] == "dst" || kv[1] == "sport" || kv[1] == "dport") { n++; v[n] = kv[2] } }
       if (n < 8) next
       what = (v[2] == "203.0.113.10") ? "to the rendezvous server" : "to the other peer"
+      if (v[2] ~ /^10\./) what = "to the other peer'"'"'s LAN address: a candidate the internet cannot route"
       printf "  %s: %s:%s -> %s:%s goes out as %s:%s (%s)\n", nat, v[1], v[3], v[2], v[4], v[6], v[8], what
     }'
 done
