@@ -96,17 +96,27 @@ nat_rules() {
   } | nsx "$node" nft -f -
 }
 
+# names of the existing namespaces that start with the prefix (the lab's nodes, and anything
+# else someone made with this prefix)
+lab_namespaces() {
+  local ns
+  for ns in /run/netns/*; do
+    [[ -e $ns ]] || continue
+    ns=${ns#/run/netns/}
+    [[ ${ns:0:${#P}} == "$P" ]] && echo "$ns"
+  done
+  return 0
+}
+
 cmd_down() {
-  local n left=0 pids
-  for n in "${NODES[@]}"; do
-    if ns_exists "$P$n"; then
-      pids=$(ip netns pids "$P$n" 2>/dev/null | tr '\n' ' ' || true)
-      if [[ -n $pids ]]; then
-        echo "lab.sh: warning: processes still running in $P$n: $pids(not killed; stop them by PID)" >&2
-      fi
-      say "netns del $P$n"
-      ip netns del "$P$n" || left=1
+  local ns left=0 pids
+  for ns in $(lab_namespaces); do
+    pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ' || true)
+    if [[ -n $pids ]]; then
+      echo "lab.sh: warning: processes still running in $ns: $pids(not killed; stop them by PID)" >&2
     fi
+    say "netns del $ns"
+    ip netns del "$ns" || left=1
   done
   # Veths live only inside the namespaces and vanish with them. A lab made by an older
   # lab.sh might have left prefix-named links in the root namespace: remove those only.
@@ -117,6 +127,14 @@ cmd_down() {
     ip link del "$link" 2>/dev/null || true
   done < <(ip -o link show | awk -F': ' -v p="$P" '{ sub(/@.*/, "", $2); if (index($2, p) == 1) print $2 }')
   return $left
+}
+
+on_up_exit() {
+  local rc=$?
+  if [[ $rc != 0 ]]; then
+    echo "lab.sh: up $P failed, tearing it down" >&2
+    cmd_down || true
+  fi
 }
 
 cmd_up() {
@@ -138,7 +156,7 @@ cmd_up() {
   cmd_down
 
   # from here on, a failure leaves nothing half-built behind
-  trap 'rc=$?; if [[ $rc != 0 ]]; then echo "lab.sh: up failed, tearing down $P" >&2; cmd_down || true; fi' EXIT
+  trap on_up_exit EXIT
 
   local n
   for n in "${NODES[@]}"; do

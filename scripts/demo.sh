@@ -45,6 +45,7 @@ PIDS=()
 NAMES=()
 LAB_UP=0
 
+# shellcheck disable=SC2317 # stop_all and cleanup run from the EXIT trap
 stop_all() {
   local i pid
   # SIGTERM to the PIDs this script started, newest first, then SIGKILL after 10 s
@@ -63,6 +64,7 @@ stop_all() {
   NAMES=()
 }
 
+# shellcheck disable=SC2317
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM

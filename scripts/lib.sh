@@ -2,6 +2,7 @@
 # Shared by scripts/test.sh and scripts/demo.sh: prerequisites of the namespace lab.
 # Source it; it defines functions and PH_ROOT (the repository root) and changes nothing else.
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # ip, nft and conntrack live in sbin, which a non-login root shell may not have on PATH
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
@@ -33,7 +34,7 @@ ph_install_prereqs() {
     ph_log "/dev/net/tun missing: loading the tun module"
     modprobe tun 2>/dev/null || true
     if [[ ! -c /dev/net/tun ]]; then
-      mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun || true
+      { mkdir -p /dev/net && mknod /dev/net/tun c 10 200 && chmod 0666 /dev/net/tun; } || true
     fi
     [[ -c /dev/net/tun ]] || ph_die "/dev/net/tun is not available (no tun module, or a container without the device)"
   fi
