@@ -54,6 +54,8 @@ class FileTransferIT {
         say("What B received is what A sent: same size, same SHA-256.");
         assertEquals(SIZE, Files.size(received), "received size");
         assertEquals(sha256(sent), sha256(received), "SHA-256 of received file");
+        Files.delete(sent); // 20 MB per run: kept only when the test fails
+        Files.delete(received);
     }
 
     static String sha256(Path file) throws Exception {

@@ -359,6 +359,9 @@ public final class Lab implements AutoCloseable {
         full[2] = "exec";
         full[3] = namespace(node);
         System.arraycopy(cmd, 0, full, 4, cmd.length);
+        if (cmd.length > 0 && !cmd[0].contains("/")) {
+            full[4] = tool(cmd[0]); // conntrack, nft, ss live in sbin, which PATH may lack
+        }
         return full;
     }
 
