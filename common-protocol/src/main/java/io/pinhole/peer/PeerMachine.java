@@ -52,8 +52,11 @@ import java.util.Map;
  */
 public final class PeerMachine {
     private static final Logger LOG = System.getLogger(PeerMachine.class.getName());
-    /** Largest IP packet carried (the IPv4 total-length limit). */
-    public static final int MAX_PACKET = 65_535;
+    /**
+     * Largest IP packet carried: the largest UDP payload over IPv4 (65,535 - 20 - 8 = 65,507 bytes)
+     * minus the PLAIN_DATA header, so that every datagram the machine builds can be sent.
+     */
+    public static final int MAX_PACKET = 65_507 - PlainData.OVERHEAD;
 
     private final PeerConfig config;
     private final long session;

@@ -6,7 +6,10 @@ import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
+import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
+import io.pinhole.wire.MessageType;
+import io.pinhole.wire.PlainData;
 import io.pinhole.wire.Transmit;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -80,6 +83,14 @@ public final class Rendezvous {
     public void onDatagram(long now, InetSocketAddress from, ByteBuffer datagram, Transmit out) {
         ControlMessage message;
         try {
+            MessageType type = Header.peekType(datagram);
+            if (type == MessageType.PLAIN_DATA || type.isWireGuard()) {
+                if (type == MessageType.PLAIN_DATA) {
+                    PlainData.senderSession(datagram); // a malformed one counts under its reason
+                }
+                count(ServerDrop.NOT_FOR_SERVER); // peer-to-peer data, not an unknown type
+                return;
+            }
             message = ControlMessage.decode(datagram);
         } catch (MalformedMessageException e) {
             count(ServerDrop.of(e.reason()));
@@ -142,7 +153,10 @@ public final class Rendezvous {
                         partner.key.shortId(), partner.observed);
             }
             sendPeerInfo(now, out, reg, partner);
-            sendPeerInfo(now, out, partner, reg);
+            if (!partner.observed.equals(reg.observed)) {
+                // Both at one endpoint (only a spoofer does that): a second PEER_INFO to it would amplify.
+                sendPeerInfo(now, out, partner, reg);
+            }
         }
     }
 

@@ -205,8 +205,9 @@ public final class TunDevice implements AutoCloseable {
      * position by the packet length. Waits with poll(2) for at most {@code timeoutMillis}
      * milliseconds (0: do not wait; negative: wait until a packet arrives or the device is closed).
      * Direct buffers are read into without copying; heap buffers go through a copy. A packet
-     * longer than {@code dst.remaining()} is truncated by the kernel; use a buffer of at least
-     * the MTU.
+     * longer than {@code dst.remaining()} is truncated by the kernel (the rest is lost); use a
+     * buffer of at least the MTU. The wait does not react to {@link Thread#interrupt()}; bound it
+     * with {@code timeoutMillis} or end it with {@link #close()}.
      *
      * @return the packet length; 0 if no packet arrived within the timeout; -1 if the device is
      *         closed, including when {@link #close()} is called while this call waits
