@@ -45,6 +45,8 @@ public final class Lab implements AutoCloseable {
     private final String prefix;
     private final Path logDir;
     private final List<Proc> procs = Collections.synchronizedList(new ArrayList<>());
+    /** Commands of {@link #exec} still running: killed by {@link #close()} (e.g. from the shutdown hook). */
+    private final Set<Process> running = Collections.synchronizedSet(new LinkedHashSet<>());
     private boolean up;
     private boolean closed;
 
@@ -175,7 +177,13 @@ public final class Lab implements AutoCloseable {
                 .redirectOutput(out.toFile())
                 .redirectInput(stdin == null ? new File("/dev/null") : stdin.toFile());
             Process p = pb.start();
-            boolean done = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            running.add(p);
+            boolean done;
+            try {
+                done = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } finally {
+                running.remove(p);
+            }
             if (!done) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
@@ -298,6 +306,14 @@ public final class Lab implements AutoCloseable {
             return;
         }
         closed = true;
+        List<Process> execs;
+        synchronized (running) {
+            execs = new ArrayList<>(running);
+        }
+        for (Process p : execs) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
         for (Proc p : processes()) {
             if (p.isAlive()) {
                 stop(p, Duration.ofSeconds(5));
