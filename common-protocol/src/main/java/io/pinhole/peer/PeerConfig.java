@@ -1,35 +1,58 @@
 package io.pinhole.peer;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.wire.ControlMessage;
+import io.pinhole.wireguard.SessionTimers;
 import java.net.InetSocketAddress;
 import java.util.List;
 
 /**
  * PeerConfig: what a {@link PeerMachine} needs to know. Immutable.
  *
- * @param self our public key
+ * <p>Three modes: with a {@code rendezvous} the peers find each other through the server and
+ * punch; with a {@code staticEndpoint} (and no rendezvous) the peer is contacted there directly,
+ * as plain WireGuard does; with neither, we only listen until the peer contacts us.
+ *
+ * @param key our static private key
  * @param peer the partner's public key
- * @param rendezvous the rendezvous server's resolved endpoint
+ * @param presharedKey WireGuard's optional pre-shared key (32 bytes) or null
+ * @param rendezvous the rendezvous server's resolved endpoint, or null
+ * @param rendezvousKey the server's public key to insist on, or null to learn it from the server
+ * @param staticEndpoint the partner's resolved endpoint when known in advance, or null
  * @param candidates our own LAN endpoints, reported to the partner through the server
- * @param timers timing choices
- * @param stagedLimit how many IP packets to hold while no path works (oldest dropped first)
+ * @param timers pinhole's timing choices
+ * @param session WireGuard session choices (MTU, staging, load thresholds)
  */
-public record PeerConfig(NoisePublicKey self, NoisePublicKey peer, InetSocketAddress rendezvous,
-                         List<InetSocketAddress> candidates, PeerTimers timers, int stagedLimit) {
+public record PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presharedKey, InetSocketAddress rendezvous,
+                         NoisePublicKey rendezvousKey, InetSocketAddress staticEndpoint,
+                         List<InetSocketAddress> candidates, PeerTimers timers, SessionTimers session) {
     public PeerConfig {
         candidates = List.copyOf(candidates.subList(0, Math.min(candidates.size(), ControlMessage.MAX_CANDIDATES)));
-        if (self.equals(peer)) {
+        if (key.publicKey().equals(peer)) {
             throw new IllegalArgumentException("the peer's public key is our own: each side needs its own key pair");
         }
-        if (rendezvous.isUnresolved()) {
+        if (rendezvous != null && rendezvous.isUnresolved()) {
             throw new IllegalArgumentException("rendezvous endpoint must be resolved: " + rendezvous);
         }
+        if (staticEndpoint != null && staticEndpoint.isUnresolved()) {
+            throw new IllegalArgumentException("peer endpoint must be resolved: " + staticEndpoint);
+        }
+        if (rendezvous != null && staticEndpoint != null) {
+            throw new IllegalArgumentException("a rendezvous server and a static peer endpoint exclude each other");
+        }
+        presharedKey = presharedKey == null ? null : presharedKey.clone();
     }
 
-    /** A config with default timers and a staging queue of 128 packets. */
-    public static PeerConfig of(NoisePublicKey self, NoisePublicKey peer, InetSocketAddress rendezvous,
-                                List<InetSocketAddress> candidates) {
-        return new PeerConfig(self, peer, rendezvous, candidates, PeerTimers.defaults(), 128);
+    /** Rendezvous mode with default timers. */
+    public static PeerConfig viaRendezvous(NoisePrivateKey key, NoisePublicKey peer, InetSocketAddress rendezvous,
+                                           List<InetSocketAddress> candidates) {
+        return new PeerConfig(key, peer, null, rendezvous, null, null, candidates, PeerTimers.defaults(),
+                SessionTimers.defaults());
+    }
+
+    /** True when the peers meet through a rendezvous server. */
+    public boolean usesRendezvous() {
+        return rendezvous != null;
     }
 }

@@ -8,11 +8,19 @@ public enum PeerDrop {
     NOT_FROM_RENDEZVOUS,
     /** A message naming keys other than ours and our partner's. */
     WRONG_KEY,
-    /** Data from a session that is not our partner's current one. */
+    /** A LEAVE from a session that is not our partner's current one. */
     WRONG_SESSION,
     /** A REGISTERED for an old session. */
     STALE_REGISTERED,
-    /** A message type a client does not handle (WireGuard types until the data plane speaks it). */
+    /** A control message whose MAC is wrong: forged, corrupted, or keyed for someone else. */
+    BAD_MAC,
+    /** A CHALLENGE naming a server key other than the one pinned with --rendezvous-key. */
+    SERVER_KEY_MISMATCH,
+    /** A CHALLENGE while no REGISTER of ours was waiting for an answer. */
+    UNSOLICITED_CHALLENGE,
+    /** A PUNCH probe older than one already accepted, or an ack to no recent probe of ours. */
+    STALE_PUNCH,
+    /** A datagram that is neither WireGuard nor a pinhole control message. */
     UNSUPPORTED_TYPE,
     /** An IP packet from the TUN device dropped because the staging queue was full. */
     STAGED_OVERFLOW,

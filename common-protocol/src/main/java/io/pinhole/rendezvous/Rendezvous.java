@@ -1,6 +1,11 @@
 package io.pinhole.rendezvous;
 
+import io.pinhole.crypto.Blake2s;
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.ratelimiter.HandshakeRateLimiter;
+import io.pinhole.wire.ControlKeys;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
@@ -9,12 +14,13 @@ import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
-import io.pinhole.wire.PlainData;
 import io.pinhole.wire.Transmit;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
 import java.util.EnumMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -36,6 +42,15 @@ import java.util.Map;
  * {@link #expire(long)}. Replies are REGISTERED and PEER_INFO only, both smaller than the
  * fixed-size REGISTER that triggers them, so the server never amplifies.
  *
+ * <p>Authentication: a REGISTER must carry a cookie that the server gave its source address in a
+ * CHALLENGE (with the server's public key), a timestamp newer than the last one accepted for
+ * its key, and a MAC under the key derived from DH(peer, server) ({@link ControlKeys}); so
+ * nobody without a peer's private key can register as that peer, and nobody can replay a
+ * registration from another address. REGISTERED and PEER_INFO carry the recipient's MAC, so a
+ * peer can tell them from forgeries. A REGISTER without a valid cookie or MAC is answered by a
+ * 52-byte CHALLENGE; the Diffie-Hellman a new key needs is rate-limited per source address.
+ * The cookie secret changes every two minutes (a cookie lives two to four minutes).
+ *
  * <p>Error contract: {@link #onDatagram} never throws for any input datagram; a datagram it
  * cannot use is dropped and counted in {@link #drops()}.
  *
@@ -44,6 +59,7 @@ import java.util.Map;
 public final class Rendezvous {
     private static final Logger LOG = System.getLogger(Rendezvous.class.getName());
     private static final long TABLE_FULL_LOG_INTERVAL = 60_000_000_000L;
+    private static final long COOKIE_SECRET_LIFETIME = 120_000_000_000L;
 
     private final RendezvousConfig config;
     private final long ttlNanos;
@@ -52,6 +68,15 @@ public final class Rendezvous {
     private final LinkedHashMap<NoisePublicKey, Registration> table = new LinkedHashMap<>();
     private final EnumMap<ServerDrop, Long> drops = new EnumMap<>(ServerDrop.class);
     private long pairings;
+    private long challenges;
+    private final NoisePrivateKey serverKey;
+    private final NoisePublicKey serverPublic;
+    private final SecureRandom random;
+    private final HandshakeRateLimiter dhLimiter = new HandshakeRateLimiter(4096);
+    private final byte[] cookieSecret = new byte[32];
+    private final byte[] previousCookieSecret = new byte[32];
+    private long cookieSecretAt;
+    private boolean haveCookieSecret;
     private long lastTableFullLog = Long.MIN_VALUE;
 
     /** One peer's registration. Mutable, owned by the table. */
@@ -64,14 +89,25 @@ public final class Rendezvous {
         long refreshedAt;
         long peerInfoSentAt = Long.MIN_VALUE;
         PeerInfo lastPeerInfoSent;
+        /** MAC key shared with this peer. */
+        byte[] macKey;
+        /** Timestamp of the last REGISTER accepted. */
+        long timestamp;
 
         Registration(NoisePublicKey key) {
             this.key = key;
         }
     }
 
-    public Rendezvous(RendezvousConfig config) {
+    /**
+     * @param serverKey the server's static key (its public half is what peers may pin)
+     * @param random source of cookie secrets
+     */
+    public Rendezvous(RendezvousConfig config, NoisePrivateKey serverKey, SecureRandom random) {
         this.config = config;
+        this.serverKey = serverKey;
+        this.serverPublic = serverKey.publicKey();
+        this.random = random;
         this.ttlNanos = config.registrationTtl().toNanos();
         this.peerInfoMinNanos = config.peerInfoMinInterval().toNanos();
     }
@@ -84,11 +120,8 @@ public final class Rendezvous {
         ControlMessage message;
         try {
             MessageType type = Header.peekType(datagram);
-            if (type == MessageType.PLAIN_DATA || type.isWireGuard()) {
-                if (type == MessageType.PLAIN_DATA) {
-                    PlainData.senderSession(datagram); // a malformed one counts under its reason
-                }
-                count(ServerDrop.NOT_FOR_SERVER); // peer-to-peer data, not an unknown type
+            if (type.isWireGuard()) {
+                count(ServerDrop.NOT_FOR_SERVER); // peer-to-peer traffic, not an unknown type
                 return;
             }
             message = ControlMessage.decode(datagram);
@@ -98,17 +131,45 @@ public final class Rendezvous {
             return;
         }
         if (message instanceof Register register) {
-            onRegister(now, from, register, out);
+            onRegister(now, from, register, datagram, out);
         } else if (message instanceof Leave leave) {
-            onLeave(from, leave);
+            onLeave(from, leave, datagram);
         } else {
             count(ServerDrop.NOT_FOR_SERVER);
         }
     }
 
-    private void onRegister(long now, InetSocketAddress from, Register register, Transmit out) {
+    private void onRegister(long now, InetSocketAddress from, Register register, ByteBuffer datagram,
+                            Transmit out) {
         if (register.self().equals(register.wanted())) {
             count(ServerDrop.SELF_PAIRING);
+            return;
+        }
+        if (!cookieValid(now, from, register.self(), register.cookie())) {
+            challenge(now, from, register.self(), out);
+            return;
+        }
+        Registration known = table.get(register.self());
+        byte[] macKey = known != null ? known.macKey : null;
+        if (macKey == null) {
+            if (!dhLimiter.allow(from.getAddress().getAddress(), now)) {
+                count(ServerDrop.RATE_LIMITED);
+                return;
+            }
+            try {
+                macKey = ControlKeys.serverPeer(serverKey, register.self());
+            } catch (IllegalArgumentException e) {
+                count(ServerDrop.BAD_KEY);
+                return;
+            }
+        }
+        if (!ControlMessage.macValid(datagram, macKey)) {
+            count(ServerDrop.BAD_MAC);
+            challenge(now, from, register.self(), out); // perhaps it knows an older server key
+            return;
+        }
+        if (known != null && register.timestamp() <= known.timestamp) {
+            count(ServerDrop.REPLAYED);
             return;
         }
         Registration reg = table.remove(register.self());
@@ -140,10 +201,12 @@ public final class Rendezvous {
         reg.observed = from;
         reg.candidates = register.candidates();
         reg.refreshedAt = now;
+        reg.macKey = macKey;
+        reg.timestamp = register.timestamp();
         table.put(reg.key, reg);
 
         int refreshSeconds = (int) config.refreshInterval().toSeconds();
-        reply(out, from, new Registered(register.session(), refreshSeconds, from), Register.LENGTH);
+        reply(out, from, new Registered(register.session(), refreshSeconds, from), reg.macKey, Register.LENGTH);
 
         Registration partner = table.get(reg.wanted);
         if (partner != null && partner.wanted.equals(reg.key)) {
@@ -169,11 +232,36 @@ public final class Rendezvous {
         }
         to.lastPeerInfoSent = info;
         to.peerInfoSentAt = now;
-        reply(out, to.observed, info, Register.LENGTH);
+        reply(out, to.observed, info, to.macKey, Register.LENGTH);
     }
 
-    private static void reply(Transmit out, InetSocketAddress to, ControlMessage message, int requestLength) {
-        ByteBuffer bytes = message.encode();
+    private void challenge(long now, InetSocketAddress from, NoisePublicKey peer, Transmit out) {
+        challenges++;
+        reply(out, from, new Challenge(serverPublic, cookie(now, from, peer, false)), null, Register.LENGTH);
+    }
+
+    /** The cookie of {@code from} for {@code peer} under the current (or previous) secret. */
+    private byte[] cookie(long now, InetSocketAddress from, NoisePublicKey peer, boolean previous) {
+        if (!haveCookieSecret || now - cookieSecretAt >= COOKIE_SECRET_LIFETIME) {
+            System.arraycopy(cookieSecret, 0, previousCookieSecret, 0, 32);
+            random.nextBytes(cookieSecret);
+            cookieSecretAt = now;
+            haveCookieSecret = true;
+        }
+        byte[] address = from.getAddress().getAddress();
+        byte[] port = {(byte) (from.getPort() >>> 8), (byte) from.getPort()};
+        return Blake2s.mac(Register.COOKIE_LENGTH, previous ? previousCookieSecret : cookieSecret, address, port,
+                peer.toBytes());
+    }
+
+    private boolean cookieValid(long now, InetSocketAddress from, NoisePublicKey peer, byte[] cookie) {
+        return MessageDigest.isEqual(cookie, cookie(now, from, peer, false))
+                || MessageDigest.isEqual(cookie, cookie(now, from, peer, true));
+    }
+
+    private static void reply(Transmit out, InetSocketAddress to, ControlMessage message, byte[] macKey,
+                              int requestLength) {
+        ByteBuffer bytes = message.encode(macKey);
         if (bytes.remaining() > requestLength) {
             // Cannot happen with the fixed-size REGISTER; kept as the amplification guard.
             throw new IllegalStateException(message.type() + " of " + bytes.remaining()
@@ -182,9 +270,10 @@ public final class Rendezvous {
         out.send(to, bytes);
     }
 
-    private void onLeave(InetSocketAddress from, Leave leave) {
+    private void onLeave(InetSocketAddress from, Leave leave, ByteBuffer datagram) {
         Registration reg = table.get(leave.sender());
-        if (reg == null || reg.session != leave.session() || !reg.observed.equals(from)) {
+        if (reg == null || reg.session != leave.session() || !reg.observed.equals(from)
+                || leave.timestamp() <= reg.timestamp || !ControlMessage.macValid(datagram, reg.macKey)) {
             count(ServerDrop.STALE_LEAVE);
             return;
         }
@@ -203,6 +292,16 @@ public final class Rendezvous {
             it.remove();
             LOG.log(Level.INFO, "registration of {0} from {1} expired", reg.key.shortId(), reg.observed);
         }
+    }
+
+    /** The server's public key. */
+    public NoisePublicKey publicKey() {
+        return serverPublic;
+    }
+
+    /** CHALLENGEs sent (to new peers, to peers that moved, and to bad MACs). */
+    public long challenges() {
+        return challenges;
     }
 
     /** Number of live registrations. */

@@ -15,8 +15,16 @@ public enum ServerDrop {
     SELF_PAIRING,
     /** A new registration while the table is at its cap. */
     TABLE_FULL,
-    /** A LEAVE for a session that is not registered from that endpoint. */
-    STALE_LEAVE;
+    /** A LEAVE for a session that is not registered from that endpoint, or that does not authenticate. */
+    STALE_LEAVE,
+    /** A REGISTER with a valid cookie whose MAC is wrong (a CHALLENGE tells the peer the current key). */
+    BAD_MAC,
+    /** A REGISTER whose timestamp is not newer than the last one accepted for that key. */
+    REPLAYED,
+    /** A REGISTER that would need a Diffie-Hellman while its address exceeds its rate. */
+    RATE_LIMITED,
+    /** A public key for which no shared key exists (low-order point). */
+    BAD_KEY;
 
     static ServerDrop of(MalformedMessageException.Reason reason) {
         return switch (reason) {

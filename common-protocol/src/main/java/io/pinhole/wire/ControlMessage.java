@@ -1,16 +1,25 @@
 package io.pinhole.wire;
 
+import io.pinhole.crypto.Blake2s;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.wire.MalformedMessageException.Reason;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * ControlMessage: pinhole's own messages (register, pair, punch, leave), each a record that
- * encodes itself and is decoded by {@link #decode(ByteBuffer)}. Byte layouts are drawn on each
- * record and in docs/wire-format.md; all multi-byte integers are big-endian.
+ * ControlMessage: pinhole's own messages (register, challenge, pair, punch, leave), each a
+ * record that encodes itself and is decoded by {@link #decode(ByteBuffer)}. Byte layouts are
+ * drawn on each record and in docs/wire-format.md; all multi-byte integers are big-endian.
+ *
+ * <p>Every message but CHALLENGE ends with a 16-byte MAC: keyed BLAKE2s-128 over all bytes
+ * before it, as WireGuard's mac1. Between a peer and the server the key comes from
+ * DH(peer static, server static); between two peers from their static-static DH (see
+ * {@link ControlKeys}). {@link #encode(byte[])} writes it; {@link #macValid}
+ * checks it. Decoding checks form only: the receiver checks the MAC with the key it derives
+ * from the decoded keys.
  *
  * <p>Records are immutable and thread-safe. Decoding never trusts a length or count field beyond
  * the datagram: any inconsistency throws {@link MalformedMessageException}.
@@ -19,15 +28,17 @@ public sealed interface ControlMessage {
 
     /** How many LAN candidates a peer may report. */
     int MAX_CANDIDATES = 8;
+    /** Length of the MAC that ends every authenticated message. */
+    int MAC_LENGTH = 16;
 
-    /** Encodes this message into a new heap buffer, flipped for reading. */
-    ByteBuffer encode();
+    /** Encodes this message, ending with a MAC under {@code macKey} (ignored by CHALLENGE). */
+    ByteBuffer encode(byte[] macKey);
 
     /** The message type. */
     MessageType type();
 
     /**
-     * Decodes a pinhole control message (not PLAIN_DATA and not WireGuard types).
+     * Decodes a pinhole control message (not WireGuard types). Checks form, not the MAC.
      *
      * @throws MalformedMessageException if it is not a well-formed control message
      */
@@ -40,6 +51,7 @@ public sealed interface ControlMessage {
             case PEER_INFO -> PeerInfo.decode(in);
             case PUNCH -> Punch.decode(in);
             case LEAVE -> Leave.decode(in);
+            case CHALLENGE -> Challenge.decode(in);
             default -> throw new MalformedMessageException(Reason.UNKNOWN_TYPE, type + " is not a control message");
         };
         if (in.hasRemaining()) {
@@ -49,28 +61,49 @@ public sealed interface ControlMessage {
         return message;
     }
 
+    /** True if the last 16 bytes of {@code datagram} are the MAC of the rest under {@code key}. */
+    static boolean macValid(ByteBuffer datagram, byte[] key) {
+        int n = datagram.remaining();
+        if (n < MAC_LENGTH || key == null) {
+            return false;
+        }
+        byte[] body = new byte[n - MAC_LENGTH];
+        byte[] mac = new byte[MAC_LENGTH];
+        ByteBuffer d = datagram.duplicate();
+        d.get(body).get(mac);
+        return MessageDigest.isEqual(Blake2s.mac(MAC_LENGTH, key, body), mac);
+    }
+
     /**
      * REGISTER, peer to rendezvous: "I am {@code self}, session {@code session}, and I want to
-     * reach {@code wanted}; these are my LAN endpoints." Always padded to {@link #LENGTH} bytes,
-     * so every reply the server sends is no larger than the request.
+     * reach {@code wanted}; these are my LAN endpoints." {@code timestamp} (microseconds of wall
+     * time, strictly increasing per key) defeats replay; {@code cookie} is the one the server
+     * gave this address in a CHALLENGE (zero before that). Always {@link #LENGTH} bytes, so
+     * every reply is smaller than the request.
      *
      * <pre>
-     * 0      4                36                 68        76    77
-     * +------+----------------+------------------+---------+-----+------------------+---------+
-     * | hdr  | self key (32)  | wanted key (32)  | session | n   | n endpoints      | zero    |
-     * |      |                |                  | (8)     | (1) | (7 or 19 each)   | padding |
-     * +------+----------------+------------------+---------+-----+------------------+---------+
+     * 0     4             36              68       76         84        100 101
+     * +-----+-------------+---------------+--------+----------+---------+---+-------------+---------+---------+
+     * | hdr | self key 32 | wanted key 32 |session | timestamp| cookie  | n | n endpoints | zero pad| MAC 16  |
+     * |     |             |               |   8    |    8     |   16    | 1 | 7/19 each   |         | @304    |
+     * +-----+-------------+---------------+--------+----------+---------+---+-------------+---------+---------+
      * </pre>
      */
-    record Register(NoisePublicKey self, NoisePublicKey wanted, long session, List<InetSocketAddress> candidates)
-            implements ControlMessage {
+    record Register(NoisePublicKey self, NoisePublicKey wanted, long session, long timestamp, byte[] cookie,
+                    List<InetSocketAddress> candidates) implements ControlMessage {
         /** Fixed size of every REGISTER. */
-        public static final int LENGTH = 256;
+        public static final int LENGTH = 320;
+        /** Length of the server's address cookie. */
+        public static final int COOKIE_LENGTH = 16;
 
         public Register {
             candidates = List.copyOf(candidates);
             if (candidates.size() > MAX_CANDIDATES) {
                 throw new IllegalArgumentException("at most " + MAX_CANDIDATES + " candidates");
+            }
+            cookie = cookie == null ? new byte[COOKIE_LENGTH] : cookie.clone();
+            if (cookie.length != COOKIE_LENGTH) {
+                throw new IllegalArgumentException("cookie must be 16 bytes");
             }
         }
 
@@ -80,44 +113,123 @@ public sealed interface ControlMessage {
         }
 
         @Override
-        public ByteBuffer encode() {
+        public ByteBuffer encode(byte[] macKey) {
             ByteBuffer out = ByteBuffer.allocate(LENGTH);
             Header.write(out, MessageType.REGISTER);
-            out.put(self.toBytes()).put(wanted.toBytes()).putLong(session);
+            out.put(self.toBytes()).put(wanted.toBytes()).putLong(session).putLong(timestamp).put(cookie);
             Codec.writeEndpoints(out, candidates);
-            out.position(LENGTH);
-            return out.flip();
+            out.position(LENGTH - MAC_LENGTH);
+            return Codec.seal(out, macKey);
         }
 
         static Register decode(ByteBuffer in) throws MalformedMessageException {
-            if (in.remaining() != LENGTH) {
-                throw new MalformedMessageException(in.remaining() < LENGTH ? Reason.TRUNCATED : Reason.OVERSIZED,
-                        "REGISTER must be " + LENGTH + " bytes, got " + in.remaining());
-            }
-            int end = in.position() + LENGTH;
+            Codec.requireExactly(in, LENGTH, "REGISTER");
+            int macAt = in.position() + LENGTH - MAC_LENGTH;
             Header.read(in, MessageType.REGISTER);
             NoisePublicKey self = Codec.readKey(in);
             NoisePublicKey wanted = Codec.readKey(in);
             long session = in.getLong();
+            long timestamp = in.getLong();
+            byte[] cookie = new byte[COOKIE_LENGTH];
+            in.get(cookie);
             List<InetSocketAddress> candidates = Codec.readEndpoints(in);
-            while (in.position() < end) {
+            while (in.position() < macAt) {
                 if (in.get() != 0) {
                     throw new MalformedMessageException(Reason.BAD_FIELD, "REGISTER padding is not zero");
                 }
             }
-            return new Register(self, wanted, session, candidates);
+            in.position(in.position() + MAC_LENGTH);
+            return new Register(self, wanted, session, timestamp, cookie, candidates);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Register r && self.equals(r.self) && wanted.equals(r.wanted) && session == r.session
+                    && timestamp == r.timestamp && java.util.Arrays.equals(cookie, r.cookie)
+                    && candidates.equals(r.candidates);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(self, wanted, session, timestamp, java.util.Arrays.hashCode(cookie),
+                    candidates);
+        }
+
+        @Override
+        public byte[] cookie() {
+            return cookie.clone();
+        }
+    }
+
+    /**
+     * CHALLENGE, rendezvous to peer, in answer to a REGISTER without a valid cookie or MAC: the
+     * server's static public key and a cookie bound to the peer's address and key. Not
+     * authenticated (the peer may pin the server key); 52 bytes.
+     *
+     * <pre>
+     * +-----+-------------------+-------------+
+     * | hdr | server key (32)   | cookie (16) |
+     * +-----+-------------------+-------------+
+     * </pre>
+     */
+    record Challenge(NoisePublicKey server, byte[] cookie) implements ControlMessage {
+        /** Fixed size. */
+        public static final int LENGTH = Header.LENGTH + 32 + Register.COOKIE_LENGTH;
+
+        public Challenge {
+            cookie = cookie.clone();
+            if (cookie.length != Register.COOKIE_LENGTH) {
+                throw new IllegalArgumentException("cookie must be 16 bytes");
+            }
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.CHALLENGE;
+        }
+
+        @Override
+        public ByteBuffer encode(byte[] macKey) {
+            ByteBuffer out = ByteBuffer.allocate(LENGTH);
+            Header.write(out, MessageType.CHALLENGE);
+            out.put(server.toBytes()).put(cookie);
+            return out.flip();
+        }
+
+        static Challenge decode(ByteBuffer in) throws MalformedMessageException {
+            Codec.requireExactly(in, LENGTH, "CHALLENGE");
+            Header.read(in, MessageType.CHALLENGE);
+            NoisePublicKey server = Codec.readKey(in);
+            byte[] cookie = new byte[Register.COOKIE_LENGTH];
+            in.get(cookie);
+            return new Challenge(server, cookie);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Challenge c && server.equals(c.server) && java.util.Arrays.equals(cookie, c.cookie);
+        }
+
+        @Override
+        public int hashCode() {
+            return server.hashCode() * 31 + java.util.Arrays.hashCode(cookie);
+        }
+
+        @Override
+        public byte[] cookie() {
+            return cookie.clone();
         }
     }
 
     /**
      * REGISTERED, rendezvous to peer: the registration of {@code session} is accepted, the
      * server saw it come from {@code observed}, and expects a refresh within
-     * {@code refreshSeconds}.
+     * {@code refreshSeconds}. MACed with the peer-server key.
      *
      * <pre>
-     * +------+-------------+--------------------+-----------------------+
-     * | hdr  | session (8) | refresh secs (2)   | observed endpoint     |
-     * +------+-------------+--------------------+-----------------------+
+     * +-----+-------------+------------------+-------------------+--------+
+     * | hdr | session (8) | refresh secs (2) | observed endpoint | MAC 16 |
+     * +-----+-------------+------------------+-------------------+--------+
      * </pre>
      */
     record Registered(long session, int refreshSeconds, InetSocketAddress observed) implements ControlMessage {
@@ -127,12 +239,12 @@ public sealed interface ControlMessage {
         }
 
         @Override
-        public ByteBuffer encode() {
-            ByteBuffer out = ByteBuffer.allocate(Header.LENGTH + 8 + 2 + Endpoints.length(observed));
+        public ByteBuffer encode(byte[] macKey) {
+            ByteBuffer out = ByteBuffer.allocate(Header.LENGTH + 8 + 2 + Endpoints.length(observed) + MAC_LENGTH);
             Header.write(out, MessageType.REGISTERED);
             out.putLong(session).putShort((short) refreshSeconds);
             Endpoints.write(out, observed);
-            return out.flip();
+            return Codec.seal(out, macKey);
         }
 
         static Registered decode(ByteBuffer in) throws MalformedMessageException {
@@ -140,18 +252,21 @@ public sealed interface ControlMessage {
             Codec.require(in, 10, "REGISTERED");
             long session = in.getLong();
             int refresh = in.getShort() & 0xffff;
-            return new Registered(session, refresh, Endpoints.read(in));
+            InetSocketAddress observed = Endpoints.read(in);
+            Codec.skipMac(in, "REGISTERED");
+            return new Registered(session, refresh, observed);
         }
     }
 
     /**
      * PEER_INFO, rendezvous to peer: your partner {@code peer}, in session {@code peerSession},
-     * was seen at {@code observed} and reported these LAN {@code candidates}.
+     * was seen at {@code observed} and reported these LAN {@code candidates}. MACed with the
+     * recipient's peer-server key.
      *
      * <pre>
-     * +------+----------------+-----------------+-------------------+-----+----------------+
-     * | hdr  | peer key (32)  | peer session (8)| observed endpoint | n   | n endpoints    |
-     * +------+----------------+-----------------+-------------------+-----+----------------+
+     * +-----+---------------+-----------------+-------------------+---+-------------+--------+
+     * | hdr | peer key (32) | peer session (8)| observed endpoint | n | n endpoints | MAC 16 |
+     * +-----+---------------+-----------------+-------------------+---+-------------+--------+
      * </pre>
      */
     record PeerInfo(NoisePublicKey peer, long peerSession, InetSocketAddress observed,
@@ -169,14 +284,15 @@ public sealed interface ControlMessage {
         }
 
         @Override
-        public ByteBuffer encode() {
-            int size = Header.LENGTH + 32 + 8 + Endpoints.length(observed) + Codec.endpointsLength(candidates);
+        public ByteBuffer encode(byte[] macKey) {
+            int size = Header.LENGTH + 32 + 8 + Endpoints.length(observed) + Codec.endpointsLength(candidates)
+                    + MAC_LENGTH;
             ByteBuffer out = ByteBuffer.allocate(size);
             Header.write(out, MessageType.PEER_INFO);
             out.put(peer.toBytes()).putLong(peerSession);
             Endpoints.write(out, observed);
             Codec.writeEndpoints(out, candidates);
-            return out.flip();
+            return Codec.seal(out, macKey);
         }
 
         static PeerInfo decode(ByteBuffer in) throws MalformedMessageException {
@@ -185,26 +301,32 @@ public sealed interface ControlMessage {
             Codec.require(in, 8, "PEER_INFO");
             long session = in.getLong();
             InetSocketAddress observed = Endpoints.read(in);
-            return new PeerInfo(peer, session, observed, Codec.readEndpoints(in));
+            List<InetSocketAddress> candidates = Codec.readEndpoints(in);
+            Codec.skipMac(in, "PEER_INFO");
+            return new PeerInfo(peer, session, observed, candidates);
         }
     }
 
     /**
-     * PUNCH, peer to peer: a probe from {@code sender} (session {@code senderSession}) to
-     * {@code receiver}; with {@code ack} set, the answer to a probe. A probe is always answered
-     * by an ack of the same size; an ack is never answered.
+     * PUNCH, peer to peer: probe number {@code counter} from {@code sender} (session
+     * {@code senderSession}) to {@code receiver}, whose session the sender believes is
+     * {@code receiverSession}; with {@code ack} set, the answer to that probe (it echoes the
+     * counter and names the prober's session, so an old ack cannot be replayed to a new session).
+     * A probe is answered by an ack of the same size; an ack never is. MACed with the two peers'
+     * static-static key, so nobody else can make one.
      *
      * <pre>
-     * +------+------------------+-------------------+--------------------+---------+-------------+
-     * | hdr  | sender key (32)  | receiver key (32) | sender session (8) | flags   | reserved(3) |
-     * |      |                  |                   |                    | bit0=ack|             |
-     * +------+------------------+-------------------+--------------------+---------+-------------+
+     * +-----+-----------------+-------------------+--------------------+----------------------+
+     * | hdr | sender key (32) | receiver key (32) | sender session (8) | receiver session (8) |
+     * +-----+-----------------+-------------------+--------------------+----------------------+
+     * | counter (8) | flags (1): bit 0 = ack | reserved (3) = 0 | MAC (16) |
+     * +-------------+------------------------+------------------+----------+
      * </pre>
      */
-    record Punch(NoisePublicKey sender, NoisePublicKey receiver, long senderSession, boolean ack)
-            implements ControlMessage {
+    record Punch(NoisePublicKey sender, NoisePublicKey receiver, long senderSession, long receiverSession,
+                 long counter, boolean ack) implements ControlMessage {
         /** Fixed size of every PUNCH. */
-        public static final int LENGTH = Header.LENGTH + 32 + 32 + 8 + 4;
+        public static final int LENGTH = Header.LENGTH + 32 + 32 + 8 + 8 + 8 + 4 + MAC_LENGTH;
 
         @Override
         public MessageType type() {
@@ -212,43 +334,46 @@ public sealed interface ControlMessage {
         }
 
         @Override
-        public ByteBuffer encode() {
+        public ByteBuffer encode(byte[] macKey) {
             ByteBuffer out = ByteBuffer.allocate(LENGTH);
             Header.write(out, MessageType.PUNCH);
-            out.put(sender.toBytes()).put(receiver.toBytes()).putLong(senderSession);
+            out.put(sender.toBytes()).put(receiver.toBytes()).putLong(senderSession).putLong(receiverSession)
+                    .putLong(counter);
             out.put((byte) (ack ? 1 : 0)).put((byte) 0).putShort((short) 0);
-            return out.flip();
+            return Codec.seal(out, macKey);
         }
 
         static Punch decode(ByteBuffer in) throws MalformedMessageException {
-            if (in.remaining() != LENGTH) {
-                throw new MalformedMessageException(in.remaining() < LENGTH ? Reason.TRUNCATED : Reason.OVERSIZED,
-                        "PUNCH must be " + LENGTH + " bytes, got " + in.remaining());
-            }
+            Codec.requireExactly(in, LENGTH, "PUNCH");
             Header.read(in, MessageType.PUNCH);
             NoisePublicKey sender = Codec.readKey(in);
             NoisePublicKey receiver = Codec.readKey(in);
-            long session = in.getLong();
+            long senderSession = in.getLong();
+            long receiverSession = in.getLong();
+            long counter = in.getLong();
             int flags = in.get() & 0xff;
             if ((flags & ~1) != 0 || in.get() != 0 || in.getShort() != 0) {
                 throw new MalformedMessageException(Reason.BAD_FIELD, "PUNCH reserved bits are not zero");
             }
-            return new Punch(sender, receiver, session, (flags & 1) != 0);
+            Codec.skipMac(in, "PUNCH");
+            return new Punch(sender, receiver, senderSession, receiverSession, counter, (flags & 1) != 0);
         }
     }
 
     /**
-     * LEAVE, peer to rendezvous and peer to peer: session {@code session} of {@code sender} ends.
+     * LEAVE, peer to rendezvous (MACed with the peer-server key) and peer to peer (MACed with
+     * the peers' key): session {@code session} of {@code sender} ends. {@code timestamp} as in
+     * REGISTER.
      *
      * <pre>
-     * +------+------------------+--------------------+
-     * | hdr  | sender key (32)  | sender session (8) |
-     * +------+------------------+--------------------+
+     * +-----+-----------------+--------------------+---------------+--------+
+     * | hdr | sender key (32) | sender session (8) | timestamp (8) | MAC 16 |
+     * +-----+-----------------+--------------------+---------------+--------+
      * </pre>
      */
-    record Leave(NoisePublicKey sender, long session) implements ControlMessage {
+    record Leave(NoisePublicKey sender, long session, long timestamp) implements ControlMessage {
         /** Fixed size of every LEAVE. */
-        public static final int LENGTH = Header.LENGTH + 32 + 8;
+        public static final int LENGTH = Header.LENGTH + 32 + 8 + 8 + MAC_LENGTH;
 
         @Override
         public MessageType type() {
@@ -256,18 +381,21 @@ public sealed interface ControlMessage {
         }
 
         @Override
-        public ByteBuffer encode() {
+        public ByteBuffer encode(byte[] macKey) {
             ByteBuffer out = ByteBuffer.allocate(LENGTH);
             Header.write(out, MessageType.LEAVE);
-            out.put(sender.toBytes()).putLong(session);
-            return out.flip();
+            out.put(sender.toBytes()).putLong(session).putLong(timestamp);
+            return Codec.seal(out, macKey);
         }
 
         static Leave decode(ByteBuffer in) throws MalformedMessageException {
+            Codec.requireExactly(in, LENGTH, "LEAVE");
             Header.read(in, MessageType.LEAVE);
             NoisePublicKey sender = Codec.readKey(in);
-            Codec.require(in, 8, "LEAVE");
-            return new Leave(sender, in.getLong());
+            long session = in.getLong();
+            long timestamp = in.getLong();
+            Codec.skipMac(in, "LEAVE");
+            return new Leave(sender, session, timestamp);
         }
     }
 
@@ -280,6 +408,29 @@ public sealed interface ControlMessage {
             if (in.remaining() < bytes) {
                 throw new MalformedMessageException(Reason.TRUNCATED, what + " truncated");
             }
+        }
+
+        static void requireExactly(ByteBuffer in, int length, String what) throws MalformedMessageException {
+            if (in.remaining() != length) {
+                throw new MalformedMessageException(in.remaining() < length ? Reason.TRUNCATED : Reason.OVERSIZED,
+                        what + " must be " + length + " bytes, got " + in.remaining());
+            }
+        }
+
+        static void skipMac(ByteBuffer in, String what) throws MalformedMessageException {
+            require(in, MAC_LENGTH, what + " MAC");
+            in.position(in.position() + MAC_LENGTH);
+        }
+
+        /** Writes the MAC of everything before the current position into the last 16 bytes. */
+        static ByteBuffer seal(ByteBuffer out, byte[] macKey) {
+            int bodyLength = out.capacity() - MAC_LENGTH;
+            byte[] body = new byte[bodyLength];
+            out.duplicate().position(0).get(body);
+            byte[] mac = macKey == null ? new byte[MAC_LENGTH] : Blake2s.mac(MAC_LENGTH, macKey, body);
+            out.position(bodyLength);
+            out.put(mac);
+            return out.flip();
         }
 
         static NoisePublicKey readKey(ByteBuffer in) throws MalformedMessageException {

@@ -37,11 +37,8 @@ public enum MessageType {
     PUNCH(0x53),
     /** Peer to server and peer to peer: this session ends. */
     LEAVE(0x54),
-    /**
-     * Peer to peer: an IP packet, unencrypted; zero length is a keepalive. A stand-in until the
-     * data plane speaks WireGuard transport messages.
-     */
-    PLAIN_DATA(0x55);
+    /** Server to peer: the server's key and an address cookie; register again with them. */
+    CHALLENGE(0x56);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

@@ -154,10 +154,11 @@ public final class WireGuardSession {
 
     /**
      * A new path to the peer exists. If no keypair is usable, the side whose key sorts first
-     * initiates now; the other waits REKEY_TIMEOUT for that initiation before it would start
-     * its own.
+     * initiates now; the other waits {@code waitNanos} for that initiation before it starts its
+     * own (so two pinhole peers do not cross initiations, and a peer that never initiates, such
+     * as a WireGuard server without our endpoint, is still reached).
      */
-    public void pathUp(long now, SessionOutput out) {
+    public void pathUp(long now, long waitNanos, SessionOutput out) {
         if (usable(current, now)) {
             return;
         }
@@ -165,7 +166,7 @@ public final class WireGuardSession {
             initiate(now, out, true);
         } else {
             awaitingPeerInitiation = true;
-            awaitPeerInitiationUntil = now + Protocol.REKEY_TIMEOUT.toNanos();
+            awaitPeerInitiationUntil = now + waitNanos;
         }
     }
 
@@ -480,7 +481,7 @@ public final class WireGuardSession {
         }
         if (awaitingPeerInitiation && now - awaitPeerInitiationUntil >= 0) {
             awaitingPeerInitiation = false;
-            if (!staged.isEmpty() && !usable(current, now)) {
+            if (!usable(current, now)) {
                 initiate(now, out, false);
             }
         }
@@ -495,6 +496,17 @@ public final class WireGuardSession {
                     3 * Protocol.REJECT_AFTER_TIME.toSeconds());
             wipeAll();
         }
+    }
+
+    /**
+     * The peer restarted (a new pinhole session): its keypairs are gone, so ours are useless.
+     * Wipes them and any handshake in progress; packets already staged stay staged.
+     */
+    public void peerRestarted() {
+        wipeAll();
+        handshakeInProgress = false;
+        awaitingPeerInitiation = false;
+        sentWithoutReply = false;
     }
 
     private void wipeAll() {

@@ -71,10 +71,11 @@ public final class SimLab {
         return false;
     }
 
-    /** A fake IPv4-looking packet carrying {@code id}. */
+    /** A 64-byte IPv4 packet (header fields WireGuard reads are real) carrying {@code id}. */
     public static byte[] packet(int id) {
         byte[] p = new byte[64];
         p[0] = 0x45;
+        p[3] = 64; // total length: WireGuard strips padding by it
         java.nio.ByteBuffer.wrap(p, 8, 4).putInt(id);
         return p;
     }

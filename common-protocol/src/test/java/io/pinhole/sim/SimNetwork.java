@@ -58,6 +58,7 @@ public final class SimNetwork {
     private final Map<InetAddress, Host> hosts = new HashMap<>();
     private final Map<InetAddress, SimNat> nats = new HashMap<>();
     private long now;
+    private final java.time.Clock wall;
     private long seq;
     private long hopLatencyNanos = 5_000_000;
     private double lossRate;
@@ -67,6 +68,23 @@ public final class SimNetwork {
     public SimNetwork(long seed, long origin) {
         this.random = new Random(seed);
         this.now = origin;
+        java.time.Instant base = java.time.Instant.parse("2026-11-21T12:00:00Z");
+        this.wall = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return base.plusNanos(now - origin);
+            }
+        };
     }
 
     /** Current virtual time. */
@@ -201,6 +219,22 @@ public final class SimNetwork {
 
     public Random random() {
         return random;
+    }
+
+    /** A SecureRandom seeded from the network's seed: deterministic keys and nonces per run. */
+    public java.security.SecureRandom secureRandom() {
+        try {
+            java.security.SecureRandom r = java.security.SecureRandom.getInstance("SHA1PRNG");
+            r.setSeed(random.nextLong());
+            return r;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Wall-clock time that moves with virtual time (one clock for the whole network). */
+    public java.time.Clock wallClock() {
+        return wall;
     }
 
     static InetAddress ip(String text) {

@@ -7,6 +7,7 @@ import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerOutput;
 import io.pinhole.peer.PeerState;
 import io.pinhole.peer.PeerTimers;
+import io.pinhole.wireguard.SessionTimers;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -29,6 +30,7 @@ public final class SimPeer {
     private final PeerTimers timers;
     private final List<byte[]> delivered = new ArrayList<>();
     private int port;
+    private InetSocketAddress staticEndpoint;
     private PeerMachine machine;
     private long generation;
 
@@ -57,13 +59,20 @@ public final class SimPeer {
         this.timers = timers;
     }
 
+    /** Static mode: no rendezvous, the partner is contacted at {@code endpoint}. */
+    public SimPeer withStaticEndpoint(InetSocketAddress endpoint) {
+        this.staticEndpoint = endpoint;
+        return this;
+    }
+
     /** Starts a new session on {@code port}. */
     public SimPeer start() {
         long mine = ++generation;
         long session = net.random().nextLong() | 1;
-        PeerConfig config = new PeerConfig(key.publicKey(), peerKey, rendezvous,
-                List.of(new InetSocketAddress(host.address(), port)), timers, 128);
-        machine = new PeerMachine(config, session);
+        PeerConfig config = new PeerConfig(key, peerKey, null, staticEndpoint != null ? null : rendezvous, null,
+                staticEndpoint,
+                List.of(new InetSocketAddress(host.address(), port)), timers, SessionTimers.defaults());
+        machine = new PeerMachine(config, session, net.secureRandom(), net.wallClock());
         net.attach(host, (now, from, to, datagram) -> {
             if (generation == mine && to.getPort() == port) {
                 machine.onDatagram(now, from, datagram, output);
@@ -114,8 +123,9 @@ public final class SimPeer {
         return machine;
     }
 
+    /** True when WireGuard is up on a working path: IP packets flow. */
     public boolean connected() {
-        return machine.state() == PeerState.CONNECTED;
+        return machine.state() == PeerState.CONNECTED && machine.tunnelReady();
     }
 
     public NoisePublicKey publicKey() {

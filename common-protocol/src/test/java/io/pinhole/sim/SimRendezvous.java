@@ -1,5 +1,6 @@
 package io.pinhole.sim;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.rendezvous.Rendezvous;
 import io.pinhole.rendezvous.RendezvousConfig;
 import java.net.InetSocketAddress;
@@ -15,6 +16,7 @@ public final class SimRendezvous {
     private final int port;
     private final RendezvousConfig config;
     private Rendezvous core;
+    private NoisePrivateKey key;
     private long generation;
 
     public SimRendezvous(SimNetwork net, SimNetwork.Host host, int port, RendezvousConfig config) {
@@ -25,9 +27,10 @@ public final class SimRendezvous {
         start();
     }
 
-    /** Starts (or restarts) with an empty registration table. */
+    /** Starts (or restarts) with an empty registration table and a new server key. */
     public void start() {
-        core = new Rendezvous(config);
+        key = NoisePrivateKey.generate(net.secureRandom());
+        core = new Rendezvous(config, key, net.secureRandom());
         long mine = ++generation;
         net.attach(host, (now, from, to, datagram) -> {
             if (to.getPort() == port) {
@@ -55,6 +58,10 @@ public final class SimRendezvous {
 
     public InetSocketAddress endpoint() {
         return new InetSocketAddress(host.address(), port);
+    }
+
+    public NoisePrivateKey key() {
+        return key;
     }
 
     public Rendezvous core() {
