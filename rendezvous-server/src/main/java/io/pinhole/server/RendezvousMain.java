@@ -5,7 +5,14 @@ import io.pinhole.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
+import io.pinhole.crypto.KeyFormatException;
+import io.pinhole.crypto.NoisePrivateKey;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +44,12 @@ public final class RendezvousMain implements Callable<Integer> {
             description = "Log a statistics line this often when something changed; 0 = never "
                     + "(default: ${DEFAULT-VALUE}).")
     int statsSeconds;
+
+    @Option(names = "--private-key", paramLabel = "FILE",
+            description = "The server's X25519 private key (from `pinhole genkey`), so its public key stays the "
+                    + "same across restarts and clients can pin it with --rendezvous-key. Default: a new key "
+                    + "each start.")
+    Path privateKeyFile;
 
     @Option(names = {"-v", "--verbose"}, description = "Log debug detail.")
     boolean verbose;
@@ -74,9 +87,23 @@ public final class RendezvousMain implements Callable<Integer> {
             System.err.println("pinhole-rendezvous: " + e.getMessage());
             return 2;
         }
+        NoisePrivateKey key;
+        if (privateKeyFile == null) {
+            key = NoisePrivateKey.generate(new SecureRandom());
+        } else {
+            try {
+                key = NoisePrivateKey.parse(new String(Files.readAllBytes(privateKeyFile), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                System.err.println("pinhole-rendezvous: cannot read --private-key " + privateKeyFile + ": " + e);
+                return 2;
+            } catch (KeyFormatException e) {
+                System.err.println("pinhole-rendezvous: --private-key " + privateKeyFile + ": " + e.getMessage());
+                return 2;
+            }
+        }
         RendezvousServer server;
         try {
-            server = RendezvousServer.start(address, config, statsSeconds);
+            server = RendezvousServer.start(address, config, key, statsSeconds);
         } catch (Exception e) {
             System.err.println("pinhole-rendezvous: cannot listen on udp " + address + ": " + e.getMessage());
             return 1;

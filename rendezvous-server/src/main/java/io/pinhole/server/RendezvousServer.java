@@ -13,10 +13,12 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.util.concurrent.Ticker;
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.rendezvous.Rendezvous;
 import io.pinhole.rendezvous.RendezvousConfig;
 import io.pinhole.rendezvous.ServerDrop;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -49,13 +51,14 @@ public final class RendezvousServer implements AutoCloseable {
      * @throws InterruptedException if interrupted while binding
      * @throws java.io.IOException (as a Netty-wrapped exception) if the address cannot be bound
      */
-    public static RendezvousServer start(InetSocketAddress listen, RendezvousConfig config, long statsIntervalSeconds)
-            throws InterruptedException {
+    public static RendezvousServer start(InetSocketAddress listen, RendezvousConfig config, NoisePrivateKey key,
+                                         long statsIntervalSeconds) throws InterruptedException {
         boolean epoll = Epoll.isAvailable();
         IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
         try {
-            RendezvousHandler handler = new RendezvousHandler(new Rendezvous(config), Ticker.systemTicker());
+            RendezvousHandler handler = new RendezvousHandler(new Rendezvous(config, key, new SecureRandom()),
+                    Ticker.systemTicker());
             Bootstrap bootstrap = new Bootstrap()
                     .group(group)
                     .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
@@ -64,9 +67,9 @@ public final class RendezvousServer implements AutoCloseable {
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
                     .handler(handler);
             Channel channel = bootstrap.bind(listen).sync().channel();
-            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s",
+            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s; server key {}",
                     channel.localAddress(), epoll ? "epoll" : "nio", config.maxRegistrations(),
-                    config.registrationTtl().toSeconds());
+                    config.registrationTtl().toSeconds(), key.publicKey());
             RendezvousServer server = new RendezvousServer(group, channel, handler);
             channel.eventLoop().scheduleAtFixedRate(handler::expire, 1, 1, TimeUnit.SECONDS);
             if (statsIntervalSeconds > 0) {
@@ -89,8 +92,8 @@ public final class RendezvousServer implements AutoCloseable {
                 Rendezvous core = handler.core();
                 Map<ServerDrop, Long> drops = core.drops();
                 String line = "stats: " + handler.datagrams() + " datagrams, " + core.registrations()
-                        + " registrations, " + core.pairings() + " pairings, " + core.droppedTotal() + " dropped "
-                        + drops;
+                        + " registrations, " + core.pairings() + " pairings, " + core.challenges() + " challenges, "
+                        + core.droppedTotal() + " dropped " + drops;
                 if (!line.equals(last)) {
                     last = line;
                     LOG.info(line);

@@ -16,7 +16,9 @@ import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.rendezvous.Rendezvous;
 import io.pinhole.rendezvous.RendezvousConfig;
 import io.pinhole.rendezvous.ServerDrop;
+import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
@@ -34,19 +36,35 @@ class RendezvousHandlerTest {
     private static final InetSocketAddress NAT_A = new InetSocketAddress("198.51.100.2", 40001);
     private static final InetSocketAddress NAT_B = new InetSocketAddress("192.0.2.2", 40002);
 
-    private final NoisePublicKey keyA = NoisePrivateKey.generate(new SecureRandom()).publicKey();
-    private final NoisePublicKey keyB = NoisePrivateKey.generate(new SecureRandom()).publicKey();
+    private final NoisePrivateKey privateA = NoisePrivateKey.generate(new SecureRandom());
+    private final NoisePrivateKey privateB = NoisePrivateKey.generate(new SecureRandom());
+    private final NoisePublicKey keyA = privateA.publicKey();
+    private final NoisePublicKey keyB = privateB.publicKey();
+    private final NoisePrivateKey serverKey = NoisePrivateKey.generate(new SecureRandom());
     private final MockTicker ticker = Ticker.newMockTicker();
-    private final RendezvousHandler handler = new RendezvousHandler(new Rendezvous(RendezvousConfig.defaults()), ticker);
+    private final RendezvousHandler handler = new RendezvousHandler(
+            new Rendezvous(RendezvousConfig.defaults(), serverKey, new SecureRandom()), ticker);
     private final EmbeddedChannel channel = new EmbeddedChannel(handler);
+
+    /** Registers {@code self} from {@code from}: REGISTER, CHALLENGE, REGISTER with cookie and MAC. */
+    private void register(NoisePrivateKey self, NoisePublicKey wanted, long session, InetSocketAddress from)
+            throws Exception {
+        channel.writeInbound(datagram(new Register(self.publicKey(), wanted, session, 1, null, List.of())
+                .encode(null), from));
+        Challenge challenge = (Challenge) decode(channel.readOutbound(), from);
+        assertEquals(serverKey.publicKey(), challenge.server());
+        byte[] mac = ControlKeys.peerServer(self, challenge.server());
+        channel.writeInbound(datagram(new Register(self.publicKey(), wanted, session, 2, challenge.cookie(),
+                List.of()).encode(mac), from));
+    }
 
     @Test
     void pairsTwoPeersAndTellsEachTheOthersObservedEndpoint() throws Exception {
-        channel.writeInbound(datagram(new Register(keyA, keyB, 11, List.of()).encode(), NAT_A));
+        register(privateA, keyB, 11, NAT_A);
         assertInstanceOf(Registered.class, decode(channel.readOutbound(), NAT_A));
         assertNull(channel.readOutbound(), "a is alone: no PEER_INFO yet");
 
-        channel.writeInbound(datagram(new Register(keyB, keyA, 22, List.of()).encode(), NAT_B));
+        register(privateB, keyA, 22, NAT_B);
         Registered registered = (Registered) decode(channel.readOutbound(), NAT_B);
         assertEquals(NAT_B, registered.observed());
         PeerInfo toB = (PeerInfo) decode(channel.readOutbound(), NAT_B);
@@ -83,9 +101,10 @@ class RendezvousHandlerTest {
     }
 
     @Test
-    void registrationsExpireOnTheTickersTime() {
-        channel.writeInbound(datagram(new Register(keyA, keyB, 11, List.of()).encode(), NAT_A));
-        channel.readOutbound();
+    void registrationsExpireOnTheTickersTime() throws Exception {
+        register(privateA, keyB, 11, NAT_A);
+        ((DatagramPacket) channel.readOutbound()).release();
+        assertEquals(1, handler.core().registrations());
         ticker.advance(59, TimeUnit.SECONDS);
         handler.expire();
         assertEquals(1, handler.core().registrations());

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "pinhole", mixinStandardHelpOptions = true, version = "pinhole 0.1.0",
         description = "Peer-to-peer VPN through NATs.",
-        subcommands = {PinholeMain.GenKey.class, PinholeMain.PubKey.class, UpCommand.class})
+        subcommands = {PinholeMain.GenKey.class, PinholeMain.PubKey.class, PinholeMain.GenPsk.class, UpCommand.class})
 public final class PinholeMain implements Callable<Integer> {
     /** Exit code for bad arguments or input. */
     static final int USAGE = 2;
@@ -47,6 +47,16 @@ public final class PinholeMain implements Callable<Integer> {
         @Override
         public Integer call() {
             System.out.println(NoisePrivateKey.generate(new SecureRandom()).toBase64());
+            return 0;
+        }
+    }
+
+    /** {@code pinhole genpsk}: a new pre-shared key, base64, on stdout. */
+    @Command(name = "genpsk", description = "Print a new random pre-shared key (base64), like `wg genpsk`.")
+    static final class GenPsk implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            System.out.println(io.pinhole.crypto.PresharedKey.generate(new SecureRandom()));
             return 0;
         }
     }

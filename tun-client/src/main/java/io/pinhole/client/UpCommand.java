@@ -8,6 +8,10 @@ import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.peer.PeerConfig;
 import io.pinhole.peer.PeerMachine;
+import io.pinhole.peer.PeerTimers;
+import io.pinhole.crypto.PresharedKey;
+import io.pinhole.wireguard.SessionTimers;
+import java.time.Clock;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
@@ -42,8 +46,23 @@ final class UpCommand implements Callable<Integer> {
             "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
     static final int DEFAULT_MTU = 1420;
 
-    @Option(names = "--rendezvous", required = true, paramLabel = "HOST:PORT", description = "The rendezvous server.")
+    @Option(names = "--rendezvous", paramLabel = "HOST:PORT",
+            description = "The rendezvous server through which the peers find each other.")
     String rendezvous;
+
+    @Option(names = "--rendezvous-key", paramLabel = "PUBKEY",
+            description = "The rendezvous server's public key (its log shows it); registrations go only to a "
+                    + "server holding the matching private key. Default: learn it from the server.")
+    String rendezvousKey;
+
+    @Option(names = "--peer-endpoint", paramLabel = "HOST:PORT",
+            description = "Contact the peer directly at this UDP endpoint, with no rendezvous (static mode; the "
+                    + "peer may be a plain WireGuard peer). Without it and without --rendezvous, only listen.")
+    String peerEndpoint;
+
+    @Option(names = "--preshared-key", paramLabel = "FILE",
+            description = "WireGuard pre-shared key file (from `pinhole genpsk` or `wg genpsk`); both sides need it.")
+    Path presharedKeyFile;
 
     @Option(names = "--private-key", required = true, paramLabel = "FILE",
             description = "File holding this peer's private key (from `pinhole genkey`).")
@@ -115,12 +134,24 @@ final class UpCommand implements Callable<Integer> {
         if (listenPort < 0 || listenPort > 65_535) {
             throw new SetupException(PinholeMain.USAGE, "--listen-port " + listenPort + " is out of range 0-65535");
         }
-        InetSocketAddress server;
-        try {
-            server = resolve(HostPort.parse(rendezvous, false));
-        } catch (IllegalArgumentException e) {
-            throw new SetupException(PinholeMain.USAGE, "--rendezvous " + e.getMessage());
+        if (rendezvous != null && peerEndpoint != null) {
+            throw new SetupException(PinholeMain.USAGE, "--rendezvous and --peer-endpoint exclude each other: "
+                    + "use the server to find the peer, or give its endpoint");
         }
+        if (rendezvousKey != null && rendezvous == null) {
+            throw new SetupException(PinholeMain.USAGE, "--rendezvous-key needs --rendezvous");
+        }
+        NoisePublicKey serverKey = null;
+        if (rendezvousKey != null) {
+            try {
+                serverKey = NoisePublicKey.parse(rendezvousKey);
+            } catch (KeyFormatException e) {
+                throw new SetupException(PinholeMain.USAGE, "--rendezvous-key: " + e.getMessage());
+            }
+        }
+        byte[] psk = presharedKeyFile == null ? null : readPresharedKey(presharedKeyFile);
+        InetSocketAddress server = rendezvous == null ? null : endpoint("--rendezvous", rendezvous);
+        InetSocketAddress staticPeer = peerEndpoint == null ? null : endpoint("--peer-endpoint", peerEndpoint);
 
         Logger log = LoggerFactory.getLogger(UpCommand.class);
         TunDevice tun;
@@ -132,15 +163,22 @@ final class UpCommand implements Callable<Integer> {
         DatagramChannel udp = null;
         try {
             tun.configure(localAddress, remoteAddress, mtu);
-            udp = openSocket(server);
+            udp = openSocket(server != null ? server : staticPeer);
             int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
-            List<InetSocketAddress> candidates = LanCandidates.discover(port, tun.name());
-            log.warn("THIS VERSION DOES NOT ENCRYPT: IP packets cross the network in plaintext and are not "
-                    + "authenticated; use it only on networks you trust (WireGuard encryption is on the way)");
-            log.info("{} up: {} -> {} mtu {}; udp port {}; this peer is {}", tun.name(), local, remote, mtu, port,
-                    key.publicKey());
-            PeerMachine machine = new PeerMachine(PeerConfig.of(key.publicKey(), peerKey, server, candidates),
-                    new SecureRandom().nextLong() | 1);
+            List<InetSocketAddress> candidates = server == null ? List.of() : LanCandidates.discover(port, tun.name());
+            log.info("{} up: {} -> {} mtu {}; udp port {}; this peer is {}; WireGuard{}", tun.name(), local, remote,
+                    mtu, port, key.publicKey(), psk != null ? " with pre-shared key" : "");
+            if (server == null && staticPeer == null) {
+                log.info("no --rendezvous and no --peer-endpoint: waiting for peer {} to contact udp port {}",
+                        peerKey.shortId(), port);
+                if (listenPort == 0) {
+                    log.warn("--listen-port is 0 (random): the peer cannot know where to reach this side");
+                }
+            }
+            PeerConfig config = new PeerConfig(key, peerKey, psk, server, serverKey, staticPeer, candidates,
+                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu));
+            SecureRandom random = new SecureRandom();
+            PeerMachine machine = new PeerMachine(config, random.nextLong() | 1, random, Clock.systemUTC());
             ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime);
             for (String signal : new String[] {"TERM", "INT"}) {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
@@ -201,6 +239,30 @@ final class UpCommand implements Callable<Integer> {
         }
     }
 
+    private static byte[] readPresharedKey(Path file) throws SetupException {
+        String text;
+        try (InputStream in = Files.newInputStream(file)) {
+            text = PinholeMain.readLimited(in, 4096);
+        } catch (IOException e) {
+            throw new SetupException(PinholeMain.USAGE, "cannot read pre-shared key file " + file + ": " + e);
+        }
+        try {
+            return PresharedKey.parse(text);
+        } catch (KeyFormatException e) {
+            throw new SetupException(PinholeMain.USAGE, "pre-shared key file " + file + ": " + e.getMessage());
+        }
+    }
+
+    private static InetSocketAddress endpoint(String option, String text) throws SetupException {
+        try {
+            return resolve(HostPort.parse(text, false));
+        } catch (IllegalArgumentException e) {
+            throw new SetupException(PinholeMain.USAGE, option + " " + e.getMessage());
+        } catch (SetupException e) {
+            throw new SetupException(e.exitCode, option + ": " + e.getMessage());
+        }
+    }
+
     private static NoisePublicKey parsePeer(String text) throws SetupException {
         try {
             return NoisePublicKey.parse(text);
@@ -224,7 +286,7 @@ final class UpCommand implements Callable<Integer> {
         try {
             return new InetSocketAddress(InetAddress.getByName(unresolved.getHostString()), unresolved.getPort());
         } catch (UnknownHostException e) {
-            throw new SetupException(1, "cannot resolve rendezvous host '" + unresolved.getHostString() + "'");
+            throw new SetupException(1, "cannot resolve host '" + unresolved.getHostString() + "'");
         }
     }
 
