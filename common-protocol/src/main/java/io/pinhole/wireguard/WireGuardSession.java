@@ -516,6 +516,11 @@ public final class WireGuardSession {
         return usable(current, now);
     }
 
+    /** Test hook: the keypair used for sending, or null (tests set its counter near the message limits). */
+    Keypair currentKeypair() {
+        return current;
+    }
+
     /** Completed handshakes, both roles. */
     public long handshakesCompleted() {
         return handshakesCompleted;
