@@ -310,7 +310,9 @@ public final class WireGuardSession {
             next.wipe();
         }
         next = kp;
-        handshakeInProgress = false; // the peer's handshake supersedes ours
+        // Our own initiation (if any) was just replaced, so its response will fail; keep the
+        // retry timer running until this keypair is confirmed, as WireGuard does, or crossing
+        // initiations leave both sides waiting for each other forever.
         awaitingPeerInitiation = false;
         lastHandshakeCompletedAt = now;
         handshakesCompleted++;
@@ -406,6 +408,7 @@ public final class WireGuardSession {
             previous = current;
             current = next;
             next = null;
+            handshakeInProgress = false; // handshake complete (responder side)
             LOG.log(Level.DEBUG, "peer {0} confirmed the new keypair", peerId);
             flushStaged(now, out);
         }
