@@ -360,8 +360,10 @@ public final class WireGuardSession {
 
     private void onCookieReply(long now, byte[] msg) {
         int receiver = Messages.readIntLe(msg, Messages.COOKIE_RECEIVER);
-        if (handshake.state() != Handshake.State.INITIATION_CREATED || receiver != handshake.localIndex()
-                || !cookieJar.consumeReply(msg, now)) {
+        boolean answersOurInitiation = handshake.state() == Handshake.State.INITIATION_CREATED
+                && receiver == handshake.localIndex();
+        boolean answersOurResponse = next != null && receiver == next.localIndex; // as WireGuard does
+        if (!(answersOurInitiation || answersOurResponse) || !cookieJar.consumeReply(msg, now)) {
             count(SessionDrop.BAD_COOKIE_REPLY);
             return;
         }
