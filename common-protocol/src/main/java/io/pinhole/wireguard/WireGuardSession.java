@@ -254,7 +254,7 @@ public final class WireGuardSession {
             count(SessionDrop.BAD_MAC1);
             return false;
         }
-        if (now - loadWindowStart >= 1_000_000_000L) {
+        if (loadWindowCount == 0 || now - loadWindowStart >= 1_000_000_000L) { // (the first one starts a window)
             loadWindowStart = now;
             loadWindowCount = 0;
         }
