@@ -203,4 +203,29 @@ class HandshakeTest {
         assertTrue(pair.a.drops().isEmpty(), pair.a.drops().toString());
         assertTrue(pair.b.drops().isEmpty(), pair.b.drops().toString());
     }
+
+    @Test
+    void aKeypairThatIsReplacedIsWiped() {
+        SessionPair pair = new SessionPair(18);
+        pair.handshake(pair.a);
+        Keypair first = pair.b.currentKeypair();
+        pair.advanceSeconds(1);
+        // A rekeys; B answers but has not seen the new keypair used yet (A's keepalive is held back) ...
+        pair.a.initiate(pair.now, pair.sideA, true);
+        pair.receive(pair.b, pair.take(pair.a).get(0));
+        pair.receive(pair.a, pair.take(pair.b).get(0));
+        pair.take(pair.a);
+        // ... when its own handshake completes: previous <- the unconfirmed keypair, current <- its own.
+        pair.advanceSeconds(1);
+        pair.b.initiate(pair.now, pair.sideB, true);
+        pair.deliverAll();
+        assertTrue(pair.b.currentKeypair().initiator);
+        assertArrayEquals(new byte[32], first.sendKey, "the keypair that fell out is wiped");
+        assertArrayEquals(new byte[32], first.receiveKey);
+        pair.a.send(pair.now, ByteBuffer.wrap(ipv4(1, 60)), pair.sideA);
+        pair.b.send(pair.now, ByteBuffer.wrap(ipv4(2, 60)), pair.sideB);
+        pair.deliverAll();
+        assertEquals(1, pair.sideA.delivered.size());
+        assertEquals(1, pair.sideB.delivered.size());
+    }
 }
