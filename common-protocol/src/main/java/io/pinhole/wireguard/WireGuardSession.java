@@ -336,6 +336,9 @@ public final class WireGuardSession {
             if (previous != null) {
                 previous.wipe();
             }
+            if (current != null) {
+                current.wipe(); // dropped, as in WireGuard: previous becomes the unconfirmed next
+            }
             previous = next;
             next = null;
         } else {
