@@ -156,8 +156,14 @@ public final class WireGuardSession {
      * A new path to the peer exists. If no keypair is usable, the side whose key sorts first
      * initiates now; the other waits {@code waitNanos} for that initiation before it starts its
      * own (so two pinhole peers do not cross initiations, and a peer that never initiates, such
-     * as a WireGuard server without our endpoint, is still reached).
+     * as a WireGuard server without our endpoint, is still reached). The second side waits
+     * REKEY_TIMEOUT.
      */
+    public void pathUp(long now, SessionOutput out) {
+        pathUp(now, Protocol.REKEY_TIMEOUT.toNanos(), out);
+    }
+
+    /** As {@link #pathUp(long, SessionOutput)}, with the second side waiting {@code waitNanos}. */
     public void pathUp(long now, long waitNanos, SessionOutput out) {
         if (usable(current, now)) {
             return;
