@@ -114,6 +114,8 @@ public final class PeerMachine {
     private long nextPunchAt;
     private long punchCounter;
     private long peerProbeCounter;
+    /** The counter of the last ack accepted: an ack opens or moves the path once. */
+    private long lastAckCounter;
 
     // the path
     private InetSocketAddress endpoint;
@@ -509,18 +511,23 @@ public final class PeerMachine {
         }
         if (punch.ack()) {
             if (punch.receiverSession() != session || punch.counter() > punchCounter
-                    || punch.counter() <= punchCounter - RECENT_PROBES) {
-                count(PeerDrop.STALE_PUNCH);
+                    || punch.counter() <= punchCounter - RECENT_PROBES || punch.counter() <= lastAckCounter) {
+                count(PeerDrop.STALE_PUNCH); // includes a repeated ack: it proves nothing new
                 return;
             }
+            lastAckCounter = punch.counter();
         } else {
             if (punch.counter() < peerProbeCounter) {
                 count(PeerDrop.STALE_PUNCH);
                 return;
             }
+            boolean fresh = punch.counter() > peerProbeCounter;
             peerProbeCounter = punch.counter();
             out.send(from, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(), true)
                     .encode(punchKey));
+            if (!fresh) {
+                return; // the same probe again (another path, or a replay): answered, but it proves nothing new
+            }
         }
         onAuthenticated(from);
     }
