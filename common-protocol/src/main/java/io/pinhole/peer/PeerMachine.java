@@ -124,6 +124,9 @@ public final class PeerMachine {
     private long handshakesSeen;
     private boolean tunnelUp;
     private final ArrayDeque<ByteBuffer> staged = new ArrayDeque<>();
+    /** True while inside a call into the WireGuard session, which its callbacks must not re-enter. */
+    private boolean inSession;
+    private boolean pathOpenedInSession;
 
     private final EnumMap<PeerDrop, Long> drops = new EnumMap<>(PeerDrop.class);
     private long packetsSent;
@@ -226,7 +229,17 @@ public final class PeerMachine {
         try {
             MessageType type = Header.peekType(datagram);
             if (type.isWireGuard()) {
-                wg.receive(now, from, datagram, toSession);
+                long handshakes = wg.handshakesCompleted();
+                inSession = true;
+                try {
+                    wg.receive(now, from, datagram, toSession);
+                } finally {
+                    inSession = false;
+                }
+                if (pathOpenedInSession) {
+                    pathOpenedInSession = false;
+                    startTunnel(wg.handshakesCompleted() == handshakes);
+                }
                 noticeHandshake(from);
                 return;
             }
@@ -568,7 +581,20 @@ public final class PeerMachine {
         lastSentAt = now;
         LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
                 punched ? " (punched in " + tookMillis + " ms)" : "");
-        wg.pathUp(now, PUNCHED_PATH_WAIT, toSession);
+        if (inSession) {
+            // Called back by the WireGuard session (SessionOutput.authenticated), which must not be
+            // called into now: its handshake is half done. Started when it returns.
+            pathOpenedInSession = true;
+            return;
+        }
+        startTunnel(true);
+    }
+
+    /** Brings WireGuard up on the new path (unless the packet that opened it completed a handshake) and flushes. */
+    private void startTunnel(boolean handshake) {
+        if (handshake) {
+            wg.pathUp(now, PUNCHED_PATH_WAIT, toSession);
+        }
         while (!staged.isEmpty()) {
             packetsSent++;
             wg.send(now, staged.pollFirst(), toSession);
