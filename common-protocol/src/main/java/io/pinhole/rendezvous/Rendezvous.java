@@ -242,11 +242,17 @@ public final class Rendezvous {
 
     /** The cookie of {@code from} for {@code peer} under the current (or previous) secret. */
     private byte[] cookie(long now, InetSocketAddress from, NoisePublicKey peer, boolean previous) {
-        if (!haveCookieSecret || now - cookieSecretAt >= COOKIE_SECRET_LIFETIME) {
-            System.arraycopy(cookieSecret, 0, previousCookieSecret, 0, 32);
+        if (!haveCookieSecret || now - cookieSecretAt >= 2 * COOKIE_SECRET_LIFETIME) {
+            // First use, or idle for two lifetimes: no cookie given out may still count, and the
+            // previous secret must not be a guessable one (it starts as zeros).
+            random.nextBytes(previousCookieSecret);
             random.nextBytes(cookieSecret);
             cookieSecretAt = now;
             haveCookieSecret = true;
+        } else if (now - cookieSecretAt >= COOKIE_SECRET_LIFETIME) {
+            System.arraycopy(cookieSecret, 0, previousCookieSecret, 0, 32);
+            random.nextBytes(cookieSecret);
+            cookieSecretAt += COOKIE_SECRET_LIFETIME; // on schedule, however late the datagram that rotates it
         }
         byte[] address = from.getAddress().getAddress();
         byte[] port = {(byte) (from.getPort() >>> 8), (byte) from.getPort()};
