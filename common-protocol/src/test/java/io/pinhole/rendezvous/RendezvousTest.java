@@ -848,4 +848,36 @@ class RendezvousTest {
         assertTrue(onlyAChallengeTo(send(250, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))), A_NAT),
                 "more than four minutes old");
     }
+    @Test
+    void aCapturedRegisterCannotBringBackAPeerThatLeftWhileItsCookieIsStillGood() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] captured = registerBytes(A, B, 5L, List.of(), cookie, macKey(A));
+        send(0, A_NAT, captured);
+        assertEquals(1, server.registrations());
+        send(1, A_NAT, leave(A, 5L, macKey(A)));
+        assertEquals(0, server.registrations(), "a left");
+
+        List<Reply> replies = send(30, A_NAT, captured); // replayed from a's own address, cookie still valid
+
+        assertEquals(List.of(), replies);
+        assertEquals(0, server.registrations(), "the departed session stays gone");
+        assertEquals(1, drops(ServerDrop.REPLAYED));
+    }
+
+    @Test
+    void aCapturedRegisterCannotBringBackAnExpiredRegistrationEither() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] captured = registerBytes(A, B, 5L, List.of(), cookie, macKey(A));
+        send(0, A_NAT, captured);
+        server.expire(at(61));
+        assertEquals(0, server.registrations(), "expired");
+
+        send(62, A_NAT, captured);
+
+        assertEquals(0, server.registrations());
+        assertEquals(1, drops(ServerDrop.REPLAYED));
+        // a genuine new registration, with a newer timestamp, is welcome
+        register(63, A_NAT, A, B);
+        assertEquals(1, server.registrations());
+    }
 }
