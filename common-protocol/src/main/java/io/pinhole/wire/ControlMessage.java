@@ -101,10 +101,7 @@ public sealed interface ControlMessage {
             if (candidates.size() > MAX_CANDIDATES) {
                 throw new IllegalArgumentException("at most " + MAX_CANDIDATES + " candidates");
             }
-            cookie = cookie == null ? new byte[COOKIE_LENGTH] : cookie.clone();
-            if (cookie.length != COOKIE_LENGTH) {
-                throw new IllegalArgumentException("cookie must be 16 bytes");
-            }
+            cookie = Codec.cookieCopy(cookie == null ? new byte[COOKIE_LENGTH] : cookie);
         }
 
         @Override
@@ -177,10 +174,7 @@ public sealed interface ControlMessage {
         public static final int LENGTH = Header.LENGTH + 32 + Register.COOKIE_LENGTH;
 
         public Challenge {
-            cookie = cookie.clone();
-            if (cookie.length != Register.COOKIE_LENGTH) {
-                throw new IllegalArgumentException("cookie must be 16 bytes");
-            }
+            cookie = Codec.cookieCopy(cookie);
         }
 
         @Override
@@ -415,6 +409,13 @@ public sealed interface ControlMessage {
                 throw new MalformedMessageException(in.remaining() < length ? Reason.TRUNCATED : Reason.OVERSIZED,
                         what + " must be " + length + " bytes, got " + in.remaining());
             }
+        }
+
+        static byte[] cookieCopy(byte[] cookie) {
+            if (cookie.length != Register.COOKIE_LENGTH) {
+                throw new IllegalArgumentException("cookie must be " + Register.COOKIE_LENGTH + " bytes");
+            }
+            return cookie.clone();
         }
 
         static void skipMac(ByteBuffer in, String what) throws MalformedMessageException {
