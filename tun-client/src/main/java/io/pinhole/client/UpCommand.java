@@ -206,7 +206,7 @@ final class UpCommand implements Callable<Integer> {
     private DatagramChannel openSocket(InetSocketAddress server) throws SetupException {
         DatagramChannel udp = null;
         try {
-            udp = DatagramChannel.open(server.getAddress() instanceof Inet4Address
+            udp = DatagramChannel.open(server == null || server.getAddress() instanceof Inet4Address
                     ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6);
             udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
             udp.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
