@@ -275,6 +275,13 @@ public final class Lab implements AutoCloseable {
         return proc.process.exitValue();
     }
 
+    /** SIGINT to the process's PID (ping, for one, prints its summary and exits); does not wait. */
+    public void interrupt(Proc proc) {
+        if (proc.isAlive()) {
+            host(Duration.ofSeconds(10), null, "kill", "-INT", String.valueOf(proc.pid()));
+        }
+    }
+
     /** SIGKILL to the process's PID (and to any children it made), waiting for it to be gone. */
     public int kill(Proc proc) {
         rememberFamily(proc);
