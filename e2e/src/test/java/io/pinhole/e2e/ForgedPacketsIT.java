@@ -38,7 +38,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * A live tunnel between two pinhole peers shrugs off an attacker on the public side who has
  * neither peer's private key: forged WireGuard transport messages, replays of real tunnel
- * datagrams (spoofed from A's real endpoint, and from the attacker's own address), truncated
+ * datagrams (spoofed from A's real endpoint or the rendezvous server, and from the attacker's own address), truncated
  * and bit-flipped copies, forged PUNCH/LEAVE, forged REGISTERED/PEER_INFO (spoofed from the
  * rendezvous server) and a forged REGISTER for A's key. Throughout, a ping from A to B runs:
  * nothing but its echo requests comes out of B's tun0, it loses at most one packet, B keeps
@@ -133,8 +133,10 @@ class ForgedPacketsIT {
         // 2. and 3. verbatim replays: WireGuard messages, then PUNCHes, from A's real endpoint and from elsewhere
         List<byte[]> wgReplays = aToB.stream().filter(d -> d[0] >= 1 && d[0] <= 4).toList();
         List<byte[]> punchReplays = aToB.stream().filter(d -> (d[0] & 0xff) == 0x53).toList();
-        for (int port : new int[] {Attacker.AS_A, Attacker.OWN}) {
-            String from = port == Attacker.AS_A ? "spoofed from A's real endpoint" : "from the attacker's own address";
+        // (spoofed from the rendezvous server, they pass NAT B without the port forward: through B's mapping to the server)
+        for (int port : new int[] {Attacker.AS_A, Attacker.AS_RDV, Attacker.OWN}) {
+            String from = port == Attacker.AS_A ? "spoofed from A's real endpoint"
+                : port == Attacker.AS_RDV ? "spoofed from the rendezvous server" : "from the attacker's own address";
             attack(lab, attacker, "replays of the " + wgReplays.size() + " captured A->B WireGuard datagrams, " + from,
                 wgReplays.stream().map(d -> line(port, d)).toList(), hostB, publicPortB, b, server, logB, effects);
             List<String> lines = new ArrayList<>();
