@@ -35,15 +35,16 @@ final class Capture {
 
     /**
      * Starts {@code tcpdump -i IFACE -w NAME.pcap FILTER...} in {@code node} and waits until it
-     * listens. {@code --immediate-mode} and {@code -U} write each packet as it comes (without them, the
-     * packets still in the kernel ring when tcpdump is stopped are lost, and not counted as dropped); {@code -Z root} keeps the file writable
-     * wherever the log directory is; {@code -B} gives the kernel buffer room for bursts.
+     * listens. {@code --immediate-mode} and {@code -U} write each packet as it comes (without
+     * them, the packets still in the kernel ring when tcpdump is stopped are lost, and not counted
+     * as dropped); {@code -Z root} keeps the file writable wherever the log directory is;
+     * {@code -B} gives the kernel buffer room for bursts.
      */
     static Capture start(Lab lab, String node, String iface, String name, String... filter) {
         Prerequisites.requireTools("tcpdump", "tcpdump");
         Path file = lab.logDir().resolve(name + ".pcap");
-        List<String> cmd = new ArrayList<>(List.of("tcpdump", "-i", iface, "-n", "--immediate-mode", "-U", "-Z", "root", "-B", "8192",
-            "-w", file.toString()));
+        List<String> cmd = new ArrayList<>(List.of("tcpdump", "-i", iface, "-n", "--immediate-mode", "-U", "-Z", "root",
+            "-B", "8192", "-w", file.toString()));
         cmd.addAll(List.of(filter));
         Lab.Proc p = lab.start(node, "tcpdump-" + name, cmd.toArray(String[]::new));
         assertTrue(p.awaitLog("listening on", Duration.ofSeconds(20)),

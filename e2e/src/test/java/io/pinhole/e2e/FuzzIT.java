@@ -85,6 +85,7 @@ class FuzzIT {
 
     /** Server (stats every second), both clients, the tunnel, the attacker host, and seeds captured on NAT A's WAN. */
     static Setup setUp(Pinhole pinhole) throws Exception {
+        Prerequisites.requireTools("nstat", "iproute2", "tcpdump", "tcpdump");
         Lab lab = pinhole.lab();
         Attacker attacker = Attacker.add(lab);
         say("Capture NAT A's WAN while the tunnel comes up: the real datagrams the fuzzer mutates.");
