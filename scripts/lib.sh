@@ -29,6 +29,9 @@ ph_install_prereqs() {
   command -v nstat >/dev/null 2>&1     || pkgs+=(iproute2)
   command -v javac >/dev/null 2>&1     || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null 2>&1       || pkgs+=(maven)
+  command -v tcpdump >/dev/null 2>&1   || pkgs+=(tcpdump)
+  command -v wireguard-go >/dev/null 2>&1 || pkgs+=(wireguard-go)
+  command -v wg >/dev/null 2>&1        || pkgs+=(wireguard-tools)
   if ((${#pkgs[@]})); then
     command -v apt-get >/dev/null 2>&1 || ph_die "missing ${pkgs[*]} and no apt-get to install them"
     ph_log "installing: ${pkgs[*]}"

@@ -21,9 +21,11 @@ public final class NoisePrivateKey {
     private static final byte[] BASE_POINT = basePoint();
 
     private final byte[] scalar;
+    private final NoisePublicKey publicKey;
 
     private NoisePrivateKey(byte[] scalar) {
         this.scalar = scalar;
+        this.publicKey = NoisePublicKey.fromBytes(x25519(BASE_POINT)); // computed once: callers ask often
     }
 
     /** A fresh random key from {@code random}. */
@@ -49,7 +51,7 @@ public final class NoisePrivateKey {
 
     /** The matching public key: X25519(scalar, 9). */
     public NoisePublicKey publicKey() {
-        return NoisePublicKey.fromBytes(x25519(BASE_POINT));
+        return publicKey;
     }
 
     /**

@@ -114,6 +114,8 @@ public final class PeerMachine {
     private long nextPunchAt;
     private long punchCounter;
     private long peerProbeCounter;
+    /** The counter of the last ack accepted: an ack opens or moves the path once. */
+    private long lastAckCounter;
 
     // the path
     private InetSocketAddress endpoint;
@@ -122,6 +124,9 @@ public final class PeerMachine {
     private long handshakesSeen;
     private boolean tunnelUp;
     private final ArrayDeque<ByteBuffer> staged = new ArrayDeque<>();
+    /** True while inside a call into the WireGuard session, which its callbacks must not re-enter. */
+    private boolean inSession;
+    private boolean pathOpenedInSession;
 
     private final EnumMap<PeerDrop, Long> drops = new EnumMap<>(PeerDrop.class);
     private long packetsSent;
@@ -224,7 +229,17 @@ public final class PeerMachine {
         try {
             MessageType type = Header.peekType(datagram);
             if (type.isWireGuard()) {
-                wg.receive(now, from, datagram, toSession);
+                long handshakes = wg.handshakesCompleted();
+                inSession = true;
+                try {
+                    wg.receive(now, from, datagram, toSession);
+                } finally {
+                    inSession = false;
+                }
+                if (pathOpenedInSession) {
+                    pathOpenedInSession = false;
+                    startTunnel(wg.handshakesCompleted() == handshakes);
+                }
                 noticeHandshake(from);
                 return;
             }
@@ -509,18 +524,23 @@ public final class PeerMachine {
         }
         if (punch.ack()) {
             if (punch.receiverSession() != session || punch.counter() > punchCounter
-                    || punch.counter() <= punchCounter - RECENT_PROBES) {
-                count(PeerDrop.STALE_PUNCH);
+                    || punch.counter() <= punchCounter - RECENT_PROBES || punch.counter() <= lastAckCounter) {
+                count(PeerDrop.STALE_PUNCH); // includes a repeated ack: it proves nothing new
                 return;
             }
+            lastAckCounter = punch.counter();
         } else {
             if (punch.counter() < peerProbeCounter) {
                 count(PeerDrop.STALE_PUNCH);
                 return;
             }
+            boolean fresh = punch.counter() > peerProbeCounter;
             peerProbeCounter = punch.counter();
             out.send(from, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(), true)
                     .encode(punchKey));
+            if (!fresh) {
+                return; // the same probe again (another path, or a replay): answered, but it proves nothing new
+            }
         }
         onAuthenticated(from);
     }
@@ -561,7 +581,20 @@ public final class PeerMachine {
         lastSentAt = now;
         LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
                 punched ? " (punched in " + tookMillis + " ms)" : "");
-        wg.pathUp(now, PUNCHED_PATH_WAIT, toSession);
+        if (inSession) {
+            // Called back by the WireGuard session (SessionOutput.authenticated), which must not be
+            // called into now: its handshake is half done. Started when it returns.
+            pathOpenedInSession = true;
+            return;
+        }
+        startTunnel(true);
+    }
+
+    /** Brings WireGuard up on the new path (unless the packet that opened it completed a handshake) and flushes. */
+    private void startTunnel(boolean handshake) {
+        if (handshake) {
+            wg.pathUp(now, PUNCHED_PATH_WAIT, toSession);
+        }
         while (!staged.isEmpty()) {
             packetsSent++;
             wg.send(now, staged.pollFirst(), toSession);

@@ -25,6 +25,7 @@ public final class HandshakeRateLimiter {
     private final int maxAddresses;
     private final Map<java.nio.ByteBuffer, Bucket> buckets = new HashMap<>();
     private long lastSweep;
+    private boolean swept;
 
     public HandshakeRateLimiter(int maxAddresses) {
         this.maxAddresses = maxAddresses;
@@ -32,7 +33,7 @@ public final class HandshakeRateLimiter {
 
     /** True if a handshake message from {@code address} (raw IP bytes) may be processed now. */
     public boolean allow(byte[] address, long now) {
-        if (now - lastSweep >= IDLE_NANOS) {
+        if (!swept || now - lastSweep >= IDLE_NANOS) {
             sweep(now);
         }
         java.nio.ByteBuffer key = java.nio.ByteBuffer.wrap(address.clone());
@@ -57,6 +58,7 @@ public final class HandshakeRateLimiter {
 
     private void sweep(long now) {
         lastSweep = now;
+        swept = true;
         Iterator<Bucket> it = buckets.values().iterator();
         while (it.hasNext()) {
             if (now - it.next().lastAt >= IDLE_NANOS) {

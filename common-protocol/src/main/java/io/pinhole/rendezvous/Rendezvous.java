@@ -60,6 +60,13 @@ public final class Rendezvous {
     private static final Logger LOG = System.getLogger(Rendezvous.class.getName());
     private static final long TABLE_FULL_LOG_INTERVAL = 60_000_000_000L;
     private static final long COOKIE_SECRET_LIFETIME = 120_000_000_000L;
+    private static final long DEPARTED_MEMORY = 300_000_000_000L;
+
+    private record Departed(long timestamp, long at) {
+    }
+
+    /** Keys that left or expired recently, oldest first, with their last accepted timestamp. */
+    private final LinkedHashMap<NoisePublicKey, Departed> departed = new LinkedHashMap<>();
 
     private final RendezvousConfig config;
     private final long ttlNanos;
@@ -133,7 +140,7 @@ public final class Rendezvous {
         if (message instanceof Register register) {
             onRegister(now, from, register, datagram, out);
         } else if (message instanceof Leave leave) {
-            onLeave(from, leave, datagram);
+            onLeave(now, from, leave, datagram);
         } else {
             count(ServerDrop.NOT_FOR_SERVER);
         }
@@ -151,6 +158,13 @@ public final class Rendezvous {
         }
         Registration known = table.get(register.self());
         byte[] macKey = known != null ? known.macKey : null;
+        if (known == null && table.size() >= config.maxRegistrations()) {
+            expire(now);
+            if (table.size() >= config.maxRegistrations()) {
+                tableFull(now); // before any Diffie-Hellman: a full table costs nothing more
+                return;
+            }
+        }
         if (macKey == null) {
             if (!dhLimiter.allow(from.getAddress().getAddress(), now)) {
                 count(ServerDrop.RATE_LIMITED);
@@ -168,7 +182,8 @@ public final class Rendezvous {
             challenge(now, from, register.self(), out); // perhaps it knows an older server key
             return;
         }
-        if (known != null && register.timestamp() <= known.timestamp) {
+        long lastSeen = known != null ? known.timestamp : departedTimestamp(now, register.self());
+        if (register.timestamp() <= lastSeen) {
             count(ServerDrop.REPLAYED);
             return;
         }
@@ -176,12 +191,7 @@ public final class Rendezvous {
         if (reg == null) {
             expire(now);
             if (table.size() >= config.maxRegistrations()) {
-                count(ServerDrop.TABLE_FULL);
-                if (lastTableFullLog == Long.MIN_VALUE || now - lastTableFullLog >= TABLE_FULL_LOG_INTERVAL) {
-                    lastTableFullLog = now;
-                    LOG.log(Level.WARNING, "registration table full ({0} entries, --max-registrations): "
-                            + "dropping new registrations until some expire", table.size());
-                }
+                tableFull(now);
                 return;
             }
             reg = new Registration(register.self());
@@ -223,6 +233,45 @@ public final class Rendezvous {
         }
     }
 
+    private void tableFull(long now) {
+        count(ServerDrop.TABLE_FULL);
+        if (lastTableFullLog == Long.MIN_VALUE || now - lastTableFullLog >= TABLE_FULL_LOG_INTERVAL) {
+            lastTableFullLog = now;
+            LOG.log(Level.WARNING, "registration table full ({0} entries, --max-registrations): "
+                    + "dropping new registrations until some expire", table.size());
+        }
+    }
+
+    /**
+     * The last timestamp accepted from a key that has left or expired within the last five
+     * minutes (longer than any cookie lives), so a captured REGISTER cannot bring back an old
+     * session; Long.MIN_VALUE when there is none.
+     */
+    private long departedTimestamp(long now, NoisePublicKey key) {
+        Departed d = departed.get(key);
+        if (d == null) {
+            return Long.MIN_VALUE;
+        }
+        if (now - d.at >= DEPARTED_MEMORY) {
+            departed.remove(key);
+            return Long.MIN_VALUE;
+        }
+        return d.timestamp;
+    }
+
+    private void rememberDeparted(long now, Registration reg) {
+        departed.remove(reg.key);
+        departed.put(reg.key, new Departed(reg.timestamp, now));
+        Iterator<Departed> it = departed.values().iterator();
+        while (it.hasNext()) {
+            Departed oldest = it.next();
+            if (departed.size() <= config.maxRegistrations() && now - oldest.at < DEPARTED_MEMORY) {
+                break;
+            }
+            it.remove();
+        }
+    }
+
     /** Tells {@code to} about {@code about}; the same news is not repeated within the min interval. */
     private void sendPeerInfo(long now, Transmit out, Registration to, Registration about) {
         PeerInfo info = new PeerInfo(about.key, about.session, about.observed, about.candidates);
@@ -242,11 +291,17 @@ public final class Rendezvous {
 
     /** The cookie of {@code from} for {@code peer} under the current (or previous) secret. */
     private byte[] cookie(long now, InetSocketAddress from, NoisePublicKey peer, boolean previous) {
-        if (!haveCookieSecret || now - cookieSecretAt >= COOKIE_SECRET_LIFETIME) {
-            System.arraycopy(cookieSecret, 0, previousCookieSecret, 0, 32);
+        if (!haveCookieSecret || now - cookieSecretAt >= 2 * COOKIE_SECRET_LIFETIME) {
+            // First use, or idle for two lifetimes: no cookie given out may still count, and the
+            // previous secret must not be a guessable one (it starts as zeros).
+            random.nextBytes(previousCookieSecret);
             random.nextBytes(cookieSecret);
             cookieSecretAt = now;
             haveCookieSecret = true;
+        } else if (now - cookieSecretAt >= COOKIE_SECRET_LIFETIME) {
+            System.arraycopy(cookieSecret, 0, previousCookieSecret, 0, 32);
+            random.nextBytes(cookieSecret);
+            cookieSecretAt += COOKIE_SECRET_LIFETIME; // on schedule, however late the datagram that rotates it
         }
         byte[] address = from.getAddress().getAddress();
         byte[] port = {(byte) (from.getPort() >>> 8), (byte) from.getPort()};
@@ -270,7 +325,7 @@ public final class Rendezvous {
         out.send(to, bytes);
     }
 
-    private void onLeave(InetSocketAddress from, Leave leave, ByteBuffer datagram) {
+    private void onLeave(long now, InetSocketAddress from, Leave leave, ByteBuffer datagram) {
         Registration reg = table.get(leave.sender());
         if (reg == null || reg.session != leave.session() || !reg.observed.equals(from)
                 || leave.timestamp() <= reg.timestamp || !ControlMessage.macValid(datagram, reg.macKey)) {
@@ -278,6 +333,8 @@ public final class Rendezvous {
             return;
         }
         table.remove(leave.sender());
+        reg.timestamp = leave.timestamp();
+        rememberDeparted(now, reg);
         LOG.log(Level.INFO, "{0} (session {1}) left", leave.sender().shortId(), Long.toHexString(leave.session()));
     }
 
@@ -290,6 +347,7 @@ public final class Rendezvous {
                 break;
             }
             it.remove();
+            rememberDeparted(now, reg);
             LOG.log(Level.INFO, "registration of {0} from {1} expired", reg.key.shortId(), reg.observed);
         }
     }

@@ -156,8 +156,14 @@ public final class WireGuardSession {
      * A new path to the peer exists. If no keypair is usable, the side whose key sorts first
      * initiates now; the other waits {@code waitNanos} for that initiation before it starts its
      * own (so two pinhole peers do not cross initiations, and a peer that never initiates, such
-     * as a WireGuard server without our endpoint, is still reached).
+     * as a WireGuard server without our endpoint, is still reached). The second side waits
+     * REKEY_TIMEOUT.
      */
+    public void pathUp(long now, SessionOutput out) {
+        pathUp(now, Protocol.REKEY_TIMEOUT.toNanos(), out);
+    }
+
+    /** As {@link #pathUp(long, SessionOutput)}, with the second side waiting {@code waitNanos}. */
     public void pathUp(long now, long waitNanos, SessionOutput out) {
         if (usable(current, now)) {
             return;
@@ -255,7 +261,7 @@ public final class WireGuardSession {
             count(SessionDrop.BAD_MAC1);
             return false;
         }
-        if (now - loadWindowStart >= 1_000_000_000L) {
+        if (loadWindowCount == 0 || now - loadWindowStart >= 1_000_000_000L) { // (the first one starts a window)
             loadWindowStart = now;
             loadWindowCount = 0;
         }
@@ -311,7 +317,9 @@ public final class WireGuardSession {
             next.wipe();
         }
         next = kp;
-        handshakeInProgress = false; // the peer's handshake supersedes ours
+        // Our own initiation (if any) was just replaced, so its response will fail; keep the
+        // retry timer running until this keypair is confirmed, as WireGuard does, or crossing
+        // initiations leave both sides waiting for each other forever.
         awaitingPeerInitiation = false;
         lastHandshakeCompletedAt = now;
         handshakesCompleted++;
@@ -334,6 +342,9 @@ public final class WireGuardSession {
         if (next != null) {
             if (previous != null) {
                 previous.wipe();
+            }
+            if (current != null) {
+                current.wipe(); // dropped, as in WireGuard: previous becomes the unconfirmed next
             }
             previous = next;
             next = null;
@@ -359,8 +370,10 @@ public final class WireGuardSession {
 
     private void onCookieReply(long now, byte[] msg) {
         int receiver = Messages.readIntLe(msg, Messages.COOKIE_RECEIVER);
-        if (handshake.state() != Handshake.State.INITIATION_CREATED || receiver != handshake.localIndex()
-                || !cookieJar.consumeReply(msg, now)) {
+        boolean answersOurInitiation = handshake.state() == Handshake.State.INITIATION_CREATED
+                && receiver == handshake.localIndex();
+        boolean answersOurResponse = next != null && receiver == next.localIndex; // as WireGuard does
+        if (!(answersOurInitiation || answersOurResponse) || !cookieJar.consumeReply(msg, now)) {
             count(SessionDrop.BAD_COOKIE_REPLY);
             return;
         }
@@ -407,6 +420,7 @@ public final class WireGuardSession {
             previous = current;
             current = next;
             next = null;
+            handshakeInProgress = false; // handshake complete (responder side)
             LOG.log(Level.DEBUG, "peer {0} confirmed the new keypair", peerId);
             flushStaged(now, out);
         }
@@ -526,6 +540,11 @@ public final class WireGuardSession {
     /** True when IP packets can be sent now without a handshake. */
     public boolean canSend(long now) {
         return usable(current, now);
+    }
+
+    /** Test hook: the keypair used for sending, or null (tests set its counter near the message limits). */
+    Keypair currentKeypair() {
+        return current;
     }
 
     /** Completed handshakes, both roles. */

@@ -1,37 +1,62 @@
 package io.pinhole.peer;
 
 import static io.pinhole.wire.WireSamples.endpoint;
-import static io.pinhole.wire.WireSamples.key;
+import static io.pinhole.wire.WireSamples.privateKey;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.rendezvous.Rendezvous;
+import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
+import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
-import io.pinhole.wire.PlainData;
 import io.pinhole.wire.WireSamples;
+import io.pinhole.wireguard.Identity;
+import io.pinhole.wireguard.SessionOutput;
+import io.pinhole.wireguard.SessionTimers;
+import io.pinhole.wireguard.WireGuardSession;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * PeerHarness: one PeerMachine with a recording PeerOutput and a virtual clock that ticks every
- * 50 ms, plus the cast around it (the rendezvous server, the partner) as addresses and keys.
+ * 50 ms, plus the cast around it: the rendezvous server (hand-built authenticated messages, or
+ * a real {@link Rendezvous} core), and the partner, whose WireGuard side is a real
+ * {@link WireGuardSession} and whose control messages are built here with the partner's keys.
+ *
+ * <p>Keys are fixed: our public key sorts before the partner's, so we initiate WireGuard when a
+ * path comes up (unless a test builds the harness with another key of ours).
  */
 final class PeerHarness implements PeerOutput {
     static final long MS = 1_000_000L;
     static final long SECOND = 1_000 * MS;
     static final long TICK = 50 * MS;
 
-    static final NoisePublicKey SELF = key(0x11);
-    static final NoisePublicKey PEER = key(0x77);
-    static final NoisePublicKey STRANGER = key(0xcc);
+    static final NoisePrivateKey SELF_KEY = privateKey(0x5e);
+    static final NoisePrivateKey PEER_KEY = privateKey(0x77);
+    static final NoisePrivateKey SERVER_KEY = privateKey(0x11);
+    static final NoisePrivateKey OTHER_SERVER_KEY = privateKey(0x5f);
+    static final NoisePrivateKey STRANGER_KEY = privateKey(0xcc);
+    static final NoisePublicKey SELF = SELF_KEY.publicKey();
+    static final NoisePublicKey PEER = PEER_KEY.publicKey();
+    static final NoisePublicKey SERVER = SERVER_KEY.publicKey();
+    static final NoisePublicKey OTHER_SERVER = OTHER_SERVER_KEY.publicKey();
+    static final NoisePublicKey STRANGER = STRANGER_KEY.publicKey();
     static final long SESSION = 0x5e55_0000_1011L;
     static final long PEER_SESSION = 0xbeef_0000_0001L;
+    static final byte[] COOKIE = WireSamples.COOKIE;
 
     static final InetSocketAddress RENDEZVOUS = endpoint("203.0.113.10", 7777);
     static final InetSocketAddress OUR_PUBLIC = endpoint("198.51.100.2", 40001);
@@ -40,6 +65,7 @@ final class PeerHarness implements PeerOutput {
     static final InetSocketAddress PEER_LAN = endpoint("10.0.2.2", 51820);
     static final InetSocketAddress PEER_ROAMED = endpoint("192.0.2.77", 50505);
     static final InetSocketAddress ATTACKER = endpoint("203.0.113.66", 6666);
+    static final Instant WALL_START = Instant.parse("2026-11-21T12:00:00Z");
 
     /** One datagram the machine sent, at virtual time {@code at}. */
     record Sent(long at, InetSocketAddress to, byte[] bytes) {
@@ -55,35 +81,128 @@ final class PeerHarness implements PeerOutput {
             }
         }
 
+        boolean macValid(byte[] key) {
+            return ControlMessage.macValid(ByteBuffer.wrap(bytes), key);
+        }
+
         @Override
         public String toString() {
             return "Sent[at=" + at + ", to=" + to + ", " + type() + " of " + bytes.length + " bytes]";
         }
     }
 
+    final NoisePrivateKey selfKey;
+    final NoisePublicKey self;
+    /** What the server MACs its messages to us with (computed on the server's side). */
+    final byte[] serverMac;
+    /** What we and the partner MAC PUNCH and peer LEAVE with (computed on the partner's side). */
+    final byte[] punchMac;
+    final PeerConfig config;
     final PeerMachine machine;
     final long origin;
     long now;
-    boolean answerRegisters;
-    private final List<Sent> sent = new ArrayList<>();
-    private final List<byte[]> delivered = new ArrayList<>();
+    /** Wall time moves with virtual time unless a test freezes or moves it. */
+    long wallOffsetNanos;
+    boolean wallFrozen;
+    private long frozenAt;
+    final Clock wall = new Clock() {
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
 
-    PeerHarness(long origin, PeerConfig config) {
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return WALL_START.plusNanos((wallFrozen ? frozenAt : now - origin) + wallOffsetNanos);
+        }
+    };
+
+    /** When set, a hand-built server answers each REGISTER: CHALLENGE without a cookie, REGISTERED with one. */
+    boolean answerRegisters;
+    /** When set, every REGISTER is answered by a CHALLENGE, as by a server whose MAC check always fails. */
+    boolean challengeEveryRegister;
+    /** When set, REGISTERs go to this real server core and its replies come back. */
+    Rendezvous server;
+    /** The address the rendezvous sees us at (where our REGISTERs come from). */
+    InetSocketAddress ourPublic = OUR_PUBLIC;
+
+    /** The partner's WireGuard, fed with what we send to any partner address when {@link #wireGuardLinked}. */
+    final WireGuardSession partner;
+    boolean wireGuardLinked = true;
+    /** Where the partner's datagrams come from. */
+    InetSocketAddress partnerAt = PEER_PUBLIC;
+    /** While set, what the partner sends is lost. */
+    boolean partnerSilent;
+    final List<byte[]> partnerDelivered = new ArrayList<>();
+    final List<byte[]> partnerSent = new ArrayList<>();
+    private final List<byte[]> partnerQueue = new ArrayList<>();
+    private final SessionOutput partnerOut = new SessionOutput() {
+        @Override
+        public void sendToPeer(ByteBuffer datagram) {
+            byte[] bytes = WireSamples.bytes(datagram);
+            partnerSent.add(bytes);
+            if (!partnerSilent) {
+                partnerQueue.add(bytes);
+            }
+        }
+
+        @Override
+        public void send(InetSocketAddress to, ByteBuffer datagram) {
+            sendToPeer(datagram);
+        }
+
+        @Override
+        public void deliver(ByteBuffer ipPacket) {
+            partnerDelivered.add(WireSamples.bytes(ipPacket));
+        }
+
+        @Override
+        public void authenticated(InetSocketAddress from) {
+        }
+    };
+
+    private final List<Sent> sent = new ArrayList<>();
+    private int forwarded;
+    private final List<byte[]> delivered = new ArrayList<>();
+    private long punchCounter = 100;
+
+    PeerHarness(long origin, NoisePrivateKey selfKey, PeerConfig config) {
         this.origin = origin;
         this.now = origin;
-        this.machine = new PeerMachine(config, SESSION);
+        this.selfKey = selfKey;
+        this.self = selfKey.publicKey();
+        this.serverMac = ControlKeys.serverPeer(SERVER_KEY, self);
+        this.punchMac = ControlKeys.peerPeer(PEER_KEY, self);
+        this.config = config;
+        this.machine = new PeerMachine(config, SESSION, WireSamples.seededRandom(origin), wall);
+        this.partner = new WireGuardSession(new Identity(PEER_KEY, self, config.presharedKey()),
+                WireSamples.seededRandom(origin + 1), wall, SessionTimers.defaults());
+    }
+
+    PeerHarness(long origin, PeerConfig config) {
+        this(origin, config.key(), config);
     }
 
     PeerHarness(long origin) {
-        this(origin, PeerConfig.of(SELF, PEER, RENDEZVOUS, OUR_LAN));
+        this(origin, config(SELF_KEY, null, SessionTimers.defaults()));
     }
 
     PeerHarness() {
         this(7 * SECOND);
     }
 
+    static PeerConfig config(NoisePrivateKey key, NoisePublicKey rendezvousKey, SessionTimers session) {
+        return new PeerConfig(key, PEER, null, RENDEZVOUS, rendezvousKey, null, OUR_LAN, PeerTimers.defaults(),
+                session);
+    }
+
     static PeerConfig configWithStagedLimit(int limit) {
-        return new PeerConfig(SELF, PEER, RENDEZVOUS, OUR_LAN, PeerTimers.defaults(), limit);
+        return config(SELF_KEY, null, new SessionTimers(1420, limit, 32, 4096));
     }
 
     // ---------------------------------------------------------------- PeerOutput
@@ -102,20 +221,20 @@ final class PeerHarness implements PeerOutput {
 
     PeerHarness start() {
         machine.start(now, this);
+        serve();
+        pump();
         return this;
     }
 
-    /** Lets {@code duration} pass, ticking every 50 ms; answers REGISTERs if asked to. */
+    /** Lets {@code duration} pass, ticking both WireGuard sides every 50 ms; the server answers if asked to. */
     void advance(Duration duration) {
         long end = now + duration.toNanos();
         while (end - now > 0) {
             now += Math.min(TICK, end - now);
-            int before = sent.size();
             machine.onTick(now, this);
-            if (answerRegisters && sent.subList(before, sent.size()).stream()
-                    .anyMatch(s -> s.to().equals(RENDEZVOUS) && s.type() == MessageType.REGISTER)) {
-                registered();
-            }
+            partner.tick(now, partnerOut);
+            serve();
+            pump();
         }
     }
 
@@ -128,40 +247,170 @@ final class PeerHarness implements PeerOutput {
         return (at - origin) / MS;
     }
 
-    void receive(InetSocketAddress from, byte[] datagram) {
-        machine.onDatagram(now, from, ByteBuffer.wrap(datagram), this);
+    void freezeWallClock() {
+        frozenAt = now - origin;
+        wallFrozen = true;
     }
 
-    void receive(InetSocketAddress from, ControlMessage message) {
-        receive(from, WireSamples.bytes(message.encode()));
+    void receive(InetSocketAddress from, byte[] datagram) {
+        machine.onDatagram(now, from, ByteBuffer.wrap(datagram), this);
+        serve();
+        pump();
+    }
+
+    void receive(InetSocketAddress from, ControlMessage message, byte[] macKey) {
+        receive(from, WireSamples.bytes(message.encode(macKey)));
+    }
+
+    /** Answers REGISTERs sent since the last call, by the real core or the hand-built server. */
+    private void serve() {
+        int from = servedUpTo;
+        servedUpTo = sent.size();
+        for (Sent s : new ArrayList<>(sent.subList(from, sent.size()))) {
+            if (!s.to().equals(RENDEZVOUS) || s.type() != MessageType.REGISTER && s.type() != MessageType.LEAVE) {
+                continue;
+            }
+            if (server != null) {
+                server.onDatagram(now, ourPublic, ByteBuffer.wrap(s.bytes()), (to, datagram) -> {
+                    if (to.equals(ourPublic)) {
+                        machine.onDatagram(now, RENDEZVOUS, datagram, this);
+                    } else {
+                        serverToOthers.add(WireSamples.bytes(datagram));
+                    }
+                });
+            } else if (challengeEveryRegister && s.type() == MessageType.REGISTER) {
+                challenge(SERVER);
+            } else if (answerRegisters && s.type() == MessageType.REGISTER) {
+                Register register = (Register) s.message();
+                if (java.util.Arrays.equals(register.cookie(), new byte[16])) {
+                    challenge(SERVER);
+                } else {
+                    registered();
+                }
+            }
+        }
+        if (servedUpTo < sent.size()) {
+            serve(); // the answers may have caused more REGISTERs
+        }
+    }
+
+    private int servedUpTo;
+    /** What the real server sent to addresses other than ours (to the partner). */
+    final List<byte[]> serverToOthers = new ArrayList<>();
+
+    /** Moves WireGuard datagrams both ways between the machine and the partner until none are left. */
+    void pump() {
+        if (!wireGuardLinked) {
+            forwarded = sent.size();
+            return;
+        }
+        for (int rounds = 0; rounds < 100; rounds++) {
+            boolean moved = false;
+            while (forwarded < sent.size()) {
+                Sent s = sent.get(forwarded++);
+                if (isPartnerAddress(s.to()) && s.type() != null && s.type().isWireGuard()) {
+                    partner.receive(now, ourPublic, ByteBuffer.wrap(s.bytes()), partnerOut);
+                    moved = true;
+                }
+            }
+            List<byte[]> queued = new ArrayList<>(partnerQueue);
+            partnerQueue.clear();
+            for (byte[] d : queued) {
+                machine.onDatagram(now, partnerAt, ByteBuffer.wrap(d), this);
+                moved = true;
+            }
+            serve();
+            if (!moved) {
+                return;
+            }
+        }
+        throw new AssertionError("WireGuard ping-pong does not settle");
+    }
+
+    static boolean isPartnerAddress(InetSocketAddress a) {
+        return a.equals(PEER_PUBLIC) || a.equals(PEER_LAN) || a.equals(PEER_ROAMED);
+    }
+
+    // ---------------------------------------------------------------- the server's messages
+
+    void challenge(NoisePublicKey serverKey) {
+        receive(RENDEZVOUS, new Challenge(serverKey, COOKIE), null);
+    }
+
+    void challenge() {
+        challenge(SERVER);
     }
 
     void registered() {
-        receive(RENDEZVOUS, new Registered(SESSION, 20, OUR_PUBLIC));
+        receive(RENDEZVOUS, new Registered(SESSION, 20, OUR_PUBLIC), serverMac);
     }
 
     void peerInfo() {
-        receive(RENDEZVOUS, new PeerInfo(PEER, PEER_SESSION, PEER_PUBLIC, List.of(PEER_LAN)));
+        peerInfo(PEER_SESSION, PEER_PUBLIC, List.of(PEER_LAN));
     }
 
-    void punchFromPeer(InetSocketAddress from, boolean ack) {
-        receive(from, new Punch(PEER, SELF, PEER_SESSION, ack));
+    void peerInfo(long session, InetSocketAddress observed, List<InetSocketAddress> candidates) {
+        receive(RENDEZVOUS, new PeerInfo(PEER, session, observed, candidates), serverMac);
     }
 
-    void dataFromPeer(InetSocketAddress from, long session, byte[] packet) {
-        receive(from, WireSamples.bytes(PlainData.encode(session, ByteBuffer.wrap(packet))));
+    // ---------------------------------------------------------------- the partner's messages
+
+    /** A probe of the partner (a new counter each time), as bytes, not sent. */
+    byte[] probeFromPeer() {
+        return WireSamples.bytes(new Punch(PEER, self, PEER_SESSION, SESSION, ++punchCounter, false).encode(punchMac));
+    }
+
+    /** An ack by the partner to our probe number {@code counter}, as bytes, not sent. */
+    byte[] ackFromPeer(long counter) {
+        return WireSamples.bytes(new Punch(PEER, self, PEER_SESSION, SESSION, counter, true).encode(punchMac));
+    }
+
+    /** The counter of our latest probe. */
+    long ourLatestProbe() {
+        List<Sent> probes = sent.stream().filter(s -> s.type() == MessageType.PUNCH)
+                .filter(s -> !((Punch) s.message()).ack()).toList();
+        if (probes.isEmpty()) {
+            throw new AssertionError("we sent no probe");
+        }
+        return ((Punch) probes.get(probes.size() - 1).message()).counter();
+    }
+
+    void probeFromPeer(InetSocketAddress from) {
+        receive(from, probeFromPeer());
+    }
+
+    void ackFromPeer(InetSocketAddress from) {
+        receive(from, ackFromPeer(ourLatestProbe()));
     }
 
     void tun(byte[] packet) {
         machine.onTunPacket(now, ByteBuffer.wrap(packet), this);
+        serve();
+        pump();
     }
 
-    /** Start, REGISTERED, PEER_INFO and an answered punch from the peer's public endpoint; clears the record. */
-    PeerHarness connected() {
+    /** The partner sends an IP packet through its WireGuard (it must have a keypair). */
+    void partnerSends(byte[] packet) {
+        partner.send(now, ByteBuffer.wrap(packet), partnerOut);
+        pump();
+    }
+
+    /** Registered, told of the partner, and a probe of the partner answered: the path is open. */
+    PeerHarness pathOpen() {
         start();
+        challenge();
         registered();
         peerInfo();
-        punchFromPeer(PEER_PUBLIC, true);
+        probeFromPeer(PEER_PUBLIC);
+        return this;
+    }
+
+    /** The path is open and the WireGuard handshake done: IP packets flow; clears the record. */
+    PeerHarness connected() {
+        pathOpen();
+        if (!machine.tunnelReady()) {
+            throw new AssertionError("the tunnel did not come up: " + sent);
+        }
         takeSent();
         return this;
     }
@@ -171,6 +420,8 @@ final class PeerHarness implements PeerOutput {
     List<Sent> takeSent() {
         List<Sent> taken = List.copyOf(sent);
         sent.clear();
+        forwarded = 0;
+        servedUpTo = 0;
         return taken;
     }
 
@@ -203,14 +454,17 @@ final class PeerHarness implements PeerOutput {
         return machine.drops().getOrDefault(drop, 0L);
     }
 
+    long wireGuardDrops(io.pinhole.wireguard.SessionDrop drop) {
+        return machine.wireGuard().drops().getOrDefault(drop, 0L);
+    }
+
+    /** A real IPv4 packet of 20 + n bytes (total length set, as WireGuard strips padding by it). */
     static byte[] packet(int n) {
         byte[] p = new byte[20 + n];
         p[0] = 0x45;
+        p[2] = (byte) ((20 + n) >>> 8);
+        p[3] = (byte) (20 + n);
         p[19] = (byte) n;
         return p;
-    }
-
-    static byte[] plainData(long session, byte[] packet) {
-        return WireSamples.bytes(PlainData.encode(session, ByteBuffer.wrap(packet)));
     }
 }

@@ -1,9 +1,13 @@
 package io.pinhole.peer;
 
 import static io.pinhole.peer.PeerHarness.ATTACKER;
+import static io.pinhole.peer.PeerHarness.COOKIE;
+import static io.pinhole.peer.PeerHarness.OTHER_SERVER;
+import static io.pinhole.peer.PeerHarness.OTHER_SERVER_KEY;
 import static io.pinhole.peer.PeerHarness.OUR_LAN;
 import static io.pinhole.peer.PeerHarness.OUR_PUBLIC;
 import static io.pinhole.peer.PeerHarness.PEER;
+import static io.pinhole.peer.PeerHarness.PEER_KEY;
 import static io.pinhole.peer.PeerHarness.PEER_LAN;
 import static io.pinhole.peer.PeerHarness.PEER_PUBLIC;
 import static io.pinhole.peer.PeerHarness.PEER_ROAMED;
@@ -11,29 +15,40 @@ import static io.pinhole.peer.PeerHarness.PEER_SESSION;
 import static io.pinhole.peer.PeerHarness.RENDEZVOUS;
 import static io.pinhole.peer.PeerHarness.SECOND;
 import static io.pinhole.peer.PeerHarness.SELF;
+import static io.pinhole.peer.PeerHarness.SELF_KEY;
+import static io.pinhole.peer.PeerHarness.SERVER;
+import static io.pinhole.peer.PeerHarness.SERVER_KEY;
 import static io.pinhole.peer.PeerHarness.SESSION;
 import static io.pinhole.peer.PeerHarness.STRANGER;
+import static io.pinhole.peer.PeerHarness.STRANGER_KEY;
+import static io.pinhole.peer.PeerHarness.WALL_START;
 import static io.pinhole.peer.PeerHarness.packet;
-import static io.pinhole.peer.PeerHarness.plainData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.peer.PeerHarness.Sent;
+import io.pinhole.rendezvous.Rendezvous;
+import io.pinhole.rendezvous.RendezvousConfig;
+import io.pinhole.wire.ControlKeys;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
 import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.MessageType;
-import io.pinhole.wire.PlainData;
 import io.pinhole.wire.WireSamples;
+import io.pinhole.wireguard.SessionDrop;
+import io.pinhole.wireguard.SessionTimers;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -42,8 +57,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** PeerMachineTest: the client state machine driven directly, in virtual nanoseconds. */
 class PeerMachineTest {
-    private static final byte[] KEEPALIVE = plainData(SESSION, new byte[0]);
-
     private PeerHarness h = new PeerHarness();
 
     private static List<Long> millisOf(PeerHarness h, List<Sent> sent) {
@@ -54,22 +67,153 @@ class PeerMachineTest {
         return h.sentTo(to).stream().filter(s -> s.type() == MessageType.PUNCH).toList();
     }
 
-    private static List<Sent> plainDataTo(PeerHarness h, InetSocketAddress to) {
-        return h.sentTo(to).stream().filter(s -> s.type() == MessageType.PLAIN_DATA).toList();
+    /** WireGuard transport messages (data and keepalives) to {@code to}. */
+    private static List<Sent> transportTo(PeerHarness h, InetSocketAddress to) {
+        return h.sentTo(to).stream().filter(s -> s.type() == MessageType.WG_TRANSPORT_DATA).toList();
+    }
+
+    private static List<Register> registers(PeerHarness h) {
+        return h.sentOfType(MessageType.REGISTER).stream().map(s -> (Register) s.message()).toList();
+    }
+
+    private static long wallMicros(long plusNanos) {
+        return WALL_START.getEpochSecond() * 1_000_000L + plusNanos / 1_000;
+    }
+
+    /** A packet with a recognisable payload (never all zero). */
+    private static byte[] marked(int id, int n) {
+        byte[] p = packet(n);
+        for (int i = 20; i < p.length; i++) {
+            p[i] = (byte) (id * 7 + i);
+        }
+        return p;
+    }
+
+    private static boolean contains(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     // ---------------------------------------------------------------- registration
 
     @Test
-    void startSendsOneRegisterToTheRendezvous() {
+    void startSendsOneRegisterWithoutCookieOrMac() {
         h.start();
 
         List<Sent> sent = h.takeSent();
         assertEquals(1, sent.size());
         assertEquals(RENDEZVOUS, sent.get(0).to());
-        assertEquals(new Register(SELF, PEER, SESSION, OUR_LAN), sent.get(0).message());
+        assertEquals(new Register(SELF, PEER, SESSION, wallMicros(0), null, OUR_LAN), sent.get(0).message());
         assertEquals(Register.LENGTH, sent.get(0).bytes().length);
+        assertArrayEquals(new byte[16], Arrays.copyOfRange(sent.get(0).bytes(), 304, 320), "no MAC yet");
         assertEquals(PeerState.REGISTERING, h.machine.state());
+    }
+
+    @Test
+    void aChallengeIsAnsweredAtOnceWithItsCookieANewerTimestampAndTheServerMac() {
+        h.start();
+        long first = ((Register) h.takeSent().get(0).message()).timestamp();
+
+        h.challenge();
+
+        List<Sent> sent = h.takeSent();
+        assertEquals(1, sent.size());
+        assertEquals(RENDEZVOUS, sent.get(0).to());
+        Register register = (Register) sent.get(0).message();
+        assertArrayEquals(COOKIE, register.cookie());
+        assertTrue(register.timestamp() > first, "strictly increasing timestamps");
+        assertEquals(new Register(SELF, PEER, SESSION, register.timestamp(), COOKIE, OUR_LAN), register);
+        assertTrue(sent.get(0).macValid(ControlKeys.serverPeer(SERVER_KEY, SELF)), "MACed for the server's key");
+        assertFalse(sent.get(0).macValid(ControlKeys.serverPeer(OTHER_SERVER_KEY, SELF)));
+    }
+
+    @Test
+    void theRegistrationHandshakeWithARealRendezvousEndsRegistered() {
+        Rendezvous server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY, WireSamples.seededRandom(5));
+        h.server = server;
+        h.start();
+
+        List<Sent> registers = h.sentOfType(MessageType.REGISTER);
+        assertEquals(2, registers.size(), "REGISTER, CHALLENGE, REGISTER with cookie and MAC, REGISTERED");
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
+        assertEquals(OUR_PUBLIC, h.machine.publicEndpoint());
+        assertEquals(1, server.registrations());
+        assertEquals(1, server.challenges());
+        assertEquals(0, server.droppedTotal());
+        assertEquals(java.util.Map.of(), h.machine.drops());
+    }
+
+    @Test
+    void aChallengeIsAnsweredOncePerRegister() {
+        h.start();
+        h.challenge();
+        h.takeSent();
+
+        h.challenge();
+        h.challenge(OTHER_SERVER);
+
+        assertEquals(List.of(), h.sent(), "the answer was already sent");
+        assertEquals(2, h.drops(PeerDrop.UNSOLICITED_CHALLENGE));
+        h.advance(Duration.ofSeconds(1)); // the retry is a new REGISTER: its CHALLENGE is answered
+        h.challenge();
+        assertEquals(2, h.sentOfType(MessageType.REGISTER).size());
+    }
+
+    @Test
+    void aServerThatOnlyChallengesGetsEachRegisterAnsweredOnceOnTheUsualBackoff() {
+        h.challengeEveryRegister = true;
+        h.start();
+        h.advance(Duration.ofSeconds(100));
+
+        assertEquals(List.of(0L, 0L, 1_000L, 1_000L, 3_000L, 3_000L, 7_000L, 7_000L, 15_000L, 15_000L, 31_000L,
+                31_000L, 61_000L, 61_000L, 91_000L, 91_000L), millisOf(h, h.sentOfType(MessageType.REGISTER)));
+        assertEquals(PeerState.REGISTERING, h.machine.state());
+        assertEquals(8, h.drops(PeerDrop.UNSOLICITED_CHALLENGE), "the CHALLENGE to each answer is not answered");
+    }
+
+    @Test
+    void aChallengeWhileNoRegisterWaitsOrFromAnotherAddressIsIgnored() {
+        h.start();
+        h.challenge();
+        h.registered();
+        h.takeSent();
+
+        h.challenge();
+        h.receive(ATTACKER, new Challenge(STRANGER, COOKIE), null);
+
+        assertEquals(List.of(), h.sent());
+        assertEquals(1, h.drops(PeerDrop.UNSOLICITED_CHALLENGE));
+        assertEquals(1, h.drops(PeerDrop.NOT_FROM_RENDEZVOUS));
+    }
+
+    @Test
+    void withAPinnedServerKeyAChallengeNamingAnotherKeyIsDropped() {
+        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults()));
+        h.start();
+        h.takeSent();
+
+        h.challenge(OTHER_SERVER);
+        assertEquals(List.of(), h.sent(), "not answered");
+        assertEquals(1, h.drops(PeerDrop.SERVER_KEY_MISMATCH));
+        h.receive(RENDEZVOUS, new Registered(SESSION, 20, OUR_PUBLIC),
+                ControlKeys.serverPeer(OTHER_SERVER_KEY, SELF));
+        assertEquals(1, h.drops(PeerDrop.BAD_MAC), "nor does the impostor's REGISTERED count");
+        assertEquals(PeerState.REGISTERING, h.machine.state());
+
+        h.challenge(SERVER);
+        Register answer = (Register) h.sent().get(0).message();
+        assertArrayEquals(COOKIE, answer.cookie());
+        assertTrue(h.sent().get(0).macValid(h.serverMac));
+        h.registered();
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
     }
 
     @ParameterizedTest
@@ -82,62 +226,158 @@ class PeerMachineTest {
                 millisOf(h, h.sentOfType(MessageType.REGISTER)));
         assertEquals(h.sent().size(), h.sentTo(RENDEZVOUS).size(), "nothing else is sent");
         assertEquals(PeerState.REGISTERING, h.machine.state());
+        List<Long> timestamps = registers(h).stream().map(Register::timestamp).toList();
+        for (int i = 1; i < timestamps.size(); i++) {
+            assertTrue(timestamps.get(i) > timestamps.get(i - 1));
+        }
     }
 
     @Test
     void registeredMovesToWaitingForThePeerAndStopsTheRetries() {
         h.start();
+        h.challenge();
         h.registered();
 
         assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
         assertEquals(OUR_PUBLIC, h.machine.publicEndpoint());
         h.advance(Duration.ofMillis(4_950));
-        assertEquals(1, h.sentOfType(MessageType.REGISTER).size(), "no retry once answered");
+        assertEquals(2, h.sentOfType(MessageType.REGISTER).size(), "no retry once answered");
         h.advance(Duration.ofMillis(50));
-        assertEquals(List.of(0L, 5_000L), millisOf(h, h.sentOfType(MessageType.REGISTER)),
+        assertEquals(List.of(0L, 0L, 5_000L), millisOf(h, h.sentOfType(MessageType.REGISTER)),
                 "while waiting for the peer, re-registers every 5 s");
+        Register refresh = registers(h).get(2);
+        assertArrayEquals(COOKIE, refresh.cookie(), "with the cookie it holds");
+        assertTrue(h.sentOfType(MessageType.REGISTER).get(2).macValid(h.serverMac));
     }
 
     @Test
     void anAnswerResetsTheBackoff() {
         h.start();
         h.advance(Duration.ofSeconds(7)); // REGISTERs at 0, 1, 3, 7 s, unanswered
-        h.registered();                    // at 7 s: next refresh at 12 s
+        h.challenge();                     // at 7 s: answered at once
+        h.registered();                    // next refresh at 12 s
         h.advance(Duration.ofSeconds(6));  // the refresh at 12 s goes unanswered: retry 1 s later
 
-        assertEquals(List.of(0L, 1_000L, 3_000L, 7_000L, 12_000L, 13_000L),
+        assertEquals(List.of(0L, 1_000L, 3_000L, 7_000L, 7_000L, 12_000L, 13_000L),
                 millisOf(h, h.sentOfType(MessageType.REGISTER)));
     }
 
     @Test
     void registeredFromAnotherAddressIsIgnoredAndCounted() {
         h.start();
-        h.receive(ATTACKER, new Registered(SESSION, 20, ATTACKER));
+        h.challenge();
+        h.receive(ATTACKER, new Registered(SESSION, 20, ATTACKER), h.serverMac);
 
         assertEquals(PeerState.REGISTERING, h.machine.state());
         assertNull(h.machine.publicEndpoint());
         assertEquals(1, h.drops(PeerDrop.NOT_FROM_RENDEZVOUS));
         h.advance(Duration.ofSeconds(1));
-        assertEquals(2, h.sentOfType(MessageType.REGISTER).size(), "still retrying");
+        assertEquals(3, h.sentOfType(MessageType.REGISTER).size(), "still retrying");
+    }
+
+    @Test
+    void aForgedRegisteredIsIgnoredAndCounted() {
+        h.start();
+        h.challenge();
+        Registered forged = new Registered(SESSION, 20, ATTACKER);
+        for (byte[] wrong : List.of(ControlKeys.serverPeer(SERVER_KEY, STRANGER),  // MACed for someone else
+                ControlKeys.peerServer(STRANGER_KEY, SERVER),                         // the attacker's own key
+                ControlKeys.serverPeer(OTHER_SERVER_KEY, SELF),                      // another server
+                h.punchMac)) {
+            h.receive(RENDEZVOUS, forged, wrong);
+        }
+        h.receive(RENDEZVOUS, forged, null);
+
+        assertEquals(5, h.drops(PeerDrop.BAD_MAC));
+        assertEquals(PeerState.REGISTERING, h.machine.state());
+        assertNull(h.machine.publicEndpoint());
+        h.advance(Duration.ofSeconds(1));
+        assertEquals(3, h.sentOfType(MessageType.REGISTER).size(), "still retrying");
+    }
+
+    @Test
+    void aRegisteredBeforeAnyChallengeCannotBeCheckedAndIsBadMac() {
+        h.start();
+        h.registered();
+
+        assertEquals(1, h.drops(PeerDrop.BAD_MAC));
+        assertEquals(PeerState.REGISTERING, h.machine.state());
     }
 
     @Test
     void registeredForAnotherSessionIsIgnoredAndCounted() {
         h.start();
-        h.receive(RENDEZVOUS, new Registered(SESSION + 1, 20, OUR_PUBLIC));
+        h.challenge();
+        h.receive(RENDEZVOUS, new Registered(SESSION + 1, 20, OUR_PUBLIC), h.serverMac);
 
         assertEquals(PeerState.REGISTERING, h.machine.state());
         assertNull(h.machine.publicEndpoint());
         assertEquals(1, h.drops(PeerDrop.STALE_REGISTERED));
         h.advance(Duration.ofSeconds(1));
-        assertEquals(2, h.sentOfType(MessageType.REGISTER).size(), "still retrying");
+        assertEquals(3, h.sentOfType(MessageType.REGISTER).size(), "still retrying");
+    }
+
+    @Test
+    void timestampsIncreaseEvenWhenTheWallClockStandsStillOrGoesBack() {
+        h.start();
+        h.freezeWallClock();
+        h.challenge();
+        h.advance(Duration.ofSeconds(4));
+        h.wallOffsetNanos = -3_600 * SECOND;
+        h.advance(Duration.ofSeconds(10));
+        h.machine.leave(h.now, h);
+
+        List<Long> stamps = new ArrayList<>(registers(h).stream().map(Register::timestamp).toList());
+        stamps.add(((Leave) h.sentTo(RENDEZVOUS).get(h.sentTo(RENDEZVOUS).size() - 1).message()).timestamp());
+        assertTrue(stamps.size() >= 5, stamps.toString());
+        for (int i = 1; i < stamps.size(); i++) {
+            assertTrue(stamps.get(i) > stamps.get(i - 1), "timestamp " + i + " of " + stamps);
+        }
+    }
+
+    @Test
+    void aRestartedRendezvousWithANewKeyIsRelearnedFromItsChallenge() {
+        h.server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY, WireSamples.seededRandom(5));
+        h.start();
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
+        Rendezvous restarted = new Rendezvous(RendezvousConfig.defaults(), OTHER_SERVER_KEY,
+                WireSamples.seededRandom(6));
+        h.server = restarted;
+        h.takeSent();
+
+        h.advance(Duration.ofSeconds(5)); // the refresh: old cookie, old MAC
+
+        List<Sent> registers = h.sentOfType(MessageType.REGISTER);
+        assertEquals(2, registers.size(), "the refresh, and the answer to the new server's CHALLENGE");
+        assertTrue(registers.get(1).macValid(ControlKeys.serverPeer(OTHER_SERVER_KEY, SELF)));
+        assertEquals(1, restarted.registrations());
+        assertEquals(1, restarted.challenges());
+        assertEquals(java.util.Map.of(), h.machine.drops());
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
+    }
+
+    @Test
+    void withAPinnedKeyARestartedRendezvousWithANewKeyIsNeverTrusted() {
+        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults()));
+        h.server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY, WireSamples.seededRandom(5));
+        h.start();
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
+        Rendezvous impostor = new Rendezvous(RendezvousConfig.defaults(), OTHER_SERVER_KEY,
+                WireSamples.seededRandom(6));
+        h.server = impostor;
+
+        h.advance(Duration.ofSeconds(60));
+
+        assertEquals(0, impostor.registrations());
+        assertTrue(h.drops(PeerDrop.SERVER_KEY_MISMATCH) >= 5, h.machine.drops().toString());
     }
 
     // ---------------------------------------------------------------- punching
 
     @Test
-    void peerInfoStartsPunchingEveryCandidateEvery200Milliseconds() {
+    void peerInfoStartsPunchingEveryCandidateEvery200MillisecondsWithAuthenticatedProbes() {
         h.start();
+        h.challenge();
         h.registered();
         h.takeSent();
 
@@ -145,38 +385,92 @@ class PeerMachineTest {
         h.advance(Duration.ofMillis(1_000));
 
         assertEquals(PeerState.PUNCHING, h.machine.state());
-        Punch probe = new Punch(SELF, PEER, SESSION, false);
         for (InetSocketAddress target : List.of(PEER_PUBLIC, PEER_LAN)) {
             List<Sent> punches = punchesTo(h, target);
             assertEquals(List.of(0L, 200L, 400L, 600L, 800L, 1_000L), millisOf(h, punches), "punches to " + target);
-            punches.forEach(p -> assertEquals(probe, p.message()));
+            for (int i = 0; i < punches.size(); i++) {
+                assertEquals(new Punch(SELF, PEER, SESSION, PEER_SESSION, i + 1, false), punches.get(i).message());
+                assertTrue(punches.get(i).macValid(ControlKeys.peerPeer(PEER_KEY, SELF)), "the partner can check it");
+            }
         }
         assertEquals(12, h.sentOfType(MessageType.PUNCH).size(), "to nobody else");
-        assertEquals(PEER_PUBLIC, punchesTo(h, PEER_PUBLIC).get(0).to());
         assertEquals(List.of(PEER_PUBLIC, PEER_LAN), h.sent().subList(0, 2).stream().map(Sent::to).toList(),
                 "the observed endpoint first, then the LAN candidates");
     }
 
     @Test
-    void peerInfoNotFromTheRendezvousOrAboutAnotherKeyIsIgnored() {
+    void anAuthenticatedPeerInfoBeforeRegisteredAlsoProvesTheRegistration() {
         h.start();
+        h.challenge();
+        h.takeSent();
+        h.peerInfo();
+
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+        h.advance(Duration.ofSeconds(1));
+        assertEquals(0, h.sentOfType(MessageType.REGISTER).size(), "no retry: the server has us");
+    }
+
+    @Test
+    void aForgedPeerInfoIsIgnoredCountedAndNeverChangesThePunchTargets() {
+        h.start();
+        h.challenge();
+        h.registered();
+        h.peerInfo();
+        h.takeSent();
+
+        PeerInfo forged = new PeerInfo(PEER, PEER_SESSION + 1, ATTACKER, List.of(ATTACKER));
+        for (byte[] wrong : List.of(ControlKeys.serverPeer(SERVER_KEY, STRANGER),
+                ControlKeys.peerServer(STRANGER_KEY, SERVER), ControlKeys.serverPeer(OTHER_SERVER_KEY, SELF),
+                h.punchMac)) {
+            h.receive(RENDEZVOUS, forged, wrong);
+        }
+        h.receive(RENDEZVOUS, forged, null);
+        h.receive(ATTACKER, forged, h.serverMac); // even a captured, authentic one, from elsewhere
+        h.advance(Duration.ofMillis(1_000));
+
+        assertEquals(5, h.drops(PeerDrop.BAD_MAC));
+        assertEquals(1, h.drops(PeerDrop.NOT_FROM_RENDEZVOUS));
+        assertEquals(Set.of(PEER_PUBLIC, PEER_LAN), Set.copyOf(h.sentOfType(MessageType.PUNCH).stream()
+                .map(Sent::to).toList()));
+        h.sentOfType(MessageType.PUNCH).forEach(p -> assertEquals(PEER_SESSION, ((Punch) p.message())
+                .receiverSession(), "the partner's session is still the authentic one"));
+        assertTrue(h.machine.wireGuard().drops().isEmpty());
+    }
+
+    @Test
+    void aForgedPeerInfoWhileWaitingStartsNothing() {
+        h.start();
+        h.challenge();
         h.registered();
         h.takeSent();
 
-        h.receive(ATTACKER, new PeerInfo(PEER, PEER_SESSION, ATTACKER, List.of()));
-        h.receive(RENDEZVOUS, new PeerInfo(STRANGER, PEER_SESSION, ATTACKER, List.of()));
+        h.receive(RENDEZVOUS, new PeerInfo(PEER, PEER_SESSION, ATTACKER, List.of()),
+                ControlKeys.peerServer(STRANGER_KEY, SERVER));
+        h.advance(Duration.ofMillis(500));
+
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
+        assertEquals(List.of(), h.sentOfType(MessageType.PUNCH));
+        assertEquals(1, h.drops(PeerDrop.BAD_MAC));
+    }
+
+    @Test
+    void peerInfoAboutAnotherKeyIsIgnoredAndCounted() {
+        h.start();
+        h.challenge();
+        h.registered();
+        h.takeSent();
+
+        h.receive(RENDEZVOUS, new PeerInfo(STRANGER, PEER_SESSION, ATTACKER, List.of()), h.serverMac);
 
         assertEquals(List.of(), h.sent());
         assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
-        assertEquals(1, h.drops(PeerDrop.NOT_FROM_RENDEZVOUS));
         assertEquals(1, h.drops(PeerDrop.WRONG_KEY));
     }
 
     @Test
     void aPunchingRoundWithoutAnswerEndsAfter10SecondsAndAsksTheRendezvousAgain() {
-        h.start();
-        h.registered();
         h.answerRegisters = true;
+        h.start();
         h.peerInfo();
         h.advance(Duration.ofMillis(9_950));
         assertEquals(PeerState.PUNCHING, h.machine.state());
@@ -193,82 +487,272 @@ class PeerMachineTest {
     }
 
     @Test
-    void aPunchFromThePeerIsAckedWithAPunchOfTheSameSizeAndConnects() {
+    void aProbeFromThePeerIsAckedWithAPunchOfTheSameSizeAndConnects() {
         h.start();
+        h.challenge();
         h.registered();
         h.peerInfo();
         h.takeSent();
+        h.wireGuardLinked = false;
 
-        byte[] probe = WireSamples.bytes(new Punch(PEER, SELF, PEER_SESSION, false).encode());
+        byte[] probe = h.probeFromPeer();
         h.receive(PEER_LAN, probe);
 
         List<Sent> sent = h.takeSent();
-        assertEquals(1, sent.size());
         assertEquals(PEER_LAN, sent.get(0).to(), "the ack goes back where the probe came from");
-        assertEquals(new Punch(SELF, PEER, SESSION, true), sent.get(0).message());
+        assertEquals(new Punch(SELF, PEER, SESSION, PEER_SESSION, 101, true), sent.get(0).message(),
+                "it echoes the counter and names the prober's session");
+        assertTrue(sent.get(0).macValid(h.punchMac));
         assertEquals(probe.length, sent.get(0).bytes().length);
         assertEquals(PeerState.CONNECTED, h.machine.state());
         assertEquals(PEER_LAN, h.machine.endpoint());
+        assertEquals(2, sent.size());
+        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(1).type(), "we sort first: we initiate");
+        assertEquals(PEER_LAN, sent.get(1).to());
+        assertFalse(h.machine.tunnelReady(), "not before the handshake");
     }
 
     @Test
-    void aPunchFromThePeerConnectsEvenBeforeThePeerInfoArrives() {
+    void anAckFromThePeerConnectsAndIsNeverAnswered() {
         h.start();
+        h.challenge();
+        h.registered();
+        h.peerInfo();
+        h.advance(Duration.ofMillis(200));
+        long latest = h.ourLatestProbe();
+        h.takeSent();
+
+        h.receive(PEER_PUBLIC, h.ackFromPeer(latest));
+        assertEquals(PeerState.CONNECTED, h.machine.state());
+        assertEquals(PEER_PUBLIC, h.machine.endpoint());
+        h.receive(PEER_PUBLIC, h.ackFromPeer(latest - 1));
+
+        assertEquals(List.of(), h.sentOfType(MessageType.PUNCH));
+        assertTrue(h.machine.tunnelReady(), "and WireGuard came up on the path");
+    }
+
+    @Test
+    void aProbeBeforeAnyPeerInfoIsWrongSessionAndNotAcked() {
+        h.start();
+        h.challenge();
         h.registered();
         h.takeSent();
 
-        h.punchFromPeer(PEER_PUBLIC, false);
+        h.probeFromPeer(PEER_PUBLIC);
 
-        assertEquals(PeerState.CONNECTED, h.machine.state());
-        assertEquals(PEER_PUBLIC, h.machine.endpoint());
-        assertEquals(new Punch(SELF, PEER, SESSION, true), h.takeSent().get(0).message());
+        assertEquals(List.of(), h.sent());
+        assertEquals(1, h.drops(PeerDrop.WRONG_SESSION));
+        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
     }
 
     @Test
-    void aPunchAckIsNeverAnswered() {
+    void aPunchFromAnotherSessionOfThePeerIsWrongSession() {
         h.start();
+        h.challenge();
         h.registered();
         h.peerInfo();
         h.takeSent();
 
-        h.punchFromPeer(PEER_PUBLIC, true);
-        assertEquals(PeerState.CONNECTED, h.machine.state());
-        h.punchFromPeer(PEER_PUBLIC, true);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION + 1, SESSION, 500, false), h.punchMac);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION - 1, SESSION, 1, true), h.punchMac);
 
         assertEquals(List.of(), h.sent());
+        assertEquals(2, h.drops(PeerDrop.WRONG_SESSION));
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+    }
+
+    @Test
+    void anAckMustNameOurSessionAndARecentCounterOfOurs() {
+        h.start();
+        h.challenge();
+        h.registered();
+        h.peerInfo();
+        h.advance(Duration.ofSeconds(10)); // probes 1-50; the round ends
+        h.peerInfo();                      // a new round: probe 51
+        h.advance(Duration.ofSeconds(3));  // probes 52-66
+        long latest = h.ourLatestProbe();
+        assertEquals(66, latest);
+
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION + 1, latest, true), h.punchMac);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, latest + 1, true), h.punchMac);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, latest - 64, true), h.punchMac);
+        assertEquals(3, h.drops(PeerDrop.STALE_PUNCH), "another session, a probe never sent, one too old");
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, latest - 63, true), h.punchMac);
+        assertEquals(PeerState.CONNECTED, h.machine.state(), "the 64th latest probe is still recent");
     }
 
     @Test
     void aPunchNamingOtherKeysIsNeitherAckedNorTrusted() {
         h.start();
+        h.challenge();
         h.registered();
         h.peerInfo();
         h.takeSent();
 
-        h.receive(ATTACKER, new Punch(STRANGER, SELF, 9L, false));
-        h.receive(ATTACKER, new Punch(PEER, STRANGER, 9L, false));
+        h.receive(ATTACKER, new Punch(STRANGER, SELF, PEER_SESSION, SESSION, 9L, false),
+                ControlKeys.peerPeer(STRANGER_KEY, SELF));
+        h.receive(ATTACKER, new Punch(PEER, STRANGER, PEER_SESSION, SESSION, 9L, false), h.punchMac);
 
         assertEquals(List.of(), h.sent());
         assertEquals(2, h.drops(PeerDrop.WRONG_KEY));
         assertEquals(PeerState.PUNCHING, h.machine.state());
     }
 
+    @Test
+    void aPunchWithoutThePeersMacIsNeitherAckedNorTrusted() {
+        h.start();
+        h.challenge();
+        h.registered();
+        h.peerInfo();
+        h.takeSent();
+
+        Punch probe = new Punch(PEER, SELF, PEER_SESSION, SESSION, 500, false);
+        for (byte[] wrong : List.of(ControlKeys.peerPeer(STRANGER_KEY, SELF), ControlKeys.peerPeer(PEER_KEY, STRANGER),
+                h.serverMac)) {
+            h.receive(ATTACKER, probe, wrong);
+        }
+        h.receive(ATTACKER, probe, null);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, 1, true), null);
+
+        assertEquals(List.of(), h.sent());
+        assertEquals(5, h.drops(PeerDrop.BAD_MAC));
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+    }
+
+    @Test
+    void aProbeOlderThanOneAcceptedIsStale() {
+        h.start();
+        h.challenge();
+        h.registered();
+        h.peerInfo();
+        h.wireGuardLinked = false;
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, 7, false), h.punchMac);
+        h.takeSent();
+
+        h.receive(PEER_LAN, new Punch(PEER, SELF, PEER_SESSION, SESSION, 6, false), h.punchMac);
+
+        assertEquals(List.of(), h.sent(), "not acked");
+        assertEquals(1, h.drops(PeerDrop.STALE_PUNCH));
+        assertEquals(PEER_PUBLIC, h.machine.endpoint());
+    }
+
+    @Test
+    void aReplayedPunchNeverMovesAnOpenPath() {
+        h.pathOpen();
+        assertTrue(h.machine.tunnelReady());
+        byte[] probe = h.probeFromPeer();
+        h.receive(PEER_PUBLIC, probe); // authentic, from where the path is
+        byte[] ack = h.ackFromPeer(h.ourLatestProbe());
+        h.receive(PEER_PUBLIC, ack);   // the partner's ack to our probe, late but authentic
+        assertEquals(PEER_PUBLIC, h.machine.endpoint());
+
+        for (InetSocketAddress elsewhere : List.of(ATTACKER, PEER_ROAMED, PEER_LAN)) {
+            h.receive(elsewhere, probe);
+            h.receive(elsewhere, ack);
+            assertEquals(PEER_PUBLIC, h.machine.endpoint(), "replayed from " + elsewhere);
+        }
+        h.takeSent();
+        h.tun(packet(1));
+        assertEquals(List.of(PEER_PUBLIC), h.sent().stream().map(Sent::to).toList(), "packets still go to the peer");
+    }
+
+    @Test
+    void aReplayedPunchNeverOpensAPathWhilePunching() {
+        h.pathOpen();
+        byte[] probe = h.probeFromPeer();
+        h.receive(PEER_PUBLIC, probe);
+        h.partnerSilent = true;
+        h.advance(Duration.ofSeconds(15)); // dead: punching again, with new probes
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+        long oldProbe = h.ourLatestProbe();
+        h.advance(Duration.ofMillis(400));
+        byte[] oldAck = h.ackFromPeer(oldProbe - 1);
+        h.receive(PEER_PUBLIC, oldAck); // an authentic ack, delivered late: opens the path once
+        assertEquals(PeerState.CONNECTED, h.machine.state());
+        h.advance(Duration.ofSeconds(15));
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+
+        h.receive(ATTACKER, probe);
+        h.receive(ATTACKER, oldAck);
+
+        assertEquals(PeerState.PUNCHING, h.machine.state(), "captured punches do not open a path");
+        assertNull(h.machine.endpoint());
+    }
+
+    @Test
+    void aReplayedPunchDoesNotKeepADeadPathAlive() {
+        h.pathOpen();
+        byte[] probe = h.probeFromPeer();
+        h.receive(PEER_PUBLIC, probe);
+        h.partnerSilent = true;
+        h.advance(Duration.ofSeconds(10));
+
+        h.receive(PEER_PUBLIC, probe);
+        h.advance(Duration.ofSeconds(5));
+
+        assertEquals(PeerState.PUNCHING, h.machine.state(), "15 s after the last authentic packet");
+    }
+
+    @Test
+    void aNewSessionOfThePartnerWipesTheWireGuardKeysAndPunchesAgain() {
+        h.connected();
+        assertTrue(h.machine.wireGuard().canSend(h.now));
+
+        h.peerInfo(PEER_SESSION + 1, PEER_ROAMED, List.of());
+
+        assertEquals(PeerState.PUNCHING, h.machine.state());
+        assertFalse(h.machine.wireGuard().canSend(h.now), "the old keypairs are gone");
+        assertFalse(h.machine.tunnelReady());
+        Set<InetSocketAddress> punched = Set.copyOf(h.sentOfType(MessageType.PUNCH).stream().map(Sent::to).toList());
+        assertEquals(Set.of(PEER_ROAMED, PEER_PUBLIC), punched, "the new endpoint, and the last working one");
+        h.sentOfType(MessageType.PUNCH).forEach(p -> assertEquals(PEER_SESSION + 1,
+                ((Punch) p.message()).receiverSession()));
+
+        h.partnerSends(marked(1, 40)); // the old incarnation's keys
+        assertEquals(List.of(), h.delivered());
+        assertEquals(1, h.wireGuardDrops(SessionDrop.UNKNOWN_INDEX));
+    }
+
+    @Test
+    void whenThePartnersKeySortsFirstWeWaitForItsInitiationThenInitiateOurselves() {
+        NoisePrivateKey later = STRANGER_KEY; // its public key sorts after the partner's
+        assertTrue(Arrays.compareUnsigned(later.publicKey().toBytes(), PEER.toBytes()) > 0);
+        h = new PeerHarness(0, PeerHarness.config(later, null, SessionTimers.defaults()));
+        h.partnerSilent = true;
+        h.pathOpen();
+
+        assertEquals(PeerState.CONNECTED, h.machine.state());
+        assertEquals(List.of(), h.sentOfType(MessageType.WG_HANDSHAKE_INITIATION), "the partner initiates");
+        h.advance(Duration.ofMillis(4_950));
+        assertEquals(List.of(), h.sentOfType(MessageType.WG_HANDSHAKE_INITIATION));
+        h.advance(Duration.ofMillis(50));
+        assertEquals(1, h.sentOfType(MessageType.WG_HANDSHAKE_INITIATION).size(), "unless it does not, in 5 s");
+        h.partnerSilent = false;
+        h.advance(Duration.ofSeconds(6)); // our retry, answered this time
+        assertTrue(h.machine.tunnelReady());
+    }
+
     // ---------------------------------------------------------------- keepalive and dead peer
 
     @Test
-    void aKeepaliveGoesOutAfter5SecondsWithoutSendingAndNotBefore() {
+    void aKeepaliveIsAnEmptyWireGuardTransportMessageAfter5SecondsWithoutSending() {
         h.connected();
 
         h.advance(Duration.ofMillis(4_950));
-        assertEquals(List.of(), plainDataTo(h, PEER_PUBLIC));
+        assertEquals(List.of(), transportTo(h, PEER_PUBLIC));
 
         h.advance(Duration.ofMillis(50));
-        List<Sent> keepalives = plainDataTo(h, PEER_PUBLIC);
+        List<Sent> keepalives = transportTo(h, PEER_PUBLIC);
         assertEquals(1, keepalives.size());
-        assertArrayEquals(KEEPALIVE, keepalives.get(0).bytes(), "an empty PLAIN_DATA of our session");
+        assertEquals(32, keepalives.get(0).bytes().length, "header and tag around nothing");
+        assertEquals(List.of(), h.partnerDelivered, "the partner authenticates it and delivers nothing");
 
         h.advance(Duration.ofMillis(5_000));
-        assertEquals(List.of(5_000L, 10_000L), millisOf(h, plainDataTo(h, PEER_PUBLIC)));
+        assertEquals(List.of(5_000L, 10_000L), millisOf(h, transportTo(h, PEER_PUBLIC)));
+        assertEquals(0, h.partner.drops().size(), "every keepalive authenticated at the partner: "
+                + h.partner.drops());
     }
 
     @Test
@@ -279,22 +763,41 @@ class PeerMachineTest {
         h.takeSent();
 
         h.advance(Duration.ofMillis(4_950));
-        assertEquals(List.of(), plainDataTo(h, PEER_PUBLIC), "5 s after the packet, not after connecting");
+        assertEquals(List.of(), transportTo(h, PEER_PUBLIC), "5 s after the packet, not after connecting");
         h.advance(Duration.ofMillis(50));
-        assertEquals(1, plainDataTo(h, PEER_PUBLIC).size());
+        assertEquals(1, transportTo(h, PEER_PUBLIC).size());
+    }
+
+    @Test
+    void withoutAKeypairTheKeepaliveIsAHandshakeInitiation() {
+        h.partnerSilent = true; // the partner's WireGuard never answers
+        h.pathOpen();
+        assertEquals(1, h.sentOfType(MessageType.WG_HANDSHAKE_INITIATION).size());
+        h.takeSent();
+
+        h.advance(Duration.ofMillis(4_950));
+        assertEquals(List.of(), h.sentTo(PEER_PUBLIC));
+        h.advance(Duration.ofMillis(50));
+
+        List<Sent> sent = h.sentTo(PEER_PUBLIC);
+        assertEquals(1, sent.size());
+        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(0).type());
+        assertEquals(148, sent.get(0).bytes().length);
     }
 
     @ParameterizedTest
     @ValueSource(longs = {7_000_000_000L, Long.MAX_VALUE - 8 * SECOND, Long.MIN_VALUE, -1})
-    void afterFifteenSecondsOfSilenceThePathIsDeadAndNotBefore(long origin) {
+    void afterFifteenSecondsWithoutAnAuthenticatedPacketThePathIsDeadAndNotBefore(long origin) {
         h = new PeerHarness(origin);
         h.answerRegisters = true;
         h.start();
-        h.registered();
         h.peerInfo();
         h.advance(Duration.ofMillis(100));
-        h.punchFromPeer(PEER_ROAMED, false); // the peer's NAT picked another port than the server saw
+        h.partnerAt = PEER_ROAMED; // the peer's NAT picked another port than the server saw
+        h.probeFromPeer(PEER_ROAMED);
         assertEquals(PEER_ROAMED, h.machine.endpoint());
+        assertTrue(h.machine.tunnelReady());
+        h.partnerSilent = true;
         h.advance(Duration.ofMillis(14_950));
         assertEquals(PeerState.CONNECTED, h.machine.state(), "14.95 s of silence: still up");
         h.takeSent();
@@ -303,16 +806,34 @@ class PeerMachineTest {
 
         assertEquals(PeerState.PUNCHING, h.machine.state());
         assertNull(h.machine.endpoint());
+        assertFalse(h.machine.tunnelReady());
         Set<InetSocketAddress> punched = Set.copyOf(h.sentOfType(MessageType.PUNCH).stream().map(Sent::to).toList());
         assertEquals(Set.of(PEER_PUBLIC, PEER_LAN, PEER_ROAMED), punched, "including the last working endpoint");
         assertEquals(1, h.sentOfType(MessageType.REGISTER).size(), "and the registration is renewed");
     }
 
     @Test
-    void anythingFromThePeerKeepsThePathAlive() {
+    void anAuthenticatedPacketFromThePeerKeepsThePathAlive() {
         h.connected();
         h.advance(Duration.ofSeconds(10));
-        h.receive(PEER_PUBLIC, plainData(PEER_SESSION, new byte[0])); // the peer's keepalive
+        assertTrue(h.partner.sendKeepalive(h.now, new io.pinhole.wireguard.SessionOutput() {
+            @Override
+            public void sendToPeer(java.nio.ByteBuffer datagram) {
+                h.receive(PEER_PUBLIC, WireSamples.bytes(datagram));
+            }
+
+            @Override
+            public void send(InetSocketAddress to, java.nio.ByteBuffer datagram) {
+            }
+
+            @Override
+            public void deliver(java.nio.ByteBuffer ipPacket) {
+            }
+
+            @Override
+            public void authenticated(InetSocketAddress from) {
+            }
+        }));
 
         h.advance(Duration.ofMillis(14_950));
         assertEquals(PeerState.CONNECTED, h.machine.state());
@@ -321,73 +842,111 @@ class PeerMachineTest {
         assertEquals(List.of(), h.delivered(), "a keepalive is not an IP packet");
     }
 
+    @Test
+    void unauthenticatedOrReplayedPacketsDoNotKeepThePathAlive() {
+        h.connected();
+        h.advance(Duration.ofSeconds(1));
+        h.partnerSends(marked(1, 40));
+        byte[] captured = h.partnerSent.get(h.partnerSent.size() - 1);
+        assertEquals(1, h.delivered().size());
+        h.partnerSilent = true;
+        h.advance(Duration.ofSeconds(9));
+
+        h.receive(PEER_PUBLIC, captured);                 // a replay
+        byte[] garbage = captured.clone();
+        garbage[40] ^= 1;
+        h.receive(PEER_PUBLIC, garbage);                  // a forgery
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, 999, false),
+                ControlKeys.peerPeer(STRANGER_KEY, SELF)); // a punch without the peer's MAC
+        h.advance(Duration.ofMillis(5_950));
+        assertEquals(PeerState.CONNECTED, h.machine.state());
+        h.advance(Duration.ofMillis(50));
+
+        assertEquals(PeerState.PUNCHING, h.machine.state(), "15 s after the last authentic packet");
+        assertEquals(1, h.delivered().size());
+        assertEquals(1, h.wireGuardDrops(SessionDrop.REPLAYED));
+        assertEquals(1, h.wireGuardDrops(SessionDrop.DECRYPT_FAILED));
+    }
+
     // ---------------------------------------------------------------- the data path
 
     @Test
-    void packetsWaitUntilThePathExistsAndThenGoOutInOrder() {
+    void packetsWaitUntilTheTunnelIsUpAndThenGoOutInOrder() {
+        h.answerRegisters = true;
         h.start();
-        h.registered();
         h.peerInfo();
         for (int i = 0; i < 3; i++) {
-            h.tun(packet(i));
+            h.tun(marked(i, 30));
         }
         assertEquals(3, h.machine.stagedPackets());
-        assertEquals(List.of(), h.sentOfType(MessageType.PLAIN_DATA));
+        assertEquals(List.of(), h.sentOfType(MessageType.WG_TRANSPORT_DATA));
         h.takeSent();
 
-        h.punchFromPeer(PEER_PUBLIC, false);
+        h.probeFromPeer(PEER_PUBLIC);
 
         List<Sent> sent = h.takeSent();
         assertEquals(MessageType.PUNCH, sent.get(0).type(), "the ack first");
-        List<Sent> data = sent.subList(1, sent.size());
+        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(1).type(), "then the handshake");
+        List<Sent> data = sent.stream().filter(s -> s.type() == MessageType.WG_TRANSPORT_DATA).toList();
         assertEquals(3, data.size());
+        data.forEach(d -> assertEquals(PEER_PUBLIC, d.to()));
+        assertEquals(3, h.partnerDelivered.size());
         for (int i = 0; i < 3; i++) {
-            assertEquals(PEER_PUBLIC, data.get(i).to());
-            assertArrayEquals(plainData(SESSION, packet(i)), data.get(i).bytes(), "packet " + i + " in order");
+            assertArrayEquals(marked(i, 30), h.partnerDelivered.get(i), "packet " + i + " in order, intact");
         }
         assertEquals(0, h.machine.stagedPackets());
+        assertEquals(0, h.machine.wireGuard().stagedPackets());
         assertEquals(3, h.machine.packetsSent());
     }
 
     @Test
     void beyondTheStagingLimitTheOldestPacketsAreDroppedAndCounted() {
         h = new PeerHarness(0, PeerHarness.configWithStagedLimit(4));
+        h.answerRegisters = true;
         h.start();
         for (int i = 0; i < 6; i++) {
-            h.tun(packet(i));
+            h.tun(marked(i, 10));
         }
         assertEquals(4, h.machine.stagedPackets());
         assertEquals(2, h.drops(PeerDrop.STAGED_OVERFLOW));
 
-        h.punchFromPeer(PEER_PUBLIC, true);
+        h.peerInfo();
+        h.probeFromPeer(PEER_PUBLIC);
 
-        List<Sent> data = h.sentOfType(MessageType.PLAIN_DATA);
-        assertEquals(4, data.size());
+        assertEquals(4, h.partnerDelivered.size());
         for (int i = 0; i < 4; i++) {
-            assertArrayEquals(plainData(SESSION, packet(i + 2)), data.get(i).bytes(), "packets 2..5 survive");
+            assertArrayEquals(marked(i + 2, 10), h.partnerDelivered.get(i), "packets 2..5 survive");
         }
     }
 
     @Test
     void aStagedPacketIsACopyNotAViewOfTheCallersBuffer() {
+        h.answerRegisters = true;
         h.start();
-        byte[] buffer = packet(7);
+        byte[] buffer = marked(7, 10);
         h.tun(buffer);
-        buffer[19] = 99; // the edge reuses its read buffer
+        buffer[25] = 99; // the edge reuses its read buffer
 
-        h.punchFromPeer(PEER_PUBLIC, true);
+        h.peerInfo();
+        h.probeFromPeer(PEER_PUBLIC);
 
-        assertArrayEquals(plainData(SESSION, packet(7)), h.sentOfType(MessageType.PLAIN_DATA).get(0).bytes());
+        assertArrayEquals(marked(7, 10), h.partnerDelivered.get(0));
     }
 
     @Test
-    void whileConnectedATunPacketGoesOutAtOnce() {
+    void whileTheTunnelIsUpATunPacketGoesOutAtOnceEncrypted() {
         h.connected();
-        h.tun(packet(5));
+        byte[] packet = marked(5, 64);
+        h.tun(packet);
 
         assertEquals(1, h.sent().size());
-        assertEquals(PEER_PUBLIC, h.sent().get(0).to());
-        assertArrayEquals(plainData(SESSION, packet(5)), h.sent().get(0).bytes());
+        Sent sent = h.sent().get(0);
+        assertEquals(PEER_PUBLIC, sent.to());
+        assertEquals(MessageType.WG_TRANSPORT_DATA, sent.type());
+        assertEquals(32 + 96, sent.bytes().length, "84 bytes padded to 96, header and tag");
+        assertFalse(contains(sent.bytes(), Arrays.copyOfRange(packet, 20, 40)), "the payload is not in clear");
+        assertEquals(List.of(packet).size(), h.partnerDelivered.size());
+        assertArrayEquals(packet, h.partnerDelivered.get(0));
     }
 
     @Test
@@ -413,65 +972,85 @@ class PeerMachineTest {
     }
 
     @Test
-    void dataFromTheWrongSessionIsDroppedCountedAndNeverDelivered() {
+    void aPacketFromThePeerIsDeliveredIntact() {
         h.connected();
-
-        h.dataFromPeer(PEER_PUBLIC, PEER_SESSION + 1, packet(1));
-        h.dataFromPeer(PEER_ROAMED, PEER_SESSION - 1, packet(2));
-        h.dataFromPeer(PEER_PUBLIC, 0L, packet(3));
-
-        assertEquals(List.of(), h.delivered());
-        assertEquals(3, h.drops(PeerDrop.WRONG_SESSION));
-        assertEquals(PEER_PUBLIC, h.machine.endpoint(), "the path does not move for a stranger");
-        assertEquals(0, h.machine.packetsReceived());
-    }
-
-    @Test
-    void dataBeforeAnyPeerSessionIsKnownIsDropped() {
-        h.start();
-        h.registered();
-
-        h.dataFromPeer(PEER_PUBLIC, 0L, packet(1));
-        h.dataFromPeer(PEER_PUBLIC, PEER_SESSION, packet(2));
-
-        assertEquals(List.of(), h.delivered());
-        assertEquals(2, h.drops(PeerDrop.WRONG_SESSION));
-        assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
-    }
-
-    @Test
-    void dataFromThePeersSessionIsDeliveredIntact() {
-        h.connected();
-        h.dataFromPeer(PEER_PUBLIC, PEER_SESSION, packet(42));
+        h.partnerSends(marked(42, 100));
 
         assertEquals(1, h.delivered().size());
-        assertArrayEquals(packet(42), h.delivered().get(0));
+        assertArrayEquals(marked(42, 100), h.delivered().get(0));
         assertEquals(1, h.machine.packetsReceived());
     }
 
     @Test
-    void dataFromThePeersSessionAtANewAddressMovesThePathThere() {
+    void anAuthenticatedPacketFromANewAddressMovesThePathThere() {
         h.connected();
+        h.partnerAt = PEER_ROAMED;
 
-        h.dataFromPeer(PEER_ROAMED, PEER_SESSION, packet(1));
+        h.partnerSends(marked(1, 10));
 
-        assertArrayEquals(packet(1), h.delivered().get(0));
+        assertArrayEquals(marked(1, 10), h.delivered().get(0));
         assertEquals(PEER_ROAMED, h.machine.endpoint());
-        h.tun(packet(2));
+        h.takeSent();
+        h.tun(marked(2, 10));
         assertEquals(PEER_ROAMED, h.sent().get(0).to(), "replies follow the peer");
+        assertArrayEquals(marked(2, 10), h.partnerDelivered.get(h.partnerDelivered.size() - 1));
     }
 
     @Test
-    void dataFromThePeerWhilePunchingMakesThePath() {
-        h.start();
-        h.registered();
-        h.peerInfo();
+    void forgedOrReplayedWireGuardPacketsAreNeverDeliveredAndDoNotMoveThePath() {
+        h.connected();
+        h.partnerSends(marked(1, 10));
+        byte[] captured = h.partnerSent.get(h.partnerSent.size() - 1);
+        assertEquals(1, h.delivered().size());
 
-        h.dataFromPeer(PEER_LAN, PEER_SESSION, packet(1));
+        h.receive(ATTACKER, captured);
+        byte[] flipped = captured.clone();
+        flipped[flipped.length - 1] ^= 1;
+        h.receive(ATTACKER, flipped);
+        byte[] unknownIndex = captured.clone();
+        unknownIndex[4] ^= 0x55;
+        h.receive(ATTACKER, unknownIndex);
+
+        assertEquals(1, h.delivered().size());
+        assertEquals(PEER_PUBLIC, h.machine.endpoint());
+        assertEquals(1, h.wireGuardDrops(SessionDrop.REPLAYED));
+        assertEquals(1, h.wireGuardDrops(SessionDrop.DECRYPT_FAILED));
+        assertEquals(1, h.wireGuardDrops(SessionDrop.UNKNOWN_INDEX));
+        assertEquals(1, h.machine.packetsReceived());
+    }
+
+    @Test
+    void aWireGuardHandshakeFromThePeerWhilePunchingOpensThePath() {
+        h.answerRegisters = true;
+        h.start();
+        h.peerInfo();
+        h.partnerAt = PEER_LAN;
+
+        h.partner.initiate(h.now, new io.pinhole.wireguard.SessionOutput() {
+            @Override
+            public void sendToPeer(java.nio.ByteBuffer datagram) {
+                h.receive(PEER_LAN, WireSamples.bytes(datagram));
+            }
+
+            @Override
+            public void send(InetSocketAddress to, java.nio.ByteBuffer datagram) {
+            }
+
+            @Override
+            public void deliver(java.nio.ByteBuffer ipPacket) {
+            }
+
+            @Override
+            public void authenticated(InetSocketAddress from) {
+            }
+        }, true);
 
         assertEquals(PeerState.CONNECTED, h.machine.state());
         assertEquals(PEER_LAN, h.machine.endpoint());
-        assertArrayEquals(packet(1), h.delivered().get(0));
+        h.advance(Duration.ofSeconds(1));
+        assertTrue(h.machine.tunnelReady());
+        h.partnerSends(marked(3, 10));
+        assertArrayEquals(marked(3, 10), h.delivered().get(0));
     }
 
     // ---------------------------------------------------------------- leaving
@@ -480,25 +1059,30 @@ class PeerMachineTest {
     void leaveFromThePeerReturnsToWaitingForIt() {
         h.connected();
 
-        h.receive(PEER_PUBLIC, new Leave(PEER, PEER_SESSION));
+        h.receive(PEER_PUBLIC, new Leave(PEER, PEER_SESSION, 1L), h.punchMac);
 
         assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
         assertNull(h.machine.endpoint());
+        assertFalse(h.machine.tunnelReady());
         h.tun(packet(1));
         assertEquals(1, h.machine.stagedPackets(), "packets wait again");
         h.advance(Duration.ofSeconds(6));
-        assertEquals(List.of(), h.sentOfType(MessageType.PLAIN_DATA), "no keepalives to a peer that left");
+        assertEquals(List.of(), h.sentOfType(MessageType.WG_TRANSPORT_DATA), "no keepalives to a peer that left");
     }
 
     @Test
-    void leaveForAnotherSessionOrKeyIsIgnoredAndCounted() {
+    void leaveForAnotherSessionOrKeyOrWithoutThePeersMacIsIgnoredAndCounted() {
         h.connected();
 
-        h.receive(PEER_PUBLIC, new Leave(PEER, PEER_SESSION + 1));
-        h.receive(PEER_PUBLIC, new Leave(STRANGER, PEER_SESSION));
+        h.receive(PEER_PUBLIC, new Leave(PEER, PEER_SESSION + 1, 1L), h.punchMac);
+        h.receive(PEER_PUBLIC, new Leave(STRANGER, PEER_SESSION, 1L), ControlKeys.peerPeer(STRANGER_KEY, SELF));
+        h.receive(PEER_PUBLIC, new Leave(PEER, PEER_SESSION, 1L), h.serverMac);
+        h.receive(PEER_PUBLIC, new Leave(PEER, PEER_SESSION, 1L), null);
 
         assertEquals(PeerState.CONNECTED, h.machine.state());
-        assertEquals(2, h.drops(PeerDrop.WRONG_SESSION));
+        assertEquals(1, h.drops(PeerDrop.WRONG_SESSION));
+        assertEquals(3, h.drops(PeerDrop.BAD_MAC));
+        assertTrue(h.machine.tunnelReady());
     }
 
     @Test
@@ -507,16 +1091,20 @@ class PeerMachineTest {
 
         h.machine.leave(h.now, h);
 
-        Leave leave = new Leave(SELF, SESSION);
         List<Sent> sent = h.takeSent();
         assertEquals(List.of(RENDEZVOUS, PEER_PUBLIC), sent.stream().map(Sent::to).toList());
-        sent.forEach(s -> assertEquals(leave, s.message()));
+        Leave leave = (Leave) sent.get(0).message();
+        assertEquals(new Leave(SELF, SESSION, leave.timestamp()), leave);
+        assertEquals(leave, sent.get(1).message());
+        assertTrue(sent.get(0).macValid(ControlKeys.serverPeer(SERVER_KEY, SELF)), "the server can check it");
+        assertTrue(sent.get(1).macValid(ControlKeys.peerPeer(PEER_KEY, SELF)), "and so can the partner");
         assertEquals(PeerState.CLOSED, h.machine.state());
 
-        h.dataFromPeer(PEER_PUBLIC, PEER_SESSION, packet(1));
-        h.punchFromPeer(PEER_PUBLIC, false);
+        h.partnerSends(marked(1, 10));
+        h.probeFromPeer(PEER_PUBLIC);
         h.peerInfo();
         h.registered();
+        h.challenge();
         h.tun(packet(2));
         h.advance(Duration.ofSeconds(60));
         h.machine.leave(h.now, h);
@@ -528,60 +1116,83 @@ class PeerMachineTest {
     }
 
     @Test
-    void leavingBeforeAnyPathTellsOnlyTheRendezvous() {
+    void aRealRendezvousAcceptsOurLeave() {
+        Rendezvous server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY, WireSamples.seededRandom(5));
+        h.server = server;
+        h.start();
+        assertEquals(1, server.registrations());
+        h.advance(Duration.ofSeconds(1));
+
+        h.machine.leave(h.now, h);
+        Sent leave = h.sentTo(RENDEZVOUS).get(h.sentTo(RENDEZVOUS).size() - 1);
+        server.onDatagram(h.now, OUR_PUBLIC, java.nio.ByteBuffer.wrap(leave.bytes()), (to, d) -> { });
+
+        assertEquals(0, server.registrations());
+        assertEquals(0, server.droppedTotal());
+    }
+
+    @Test
+    void leavingBeforeTheServerKeyIsKnownTellsNobodyAndBeforeAnyPathOnlyTheRendezvous() {
         h.start();
         h.takeSent();
         h.machine.leave(h.now, h);
+        assertEquals(List.of(), h.sent(), "a LEAVE without the server's key could not be checked");
 
+        h = new PeerHarness();
+        h.start();
+        h.challenge();
+        h.takeSent();
+        h.machine.leave(h.now, h);
         assertEquals(List.of(RENDEZVOUS), h.sent().stream().map(Sent::to).toList());
     }
 
     // ---------------------------------------------------------------- other input
 
     @Test
-    void wireGuardMessagesAreUnsupportedAndGarbageIsMalformed() {
+    void garbageIsMalformedAndMessagesForTheServerAreUnsupported() {
         h.connected();
-        byte[] initiation = new byte[148];
-        initiation[0] = 1;
 
-        h.receive(PEER_PUBLIC, initiation);
-        h.receive(PEER_PUBLIC, new byte[] {0x55, 1, 0});
+        h.receive(PEER_PUBLIC, WireSamples.bytes(new Register(PEER, SELF, 1L, 1L, null, List.of()).encode(null)));
+        h.receive(PEER_PUBLIC, new byte[] {0x55, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}); // the old PLAIN_DATA
         h.receive(PEER_PUBLIC, new byte[] {(byte) 0xee, 1, 0, 0, 0});
-        h.receive(PEER_PUBLIC, WireSamples.bytes(new Register(PEER, SELF, 1L, List.of()).encode()));
+        h.receive(PEER_PUBLIC, new byte[] {1, 0, 0, 0, 0});                          // a WireGuard type, too short
+        h.receive(PEER_PUBLIC, new Challenge(STRANGER, COOKIE), null);
 
-        assertEquals(2, h.drops(PeerDrop.UNSUPPORTED_TYPE), "the WireGuard initiation and the REGISTER");
-        assertEquals(2, h.drops(PeerDrop.MALFORMED), "the short PLAIN_DATA and the unknown type");
+        assertEquals(1, h.drops(PeerDrop.UNSUPPORTED_TYPE), "the REGISTER");
+        assertEquals(2, h.drops(PeerDrop.MALFORMED), "the old PLAIN_DATA and the unknown type");
+        assertEquals(1, h.wireGuardDrops(SessionDrop.MALFORMED));
+        assertEquals(1, h.drops(PeerDrop.NOT_FROM_RENDEZVOUS), "the CHALLENGE");
         assertEquals(List.of(), h.sent());
         assertEquals(PeerState.CONNECTED, h.machine.state());
     }
 
     @Test
-    void theConfigRefusesOurOwnKeyAsThePeerAndAnUnresolvedServer() {
-        assertThrows(IllegalArgumentException.class, () -> PeerConfig.of(SELF, SELF, RENDEZVOUS, OUR_LAN));
+    void theConfigRefusesNonsense() {
+        assertThrows(IllegalArgumentException.class, () -> PeerConfig.viaRendezvous(SELF_KEY, SELF, RENDEZVOUS,
+                OUR_LAN), "our own key as the peer");
+        assertThrows(IllegalArgumentException.class, () -> PeerConfig.viaRendezvous(SELF_KEY, PEER,
+                InetSocketAddress.createUnresolved("rv.example", 7777), OUR_LAN));
+        assertThrows(IllegalArgumentException.class, () -> new PeerConfig(SELF_KEY, PEER, null, null, null,
+                InetSocketAddress.createUnresolved("peer.example", 51820), OUR_LAN, PeerTimers.defaults(),
+                SessionTimers.defaults()));
+        assertThrows(IllegalArgumentException.class, () -> new PeerConfig(SELF_KEY, PEER, null, RENDEZVOUS, null,
+                PEER_PUBLIC, OUR_LAN, PeerTimers.defaults(), SessionTimers.defaults()), "both modes at once");
+        PeerConfig fine = PeerConfig.viaRendezvous(SELF_KEY, PEER, RENDEZVOUS, OUR_LAN);
         assertThrows(IllegalArgumentException.class,
-                () -> PeerConfig.of(SELF, PEER, InetSocketAddress.createUnresolved("rv.example", 7777), OUR_LAN));
-        assertThrows(IllegalArgumentException.class, () -> new PeerMachine(PeerConfig.of(SELF, PEER, RENDEZVOUS,
-                OUR_LAN), 0L));
+                () -> new PeerMachine(fine, 0L, WireSamples.seededRandom(1), h.wall), "session 0");
+        PeerConfig shortPsk = new PeerConfig(SELF_KEY, PEER, new byte[31], RENDEZVOUS, null, null, OUR_LAN,
+                PeerTimers.defaults(), SessionTimers.defaults());
+        assertThrows(IllegalArgumentException.class,
+                () -> new PeerMachine(shortPsk, 1L, WireSamples.seededRandom(1), h.wall), "a 31-byte pre-shared key");
     }
 
     @Test
     void atMostEightOwnCandidatesAreReported() {
         List<InetSocketAddress> many = new ArrayList<>(WireSamples.candidates(8));
         many.add(PEER_ROAMED);
-        h = new PeerHarness(0, PeerConfig.of(SELF, PEER, RENDEZVOUS, many));
+        h = new PeerHarness(0, PeerConfig.viaRendezvous(SELF_KEY, PEER, RENDEZVOUS, many));
         h.start();
 
         assertEquals(WireSamples.candidates(8), ((Register) h.sent().get(0).message()).candidates());
-    }
-
-    @Test
-    void keepalivesAndDataCarryOurSessionSoThePeerCanCheckIt() throws Exception {
-        h.connected();
-        h.tun(packet(1));
-        h.advance(Duration.ofSeconds(5));
-        for (Sent s : h.sentOfType(MessageType.PLAIN_DATA)) {
-            assertEquals(SESSION, PlainData.senderSession(ByteBuffer.wrap(s.bytes())));
-        }
-        assertEquals(2, h.sentOfType(MessageType.PLAIN_DATA).size());
     }
 }

@@ -1,13 +1,16 @@
 package io.pinhole.rendezvous;
 
 import static io.pinhole.wire.WireSamples.endpoint;
-import static io.pinhole.wire.WireSamples.key;
+import static io.pinhole.wire.WireSamples.privateKey;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.rendezvous.RecordingTransmit.Reply;
+import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
@@ -15,16 +18,17 @@ import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.DatagramFuzzer;
 import io.pinhole.wire.MalformedMessageException;
-import io.pinhole.wire.PlainData;
 import io.pinhole.wire.WireSamples;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
@@ -32,10 +36,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * RendezvousFuzzTest: a long seeded stream of valid, mutated and random datagrams from a few
- * addresses, in virtual time across the long overflow. After every datagram: nothing thrown, no
- * reply larger than its request, replies only to the sender or to the registered partner it
- * asked for, and every datagram accounted for (acted on, or counted as a drop).
+ * RendezvousFuzzTest: a long seeded stream of authentic, forged, replayed, mutated and random
+ * datagrams from a few addresses, in virtual time across the long overflow, with bursts from one
+ * address. After every datagram: nothing thrown, no reply larger than its request, replies only
+ * to the sender or to the registered partner it asked for, every reply MACed for its recipient,
+ * nothing registered or removed without the peer's MAC, and every datagram accounted for
+ * (answered, challenged, or counted as a drop).
  */
 class RendezvousFuzzTest {
     private static final int DATAGRAMS = 100_000;
@@ -43,10 +49,28 @@ class RendezvousFuzzTest {
     private static final Logger SERVER_LOG = Logger.getLogger(Rendezvous.class.getName());
     private static Level savedLevel;
 
-    private final List<NoisePublicKey> keys = List.of(key(0x01), key(0x21), key(0x41), key(0x61), key(0x81), key(0xa1));
+    private static final NoisePrivateKey SERVER_KEY = privateKey(0x5e);
+    private static final NoisePublicKey LOW_ORDER = NoisePublicKey.fromBytes(new byte[32]);
+
+    private final List<NoisePrivateKey> privates = new ArrayList<>();
+    private final List<NoisePublicKey> keys = new ArrayList<>();
+    private final Map<NoisePublicKey, byte[]> macKeys = new HashMap<>();
     private final List<InetSocketAddress> addresses = List.of(endpoint("192.0.2.1", 1000), endpoint("192.0.2.1", 1001),
             endpoint("198.51.100.7", 51820), endpoint("203.0.113.9", 9), endpoint("2001:db8::1", 443),
             endpoint("2001:db8::2", 51820), endpoint("10.1.2.3", 65535), endpoint("::1", 1));
+
+    /** Cookies the server handed out, by address and key. */
+    private final Map<String, byte[]> cookies = new HashMap<>();
+    private final Set<String> cookiesIssued = new HashSet<>();
+    private final Map<NoisePublicKey, Long> timestamps = new HashMap<>();
+    private final List<byte[]> captured = new ArrayList<>();
+    private final List<InetSocketAddress> capturedFrom = new ArrayList<>();
+
+    /** Where each key was last registered, as the replies tell. */
+    private final Map<NoisePublicKey, InetSocketAddress> registeredAt = new HashMap<>();
+
+    private record Input(InetSocketAddress from, byte[] datagram) {
+    }
 
     @BeforeAll
     static void quietServerLog() {
@@ -60,25 +84,49 @@ class RendezvousFuzzTest {
     }
 
     @Test
-    void noInputMakesTheServerThrowAmplifyOrReplyToAStranger() {
-        RendezvousConfig config = RendezvousConfig.defaults().withMaxRegistrations(4);
-        Rendezvous server = new Rendezvous(config);
+    void noInputMakesTheServerThrowAmplifyReplyToAStrangerOrRegisterWithoutTheKey() {
+        for (int i = 0; i < 8; i++) {
+            NoisePrivateKey k = privateKey(0x20 + i);
+            privates.add(k);
+            keys.add(k.publicKey());
+            macKeys.put(k.publicKey(), ControlKeys.peerServer(k, SERVER_KEY.publicKey()));
+        }
+        keys.add(LOW_ORDER);
+        macKeys.put(LOW_ORDER, WireSamples.sequence(0x99, 32)); // no key exists; the fuzz still tries
+
+        // 8 of the 9 keys fit: the table fills (TABLE_FULL) yet new keys still need Diffie-Hellmans (RATE_LIMITED)
+        RendezvousConfig config = RendezvousConfig.defaults().withMaxRegistrations(8);
+        Rendezvous server = new Rendezvous(config, SERVER_KEY, WireSamples.seededRandom(0xf022_0001L));
         RecordingTransmit out = new RecordingTransmit();
         DatagramFuzzer fuzzer = new DatagramFuzzer(0xf022_0001L, seeds());
         Random random = fuzzer.random();
-        Map<NoisePublicKey, InetSocketAddress> registeredAt = new HashMap<>();
 
         long now = Long.MAX_VALUE - 100 * SECOND;
         int pairingReplies = 0;
         int registeredReplies = 0;
+        int challengeReplies = 0;
+        int leaves = 0;
+        int burstLeft = 0;
+        InetSocketAddress burstFrom = null;
         for (int i = 0; i < DATAGRAMS; i++) {
-            now += random.nextInt(2_000_000_000); // 0-2 s
+            if (burstLeft > 0) {
+                burstLeft--;
+            } else {
+                now += random.nextInt(10) < 7 ? random.nextInt(5_000_000) : random.nextInt(1_000_000_000);
+                if (random.nextInt(100) == 0) {
+                    burstLeft = 12; // a flood from one address at one instant
+                    burstFrom = addresses.get(random.nextInt(addresses.size()));
+                }
+            }
             if (i % 20 == 0) {
                 server.expire(now);
             }
-            byte[] datagram = nextDatagram(fuzzer);
-            InetSocketAddress from = addresses.get(random.nextInt(addresses.size()));
+            Input input = burstLeft > 0 ? new Input(burstFrom, register(random, burstFrom))
+                    : nextInput(fuzzer, random);
+            InetSocketAddress from = input.from();
+            byte[] datagram = input.datagram();
             long dropsBefore = server.droppedTotal();
+            long challengesBefore = server.challenges();
             int registrationsBefore = server.registrations();
             try {
                 server.onDatagram(now, from, ByteBuffer.wrap(datagram), out);
@@ -94,29 +142,54 @@ class RendezvousFuzzTest {
                         bytes + " bytes to " + to + " for one request"));
                 assertTrue(server.registrations() <= config.maxRegistrations());
 
-                if (decoded instanceof Register register && !replies.isEmpty()) {
+                if (decoded instanceof Register register && replies.isEmpty()) {
+                    assertEquals(dropsBefore + 1, server.droppedTotal(), "unanswered: counted as exactly one drop");
+                } else if (decoded instanceof Register register && replies.get(0).message() instanceof Challenge c) {
+                    challengeReplies++;
+                    assertEquals(1, replies.size(), "a CHALLENGE comes alone");
+                    assertEquals(from, replies.get(0).to());
+                    assertEquals(server.publicKey(), c.server());
+                    assertEquals(challengesBefore + 1, server.challenges());
+                    assertTrue(server.droppedTotal() - dropsBefore <= 1, "at most the BAD_MAC it answers");
+                    assertEquals(registrationsBefore, server.registrations());
+                    cookies.put(from + "|" + register.self(), c.cookie());
+                    cookiesIssued.add(from + "|" + register.self() + "|" + HexFormat.of().formatHex(c.cookie()));
+                } else if (decoded instanceof Register register) {
                     registeredReplies++;
+                    assertTrue(ControlMessage.macValid(ByteBuffer.wrap(datagram), macKeys.get(register.self())),
+                            "registered without the peer's MAC");
+                    assertTrue(cookiesIssued.contains(from + "|" + register.self() + "|"
+                            + HexFormat.of().formatHex(register.cookie())), "with a cookie never given to " + from);
                     assertEquals(new Registered(register.session(), 20, from), replies.get(0).message());
                     assertEquals(from, replies.get(0).to());
+                    assertTrue(replies.get(0).macValid(macKeys.get(register.self())), "REGISTERED MACed for it");
                     for (Reply r : replies.subList(1, replies.size())) {
                         PeerInfo info = (PeerInfo) r.message();
                         pairingReplies++;
                         if (r.to().equals(from)) {
                             assertEquals(register.wanted(), info.peer(), "told the sender about its partner");
+                            assertTrue(r.macValid(macKeys.get(register.self())));
                         } else {
                             assertEquals(registeredAt.get(register.wanted()), r.to(),
                                     "sent to the wanted key's registered endpoint");
                             assertEquals(new PeerInfo(register.self(), register.session(), from, register.candidates()),
                                     info);
+                            assertTrue(r.macValid(macKeys.get(register.wanted())), "PEER_INFO MACed for the partner");
                         }
                     }
                     registeredAt.put(register.self(), from);
                     assertEquals(dropsBefore, server.droppedTotal(), "acted on, not dropped");
-                } else if (decoded instanceof Leave) {
+                } else if (decoded instanceof Leave leave) {
                     assertEquals(List.of(), replies);
                     boolean removed = server.registrations() == registrationsBefore - 1;
                     boolean dropped = server.droppedTotal() == dropsBefore + 1;
                     assertTrue(removed != dropped, "a LEAVE either removes a registration or is a drop");
+                    if (removed) {
+                        leaves++;
+                        assertTrue(ControlMessage.macValid(ByteBuffer.wrap(datagram), macKeys.get(leave.sender())),
+                                "removed without the peer's MAC");
+                        assertEquals(registeredAt.get(leave.sender()), from, "removed from another address");
+                    }
                 } else {
                     assertEquals(List.of(), replies, "only a REGISTER is ever answered");
                     assertEquals(dropsBefore + 1, server.droppedTotal(), "counted as exactly one drop");
@@ -126,44 +199,99 @@ class RendezvousFuzzTest {
                         + HexFormat.of().formatHex(datagram) + ": " + e, e);
             }
         }
-        assertTrue(registeredReplies > 10_000, "the fuzz registers often: " + registeredReplies);
+        assertTrue(registeredReplies > 5_000, "the fuzz registers often: " + registeredReplies);
         assertTrue(pairingReplies > 1_000, "and pairs often: " + pairingReplies);
+        assertTrue(challengeReplies > 5_000, "and is challenged often: " + challengeReplies);
+        assertTrue(leaves > 100, "and leaves: " + leaves);
         for (ServerDrop drop : ServerDrop.values()) {
             assertTrue(server.drops().getOrDefault(drop, 0L) > 0, "the fuzz reached " + drop + ": " + server.drops());
         }
     }
 
-    private byte[] nextDatagram(DatagramFuzzer fuzzer) {
-        Random random = fuzzer.random();
+    private Input nextInput(DatagramFuzzer fuzzer, Random random) {
+        InetSocketAddress from = addresses.get(random.nextInt(addresses.size()));
         int dice = random.nextInt(100);
-        NoisePublicKey self = keys.get(random.nextInt(keys.size()));
-        NoisePublicKey wanted = keys.get(random.nextInt(keys.size()));
+        if (dice < 40) {
+            return new Input(from, register(random, from));
+        }
+        if (dice < 48 && !captured.isEmpty()) {
+            int pick = random.nextInt(captured.size());
+            return new Input(random.nextBoolean() ? capturedFrom.get(pick) : from, captured.get(pick));
+        }
+        if (dice < 58) {
+            NoisePublicKey self = keys.get(random.nextInt(keys.size()));
+            long ts = random.nextInt(8) == 0 ? timestamps.getOrDefault(self, 0L) : nextTimestamp(self);
+            byte[] mac = random.nextInt(4) == 0 ? macKeys.get(keys.get(random.nextInt(keys.size()))) : macKeys.get(self);
+            byte[] leave = WireSamples.bytes(new Leave(self, 1 + random.nextInt(3), ts).encode(mac));
+            InetSocketAddress at = registeredAt.get(self);
+            InetSocketAddress source = at != null && random.nextBoolean() ? at : from;
+            capture(source, leave);
+            return new Input(source, leave);
+        }
+        return new Input(from, fuzzer.next());
+    }
+
+    /** A REGISTER from {@code from}: usually with the cookie it was given and a correct MAC, sometimes not. */
+    private byte[] register(Random random, InetSocketAddress from) {
+        int selfIndex = random.nextInt(keys.size());
+        NoisePublicKey self = keys.get(selfIndex);
+        // keys come in pairs (0 and 1, 2 and 3, ...) that usually want each other
+        int wantedIndex = random.nextInt(10) < 7 && selfIndex < 8 ? selfIndex ^ 1 : random.nextInt(keys.size() - 1);
+        NoisePublicKey wanted = keys.get(wantedIndex);
         long session = 1 + random.nextInt(3);
-        if (dice < 35) {
-            List<InetSocketAddress> candidates = new ArrayList<>();
-            for (int n = random.nextInt(9); n > 0; n--) {
-                candidates.add(addresses.get(random.nextInt(addresses.size())));
-            }
-            return WireSamples.bytes(new Register(self, wanted, session, candidates).encode());
+        List<InetSocketAddress> candidates = new ArrayList<>();
+        for (int n = random.nextInt(9); n > 0; n--) {
+            candidates.add(addresses.get(random.nextInt(addresses.size())));
         }
-        if (dice < 45) {
-            return WireSamples.bytes(new Leave(self, session).encode());
+        int cookieDice = random.nextInt(20);
+        byte[] cookie;
+        if (cookieDice < 15) {
+            cookie = cookies.get(from + "|" + self);
+        } else if (cookieDice < 17) {
+            cookie = cookies.get(addresses.get(random.nextInt(addresses.size())) + "|"
+                    + keys.get(random.nextInt(keys.size())));
+        } else {
+            cookie = null;
         }
-        return fuzzer.next();
+        byte[] mac = random.nextInt(8) == 0 ? macKeys.get(keys.get(random.nextInt(keys.size()))) : macKeys.get(self);
+        long ts = random.nextInt(12) == 0 ? timestamps.getOrDefault(self, 0L) : nextTimestamp(self);
+        byte[] datagram = WireSamples.bytes(new Register(self, wanted, session, ts, cookie, candidates)
+                .encode(cookie == null && random.nextBoolean() ? null : mac));
+        capture(from, datagram);
+        return datagram;
+    }
+
+    private long nextTimestamp(NoisePublicKey key) {
+        return timestamps.merge(key, 1_763_700_000_000_000L, (old, one) -> old + 1);
+    }
+
+    private void capture(InetSocketAddress from, byte[] datagram) {
+        if (captured.size() < 64) {
+            captured.add(datagram);
+            capturedFrom.add(from);
+        } else {
+            int slot = Math.floorMod(HexFormat.of().formatHex(datagram).hashCode(), 64);
+            captured.set(slot, datagram);
+            capturedFrom.set(slot, from);
+        }
     }
 
     private List<byte[]> seeds() {
         List<byte[]> seeds = new ArrayList<>();
         for (ControlMessage m : WireSamples.validMessages()) {
-            seeds.add(WireSamples.bytes(m.encode()));
+            seeds.add(WireSamples.sealed(m));
         }
-        seeds.add(WireSamples.bytes(new Register(keys.get(0), keys.get(1), 1L, addresses).encode()));
-        seeds.add(WireSamples.bytes(new Leave(keys.get(0), 1L).encode()));
-        seeds.add(WireSamples.bytes(new Punch(keys.get(0), keys.get(1), 1L, false).encode()));
-        seeds.add(WireSamples.bytes(PlainData.encode(1L, ByteBuffer.wrap(new byte[100]))));
+        byte[] mac = macKeys.get(keys.get(0));
+        seeds.add(WireSamples.bytes(new Register(keys.get(0), keys.get(1), 1L, 1L, null, addresses).encode(mac)));
+        seeds.add(WireSamples.bytes(new Leave(keys.get(0), 1L, 2L).encode(mac)));
+        seeds.add(WireSamples.bytes(new Punch(keys.get(0), keys.get(1), 1L, 2L, 3L, false).encode(mac)));
+        seeds.add(WireSamples.bytes(new Challenge(keys.get(0), new byte[16]).encode(null)));
         byte[] wireGuard = new byte[148];
         wireGuard[0] = 1;
         seeds.add(wireGuard);
+        byte[] transport = new byte[32 + 64];
+        transport[0] = 4;
+        seeds.add(transport);
         return seeds;
     }
 

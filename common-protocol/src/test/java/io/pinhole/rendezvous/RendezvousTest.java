@@ -1,25 +1,31 @@
 package io.pinhole.rendezvous;
 
 import static io.pinhole.wire.WireSamples.endpoint;
-import static io.pinhole.wire.WireSamples.key;
+import static io.pinhole.wire.WireSamples.privateKey;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pinhole.crypto.Blake2s;
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.rendezvous.RecordingTransmit.Reply;
+import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
 import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
-import io.pinhole.wire.PlainData;
 import io.pinhole.wire.WireSamples;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,14 +33,29 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** RendezvousTest: the server core driven directly, in virtual time, with a recording Transmit. */
+/**
+ * RendezvousTest: the server core driven directly, in virtual time, with a recording Transmit.
+ * Peers are real key pairs; a registration is the whole exchange (REGISTER without cookie,
+ * CHALLENGE, REGISTER with the cookie, a newer timestamp and the peer-server MAC).
+ */
 class RendezvousTest {
     private static final long SECOND = 1_000_000_000L;
 
-    private static final NoisePublicKey A = key(0x10);
-    private static final NoisePublicKey B = key(0x30);
-    private static final NoisePublicKey C = key(0x50);
-    private static final NoisePublicKey D = key(0x70);
+    private static final NoisePrivateKey SERVER_KEY = privateKey(0x5e);
+    private static final NoisePrivateKey A_KEY = privateKey(0x10);
+    private static final NoisePrivateKey B_KEY = privateKey(0x30);
+    private static final NoisePrivateKey C_KEY = privateKey(0x50);
+    private static final NoisePrivateKey D_KEY = privateKey(0x70);
+    /** The attacker's own key pair: it can MAC only as itself. */
+    private static final NoisePrivateKey X_KEY = privateKey(0x66);
+
+    private static final NoisePublicKey A = A_KEY.publicKey();
+    private static final NoisePublicKey B = B_KEY.publicKey();
+    private static final NoisePublicKey C = C_KEY.publicKey();
+    private static final NoisePublicKey D = D_KEY.publicKey();
+    private static final NoisePublicKey X = X_KEY.publicKey();
+    /** A wanted key for REGISTERs whose partner does not matter. */
+    private static final NoisePublicKey NOBODY = WireSamples.key(0xee);
 
     private static final InetSocketAddress A_NAT = endpoint("198.51.100.2", 40001);
     private static final InetSocketAddress A_NAT_NEW_PORT = endpoint("198.51.100.2", 40999);
@@ -45,8 +66,11 @@ class RendezvousTest {
     private static final List<InetSocketAddress> B_LAN = List.of(endpoint("10.0.2.2", 51820),
             endpoint("fd00::2", 51820));
 
+    private final Map<NoisePublicKey, NoisePrivateKey> privates = new HashMap<>(Map.of(A, A_KEY, B, B_KEY, C, C_KEY,
+            D, D_KEY, X, X_KEY));
+    private final Map<NoisePublicKey, Long> timestamps = new HashMap<>();
     private RendezvousConfig config = RendezvousConfig.defaults();
-    private Rendezvous server = new Rendezvous(config);
+    private Rendezvous server = new Rendezvous(config, SERVER_KEY, WireSamples.seededRandom(1));
     private final RecordingTransmit out = new RecordingTransmit();
     private long t0 = 1_000 * SECOND;
 
@@ -57,21 +81,69 @@ class RendezvousTest {
     }
 
     private List<Reply> send(double seconds, InetSocketAddress from, byte[] datagram) {
-        server.onDatagram(at(seconds), from, ByteBuffer.wrap(datagram), out);
+        server.onDatagram(at(seconds), from, WireSamples.wrap(datagram), out);
         return out.take();
     }
 
-    private List<Reply> send(double seconds, InetSocketAddress from, ControlMessage message) {
-        return send(seconds, from, WireSamples.bytes(message.encode()));
+    /** The key {@code peer} shares with the current server, computed on the peer's side. */
+    private byte[] macKey(NoisePublicKey peer) {
+        return ControlKeys.peerServer(privates.get(peer), server.publicKey());
     }
 
+    /** The next timestamp of {@code peer}: strictly increasing microseconds. */
+    private long nextTimestamp(NoisePublicKey peer) {
+        return timestamps.merge(peer, 1_763_700_000_000_000L, (old, one) -> old + 1);
+    }
+
+    private byte[] registerBytes(NoisePublicKey self, NoisePublicKey wanted, long session,
+                                 List<InetSocketAddress> candidates, byte[] cookie, byte[] macKey) {
+        return WireSamples.bytes(new Register(self, wanted, session, nextTimestamp(self), cookie, candidates)
+                .encode(macKey));
+    }
+
+    /** Sends a REGISTER without cookie or MAC and returns the cookie of the one CHALLENGE it must get. */
+    private byte[] cookie(double seconds, InetSocketAddress from, NoisePublicKey self) {
+        long challenges = server.challenges();
+        List<Reply> replies = send(seconds, from, registerBytes(self, NOBODY, 1L, List.of(), null, null));
+        assertEquals(1, replies.size(), "one CHALLENGE: " + replies);
+        Reply reply = replies.get(0);
+        assertEquals(from, reply.to(), "the CHALLENGE goes back to the sender");
+        Challenge challenge = (Challenge) reply.message();
+        assertEquals(server.publicKey(), challenge.server());
+        assertEquals(Challenge.LENGTH, reply.size());
+        assertEquals(challenges + 1, server.challenges());
+        return challenge.cookie();
+    }
+
+    /** The whole registration: a CHALLENGE for the cookie, then the authenticated REGISTER; its replies. */
     private List<Reply> register(double seconds, InetSocketAddress from, NoisePublicKey self, NoisePublicKey wanted,
                                  long session, List<InetSocketAddress> candidates) {
-        return send(seconds, from, new Register(self, wanted, session, candidates));
+        byte[] cookie = cookie(seconds, from, self);
+        List<Reply> replies = send(seconds, from, registerBytes(self, wanted, session, candidates, cookie,
+                macKey(self)));
+        assertMacsFor(replies, from, self, wanted);
+        return replies;
     }
 
     private List<Reply> register(double seconds, InetSocketAddress from, NoisePublicKey self, NoisePublicKey wanted) {
         return register(seconds, from, self, wanted, sessionOf(self), List.of());
+    }
+
+    /** Replies to the sender carry the sender's MAC; PEER_INFO to the partner carries the partner's. */
+    private void assertMacsFor(List<Reply> replies, InetSocketAddress from, NoisePublicKey self,
+                               NoisePublicKey wanted) {
+        for (Reply r : replies) {
+            if (r.message() instanceof Challenge) {
+                continue;
+            }
+            NoisePublicKey recipient = r.to().equals(from) ? self : wanted;
+            assertTrue(r.macValid(macKey(recipient)), r + " is not MACed for its recipient");
+            for (NoisePublicKey other : privates.keySet()) {
+                if (!other.equals(recipient)) {
+                    assertFalse(r.macValid(macKey(other)), r + " is also valid for another peer");
+                }
+            }
+        }
     }
 
     private static long sessionOf(NoisePublicKey key) {
@@ -80,15 +152,19 @@ class RendezvousTest {
 
     private static Reply registeredReply(InetSocketAddress to, long session) {
         Registered registered = new Registered(session, 20, to);
-        return new Reply(to, registered, registered.encode().remaining());
+        return new Reply(to, registered, registered.encode(null).remaining());
     }
 
     private static Reply peerInfoReply(InetSocketAddress to, PeerInfo info) {
-        return new Reply(to, info, info.encode().remaining());
+        return new Reply(to, info, info.encode(null).remaining());
     }
 
     private static List<Reply> peerInfos(List<Reply> replies) {
         return replies.stream().filter(r -> r.message() instanceof PeerInfo).toList();
+    }
+
+    private static boolean onlyAChallengeTo(List<Reply> replies, InetSocketAddress to) {
+        return replies.size() == 1 && replies.get(0).message() instanceof Challenge && replies.get(0).to().equals(to);
     }
 
     private long drops(ServerDrop drop) {
@@ -97,7 +173,11 @@ class RendezvousTest {
 
     private void useConfig(RendezvousConfig newConfig) {
         config = newConfig;
-        server = new Rendezvous(config);
+        server = new Rendezvous(config, SERVER_KEY, WireSamples.seededRandom(1));
+    }
+
+    private byte[] leave(NoisePublicKey self, long session, byte[] macKey) {
+        return WireSamples.bytes(new Leave(self, session, nextTimestamp(self)).encode(macKey));
     }
 
     // ---------------------------------------------------------------- registration and pairing
@@ -109,6 +189,7 @@ class RendezvousTest {
         assertEquals(List.of(registeredReply(A_NAT, 77L)), replies);
         assertEquals(1, server.registrations());
         assertEquals(0, server.pairings());
+        assertEquals(0, server.droppedTotal());
     }
 
     @Test
@@ -136,10 +217,26 @@ class RendezvousTest {
     }
 
     @Test
-    void aRegistrationNamingItselfIsRefusedAndCounted() {
-        assertEquals(List.of(), register(0, A_NAT, A, A));
+    void pairingIsByKeysNotByAddresses() {
+        register(0, A_NAT, A, B);
+        // C registers from the very address and port B will use, wanting A: it is not B
+        assertEquals(List.of(registeredReply(B_NAT, sessionOf(C))), register(1, B_NAT, C, A));
+        assertEquals(0, server.pairings());
+
+        List<Reply> replies = register(2, B_NAT, B, A);
+        assertEquals(B, ((PeerInfo) peerInfos(replies).get(1).message()).peer(), "A is told about B, by key");
+        assertEquals(1, server.pairings());
+    }
+
+    @Test
+    void aRegistrationNamingItselfIsRefusedAndCountedWithOrWithoutACookie() {
+        assertEquals(List.of(), send(0, A_NAT, registerBytes(A, A, 1L, List.of(), null, null)),
+                "not even a CHALLENGE");
+        byte[] cookie = cookie(0, A_NAT, A);
+        assertEquals(List.of(), send(0, A_NAT, registerBytes(A, A, 1L, List.of(), cookie, macKey(A))));
+
         assertEquals(0, server.registrations());
-        assertEquals(1, drops(ServerDrop.SELF_PAIRING));
+        assertEquals(2, drops(ServerDrop.SELF_PAIRING));
     }
 
     @Test
@@ -188,6 +285,266 @@ class RendezvousTest {
         assertTrue(replies.contains(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, List.of()))), replies.toString());
     }
 
+    @Test
+    void aRegisteredPeerRefreshesWithTheCookieItHoldsWithoutANewChallenge() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        assertEquals(List.of(registeredReply(A_NAT, 1L)),
+                send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))));
+        assertEquals(List.of(registeredReply(A_NAT, 1L)),
+                send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))));
+        assertEquals(1, server.challenges());
+    }
+
+    // ---------------------------------------------------------------- challenge and cookie
+
+    @Test
+    void aRegisterWithoutACookieGetsOnlyAChallengeAndRegistersNothing() {
+        List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, null, null));
+
+        assertTrue(onlyAChallengeTo(replies, A_NAT), replies.toString());
+        assertEquals(new Challenge(server.publicKey(), ((Challenge) replies.get(0).message()).cookie()),
+                replies.get(0).message());
+        assertEquals(52, replies.get(0).size());
+        assertEquals(0, server.registrations());
+        assertEquals(1, server.challenges());
+        assertEquals(0, server.droppedTotal(), "a CHALLENGE is an answer, not a drop");
+    }
+
+    @Test
+    void aRegisterWithAWrongCookieGetsOnlyAChallenge() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        cookie[15] ^= 1;
+
+        List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+
+        assertTrue(onlyAChallengeTo(replies, A_NAT), replies.toString());
+        assertEquals(0, server.registrations());
+    }
+
+    @Test
+    void theCookieIsBoundToTheAddressThePortAndTheKey() {
+        byte[] cookie = cookie(0, A_NAT, A);
+
+        assertTrue(onlyAChallengeTo(send(0, A_NAT_NEW_PORT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))),
+                A_NAT_NEW_PORT), "another port");
+        assertTrue(onlyAChallengeTo(send(0, endpoint("198.51.100.3", 40001),
+                registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))), endpoint("198.51.100.3", 40001)),
+                "another address");
+        assertTrue(onlyAChallengeTo(send(0, A_NAT, registerBytes(C, B, 1L, A_LAN, cookie, macKey(C))), A_NAT),
+                "another key");
+        assertEquals(0, server.registrations());
+        assertNotEquals(Arrays.toString(cookie), Arrays.toString(cookie(0, A_NAT_NEW_PORT, A)));
+        assertNotEquals(Arrays.toString(cookie), Arrays.toString(cookie(0, A_NAT, C)));
+        assertArrayEquals(cookie, cookie(1, A_NAT, A), "the same address and key get the same cookie");
+    }
+
+    @Test
+    void aCookieIsAcceptedUnderTheCurrentAndThePreviousSecretAndRefusedAfterTwoRotations() {
+        byte[] cookie = cookie(0, A_NAT, A); // the first secret is made now
+        assertEquals(1, send(119, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))).size(),
+                "current secret: REGISTERED");
+        assertEquals(1, send(121, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))).size(),
+                "rotated once at 121 s: the previous secret still counts");
+        assertEquals(1, send(239, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))).size(),
+                "still the previous secret at 239 s");
+
+        List<Reply> replies = send(241, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+
+        assertTrue(onlyAChallengeTo(replies, A_NAT), "rotated twice: " + replies);
+        byte[] fresh = ((Challenge) replies.get(0).message()).cookie();
+        assertEquals(List.of(registeredReply(A_NAT, 1L)),
+                send(241, A_NAT, registerBytes(A, B, 1L, A_LAN, fresh, macKey(A))), "the new cookie works");
+    }
+
+    @Test
+    void aCookieOlderThanFourMinutesIsRefusedEvenIfTheServerWasIdleMeanwhile() {
+        byte[] cookie = cookie(0, A_NAT, A);
+
+        List<Reply> replies = send(300, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+
+        assertTrue(onlyAChallengeTo(replies, A_NAT), "a five-minute-old cookie: " + replies);
+        assertEquals(0, server.registrations());
+    }
+
+    @Test
+    void aCookieCannotBeComputedWithoutTheServersSecret() {
+        // the cookie construction with a guessable secret (all zero, or the zero-filled previous secret of a
+        // fresh server) must not be accepted: the cookie proves the sender receives at its address
+        for (byte[] guess : List.of(new byte[32], WireSamples.sequence(0, 32))) {
+            byte[] port = {(byte) (A_NAT.getPort() >>> 8), (byte) A_NAT.getPort()};
+            byte[] forged = Blake2s.mac(16, guess, A_NAT.getAddress().getAddress(), port, A.toBytes());
+            List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, forged, macKey(A)));
+            assertTrue(onlyAChallengeTo(replies, A_NAT), "a cookie under a guessed secret: " + replies);
+        }
+        assertEquals(0, server.registrations());
+    }
+
+    // ---------------------------------------------------------------- authentication
+
+    @Test
+    void aRegisterMacedWithAnotherKeyIsBadMacAndRegistersNothingEvenWithAValidCookie() {
+        register(0, B_NAT, B, A, 2L, B_LAN); // B waits for A: a registration as A would send B a PEER_INFO
+        byte[] cookie = cookie(1, ATTACKER, A); // the attacker can get a cookie for its own address
+
+        for (byte[] wrongKey : List.of(macKey(X), ControlKeys.peerServer(X_KEY, A), new byte[32])) {
+            List<Reply> replies = send(1, ATTACKER, registerBytes(A, B, 1L, List.of(), cookie, wrongKey));
+            assertTrue(onlyAChallengeTo(replies, ATTACKER), "only a CHALLENGE, to the attacker: " + replies);
+        }
+        List<Reply> unsealed = send(1, ATTACKER, registerBytes(A, B, 1L, List.of(), cookie, null));
+        assertTrue(onlyAChallengeTo(unsealed, ATTACKER), unsealed.toString());
+
+        assertEquals(4, drops(ServerDrop.BAD_MAC));
+        assertEquals(1, server.registrations(), "only B");
+        assertEquals(0, server.pairings());
+        assertEquals(List.of(registeredReply(B_NAT, 2L)), register(2, B_NAT, B, A, 2L, B_LAN),
+                "B hears of no partner");
+    }
+
+    @Test
+    void aForgedRegisterForARegisteredKeyDoesNotMoveIt() {
+        register(0, A_NAT, A, B, 1L, A_LAN);
+        register(0, B_NAT, B, A, 2L, B_LAN);
+        byte[] cookie = cookie(1, ATTACKER, A);
+
+        List<Reply> replies = send(1, ATTACKER, registerBytes(A, B, 1L, List.of(), cookie, macKey(X)));
+
+        assertTrue(onlyAChallengeTo(replies, ATTACKER), replies.toString());
+        assertEquals(1, drops(ServerDrop.BAD_MAC));
+        List<Reply> refresh = register(3, B_NAT, B, A, 2L, B_LAN);
+        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)), refresh.get(1),
+                "A is still where it registered");
+    }
+
+    @Test
+    void aCapturedRegisterReplayedFromAnotherAddressGetsOnlyAChallenge() {
+        register(0, B_NAT, B, A, 2L, B_LAN);
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] captured = registerBytes(A, B, 1L, A_LAN, cookie, macKey(A));
+        assertEquals(3, send(0, A_NAT, captured).size(), "the original: REGISTERED and two PEER_INFOs");
+        long challenges = server.challenges();
+
+        for (InetSocketAddress elsewhere : List.of(ATTACKER, A_NAT_NEW_PORT)) {
+            List<Reply> replies = send(1, elsewhere, captured);
+            assertTrue(onlyAChallengeTo(replies, elsewhere), "replayed from " + elsewhere + ": " + replies);
+        }
+
+        assertEquals(challenges + 2, server.challenges());
+        assertEquals(2, server.registrations());
+        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)),
+                register(2, B_NAT, B, A, 2L, B_LAN).get(1), "A's registration is unchanged");
+    }
+
+    @Test
+    void aCapturedRegisterReplayedFromTheSameAddressIsReplayed() {
+        register(0, B_NAT, B, A, 2L, B_LAN);
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] first = registerBytes(A, B, 1L, A_LAN, cookie, macKey(A));
+        byte[] second = registerBytes(A, B, 1L, List.of(), cookie, macKey(A));
+        send(0, A_NAT, first);
+        send(0.5, A_NAT, second);
+
+        assertEquals(List.of(), send(1, A_NAT, second), "the same timestamp again");
+        assertEquals(List.of(), send(1, A_NAT, first), "an older timestamp, with other candidates");
+
+        assertEquals(2, drops(ServerDrop.REPLAYED));
+        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, List.of())),
+                register(2, B_NAT, B, A, 2L, B_LAN).get(1), "the newer registration stands");
+    }
+
+    @Test
+    void aNewSessionStillNeedsANewerTimestamp() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        long ts = nextTimestamp(A);
+        send(0, A_NAT, WireSamples.bytes(new Register(A, B, 1L, ts, cookie, A_LAN).encode(macKey(A))));
+
+        assertEquals(List.of(), send(1, A_NAT, WireSamples.bytes(new Register(A, B, 2L, ts, cookie, A_LAN)
+                .encode(macKey(A)))));
+        assertEquals(1, drops(ServerDrop.REPLAYED));
+        assertEquals(List.of(registeredReply(A_NAT, 2L)), send(1, A_NAT, WireSamples.bytes(
+                new Register(A, B, 2L, ts + 1, cookie, A_LAN).encode(macKey(A)))));
+    }
+
+    @Test
+    void theDiffieHellmanForNewKeysIsRateLimitedPerSourceAddress() {
+        InetSocketAddress flooder = endpoint("203.0.113.99", 1000);
+        InetSocketAddress flooderOtherPort = endpoint("203.0.113.99", 1001);
+        int registered = 0;
+        for (int i = 0; i < 8; i++) {
+            NoisePrivateKey k = privateKey(0x80 + i);
+            privates.put(k.publicKey(), k);
+            InetSocketAddress from = i % 2 == 0 ? flooder : flooderOtherPort;
+            List<Reply> replies = register(0, from, k.publicKey(), NOBODY, 1L, List.of());
+            registered += replies.isEmpty() ? 0 : 1;
+        }
+        assertEquals(5, registered, "a burst of five new keys per address, then none");
+        assertEquals(3, drops(ServerDrop.RATE_LIMITED));
+        assertEquals(5, server.registrations());
+
+        NoisePublicKey first = privateKey(0x80).publicKey();
+        assertEquals(1, register(0, flooder, first, NOBODY, 1L, List.of()).size(),
+                "a known key needs no Diffie-Hellman: not limited");
+        assertEquals(1, register(0, A_NAT, A, B).size(), "another address is not limited");
+        NoisePrivateKey late = privateKey(0x90);
+        privates.put(late.publicKey(), late);
+        assertEquals(1, register(0.05, flooder, late.publicKey(), NOBODY, 1L, List.of()).size(),
+                "50 ms later the address has earned one more");
+        assertEquals(3, drops(ServerDrop.RATE_LIMITED));
+    }
+
+    @Test
+    void aForgedRegisterForANewKeyAlsoCostsTheFloodersBudget() {
+        InetSocketAddress flooder = endpoint("203.0.113.99", 1000);
+        for (int i = 0; i < 5; i++) {
+            byte[] cookie = cookie(0, flooder, A);
+            assertTrue(onlyAChallengeTo(send(0, flooder, registerBytes(A, B, 1L, List.of(), cookie, macKey(X))),
+                    flooder));
+        }
+        assertEquals(5, drops(ServerDrop.BAD_MAC));
+        byte[] cookie = cookie(0, flooder, A);
+
+        assertEquals(List.of(), send(0, flooder, registerBytes(A, B, 1L, List.of(), cookie, macKey(X))),
+                "no Diffie-Hellman, no CHALLENGE once the budget is spent");
+        assertEquals(1, drops(ServerDrop.RATE_LIMITED));
+    }
+
+    @Test
+    void aLowOrderKeyIsBadKey() {
+        NoisePublicKey zero = NoisePublicKey.fromBytes(new byte[32]);
+        byte[] cookie = cookie(0, ATTACKER, zero);
+
+        assertEquals(List.of(), send(0, ATTACKER, registerBytes(zero, A, 1L, List.of(), cookie, new byte[32])));
+
+        assertEquals(1, drops(ServerDrop.BAD_KEY));
+        assertEquals(0, server.registrations());
+    }
+
+    @Test
+    void afterARestartWithANewKeyPeersLearnItFromTheChallenge() {
+        byte[] oldCookie = cookie(0, A_NAT, A);
+        byte[] oldMacKey = macKey(A);
+        send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, oldCookie, oldMacKey));
+        NoisePublicKey oldServerKey = server.publicKey();
+
+        server = new Rendezvous(config, privateKey(0x5f), WireSamples.seededRandom(2)); // restarted
+        assertNotEquals(oldServerKey, server.publicKey());
+
+        List<Reply> refresh = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, oldCookie, oldMacKey));
+        assertTrue(onlyAChallengeTo(refresh, A_NAT), refresh.toString());
+        Challenge challenge = (Challenge) refresh.get(0).message();
+        assertEquals(server.publicKey(), challenge.server(), "the CHALLENGE names the new key");
+
+        List<Reply> oldMac = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, challenge.cookie(), oldMacKey));
+        assertTrue(onlyAChallengeTo(oldMac, A_NAT), "a valid cookie but the old key's MAC: " + oldMac);
+        assertEquals(server.publicKey(), ((Challenge) oldMac.get(0).message()).server());
+        assertEquals(1, drops(ServerDrop.BAD_MAC));
+
+        List<Reply> replies = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, challenge.cookie(),
+                ControlKeys.peerServer(A_KEY, challenge.server())));
+        assertEquals(List.of(registeredReply(A_NAT, 1L)), replies);
+        assertTrue(replies.get(0).macValid(ControlKeys.peerServer(A_KEY, challenge.server())));
+        assertFalse(replies.get(0).macValid(oldMacKey));
+    }
+
     // ---------------------------------------------------------------- amplification and destinations
 
     @Test
@@ -205,12 +562,20 @@ class RendezvousTest {
             assertTrue(r.size() <= Register.LENGTH, r + " is larger than the REGISTER");
             toSender += r.to().equals(bV6) ? r.size() : 0;
         }
-        assertEquals(33 + 216, toSender);
+        assertEquals(49 + 232, toSender);
         assertTrue(toSender <= Register.LENGTH, "even all replies to the sender together are smaller");
     }
 
     @Test
-    void twoKeysRegisteredFromOneSpoofedAddressCannotBeUsedToAmplifyTowardIt() {
+    void aChallengeIsSmallerThanTheRegisterThatTriggersIt() {
+        List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, WireSamples.candidates(8), null, null));
+        assertEquals(1, replies.size());
+        assertEquals(52, replies.get(0).size());
+        assertTrue(replies.get(0).size() < Register.LENGTH);
+    }
+
+    @Test
+    void twoKeysRegisteredFromOneAddressCannotBeUsedToAmplifyTowardIt() {
         InetSocketAddress victim = endpoint("192.0.2.99", 53);
         List<InetSocketAddress> eight = WireSamples.candidates(8);
         register(0, victim, A, B, 1L, eight);
@@ -229,6 +594,7 @@ class RendezvousTest {
         register(0, C_NAT, C, D);
         List<Reply> replies = register(1, B_NAT, B, A);
 
+        assertEquals(3, replies.size());
         for (Reply r : replies) {
             assertTrue(r.to().equals(B_NAT) || r.to().equals(A_NAT), r.toString());
         }
@@ -238,22 +604,23 @@ class RendezvousTest {
 
     @Test
     void truncatedDatagramsAreDroppedAsTruncated() {
-        byte[] register = WireSamples.bytes(new Register(A, B, 1L, List.of()).encode());
-        assertEquals(List.of(), send(0, A_NAT, Arrays.copyOf(register, 255)));
+        byte[] register = registerBytes(A, B, 1L, List.of(), null, null);
+        assertEquals(List.of(), send(0, A_NAT, Arrays.copyOf(register, 319)));
         assertEquals(List.of(), send(0, A_NAT, new byte[0]));
         assertEquals(List.of(), send(0, A_NAT, new byte[] {0x50, 1, 0}));
         assertEquals(3, drops(ServerDrop.TRUNCATED));
         assertEquals(0, server.registrations());
+        assertEquals(0, server.challenges(), "a malformed REGISTER is not even challenged");
     }
 
     @Test
     void malformedDatagramsAreDroppedUnderTheirReason() {
-        byte[] register = WireSamples.bytes(new Register(A, B, 1L, List.of()).encode());
+        byte[] register = registerBytes(A, B, 1L, List.of(), null, null);
         byte[] badVersion = register.clone();
         badVersion[1] = 2;
         byte[] badField = register.clone();
         badField[200] = 1;
-        byte[] oversized = Arrays.copyOf(register, 257);
+        byte[] oversized = Arrays.copyOf(register, 321);
         byte[] unknown = register.clone();
         unknown[0] = 0x7f;
 
@@ -264,19 +631,28 @@ class RendezvousTest {
                 ServerDrop.UNKNOWN_TYPE, 1L), server.drops());
         assertEquals(4, server.droppedTotal());
         assertEquals(0, server.registrations());
+        assertEquals(0, server.challenges());
     }
 
     @Test
-    void messagesPeersSendToEachOtherAreDroppedAsNotForServer() {
-        byte[] wireGuardInitiation = new byte[148];
-        wireGuardInitiation[0] = 1;
+    void messagesPeersSendToEachOtherOrThatOnlyTheServerSendsAreDroppedAsNotForServer() {
+        byte[] initiation = new byte[148];
+        initiation[0] = 1;
+        byte[] response = new byte[92];
+        response[0] = 2;
+        byte[] cookieReply = new byte[64];
+        cookieReply[0] = 3;
+        byte[] keepalive = new byte[32];
+        keepalive[0] = 4;
+        byte[] transport = new byte[32 + 96];
+        transport[0] = 4;
+        byte[] mac = macKey(A);
         List<byte[]> peerOnly = List.of(
-                WireSamples.bytes(new Punch(A, B, 1L, false).encode()),
-                WireSamples.bytes(new Registered(1L, 20, A_NAT).encode()),
-                WireSamples.bytes(new PeerInfo(B, 2L, B_NAT, B_LAN).encode()),
-                WireSamples.bytes(PlainData.encode(1L, ByteBuffer.wrap(new byte[] {0x45, 0, 0, 20}))),
-                WireSamples.bytes(PlainData.encode(1L, ByteBuffer.allocate(0))),
-                wireGuardInitiation);
+                WireSamples.bytes(new Punch(A, B, 1L, 2L, 3L, false).encode(mac)),
+                WireSamples.bytes(new Registered(1L, 20, A_NAT).encode(mac)),
+                WireSamples.bytes(new PeerInfo(B, 2L, B_NAT, B_LAN).encode(mac)),
+                WireSamples.bytes(new Challenge(server.publicKey(), new byte[16]).encode(null)),
+                initiation, response, cookieReply, keepalive, transport);
 
         for (byte[] datagram : peerOnly) {
             assertEquals(List.of(), send(0, A_NAT, datagram));
@@ -285,15 +661,13 @@ class RendezvousTest {
     }
 
     @Test
-    void aMalformedPlainDataIsStillCountedUnderItsReason() {
-        byte[] data = WireSamples.bytes(PlainData.encode(1L, ByteBuffer.allocate(0)));
-        byte[] badVersion = data.clone();
-        badVersion[1] = 9;
+    void theOldPlainDataTypeIsNowUnknownAndAnyWireGuardTypeIsNotForTheServer() {
+        send(0, A_NAT, new byte[] {0x55, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7}); // a PLAIN_DATA keepalive of old
+        send(0, A_NAT, new byte[] {4, 0, 0, 0, 1}); // a WireGuard type, whatever its length
+        send(0, A_NAT, new byte[] {4, 0, 0});        // but shorter than any header
 
-        send(0, A_NAT, Arrays.copyOf(data, 8));
-        send(0, A_NAT, badVersion);
-
-        assertEquals(Map.of(ServerDrop.TRUNCATED, 1L, ServerDrop.BAD_VERSION, 1L), server.drops());
+        assertEquals(Map.of(ServerDrop.UNKNOWN_TYPE, 1L, ServerDrop.NOT_FOR_SERVER, 1L, ServerDrop.TRUNCATED, 1L),
+                server.drops());
     }
 
     // ---------------------------------------------------------------- expiry
@@ -376,18 +750,18 @@ class RendezvousTest {
     void leaveFromTheRegisteredEndpointAndSessionRemovesTheRegistration() {
         register(0, A_NAT, A, B, 5L, A_LAN);
 
-        assertEquals(List.of(), send(1, A_NAT, new Leave(A, 5L)), "LEAVE is never answered");
+        assertEquals(List.of(), send(1, A_NAT, leave(A, 5L, macKey(A))), "LEAVE is never answered");
 
         assertEquals(0, server.registrations());
         assertEquals(0, server.droppedTotal());
     }
 
     @Test
-    void aForgedLeaveFromAnotherAddressRemovesNothing() {
+    void aLeaveFromAnotherAddressRemovesNothingEvenWithAValidMac() {
         register(0, A_NAT, A, B, 5L, A_LAN);
 
-        assertEquals(List.of(), send(1, ATTACKER, new Leave(A, 5L)));
-        assertEquals(List.of(), send(1, A_NAT_NEW_PORT, new Leave(A, 5L)));
+        assertEquals(List.of(), send(1, ATTACKER, leave(A, 5L, macKey(A))));
+        assertEquals(List.of(), send(1, A_NAT_NEW_PORT, leave(A, 5L, macKey(A))));
 
         assertEquals(1, server.registrations());
         assertEquals(2, drops(ServerDrop.STALE_LEAVE));
@@ -395,15 +769,52 @@ class RendezvousTest {
     }
 
     @Test
-    void aLeaveForAnOldSessionRemovesNothing() {
+    void aLeaveWithoutTheRightMacRemovesNothing() {
+        register(0, A_NAT, A, B, 5L, A_LAN);
+
+        send(1, A_NAT, leave(A, 5L, macKey(X)));
+        send(1, A_NAT, leave(A, 5L, ControlKeys.peerPeer(A_KEY, B)));
+        send(1, A_NAT, leave(A, 5L, null));
+
+        assertEquals(1, server.registrations());
+        assertEquals(3, drops(ServerDrop.STALE_LEAVE));
+    }
+
+    @Test
+    void aLeaveForAnOldSessionOrAnotherKeyRemovesNothing() {
         register(0, A_NAT, A, B, 5L, A_LAN);
         register(1, A_NAT, A, B, 6L, A_LAN);
 
-        send(2, A_NAT, new Leave(A, 5L));
-        send(2, A_NAT, new Leave(B, 6L));
+        send(2, A_NAT, leave(A, 5L, macKey(A)));
+        send(2, A_NAT, leave(B, 6L, macKey(B)));
 
         assertEquals(1, server.registrations());
         assertEquals(2, drops(ServerDrop.STALE_LEAVE));
+    }
+
+    @Test
+    void aLeaveNotNewerThanTheLastRegisterRemovesNothing() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] oldLeave = leave(A, 5L, macKey(A)); // made before the REGISTER below, as a captured old LEAVE
+        send(0, A_NAT, registerBytes(A, B, 5L, A_LAN, cookie, macKey(A)));
+
+        assertEquals(List.of(), send(1, A_NAT, oldLeave));
+
+        assertEquals(1, server.registrations());
+        assertEquals(1, drops(ServerDrop.STALE_LEAVE));
+    }
+
+    @Test
+    void aLeaveIsGoodOnceAndAReplayOfItFindsNothing() {
+        register(0, A_NAT, A, B, 5L, A_LAN);
+        byte[] leave = leave(A, 5L, macKey(A));
+        send(1, A_NAT, leave);
+        register(2, A_NAT, A, B, 5L, A_LAN); // A comes back in the same session
+
+        send(3, A_NAT, leave);
+
+        assertEquals(1, server.registrations());
+        assertEquals(1, drops(ServerDrop.STALE_LEAVE));
     }
 
     // ---------------------------------------------------------------- time origin
@@ -426,5 +837,47 @@ class RendezvousTest {
         assertEquals(1, server.registrations());
         server.expire(at(110));
         assertEquals(0, server.registrations());
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {Long.MAX_VALUE - 30 * SECOND, Long.MIN_VALUE, -1, 0})
+    void cookiesRotateOnScheduleAcrossTheLongOverflow(long origin) {
+        t0 = origin;
+        byte[] cookie = cookie(0, A_NAT, A);
+        assertEquals(1, send(110, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))).size());
+        assertTrue(onlyAChallengeTo(send(250, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))), A_NAT),
+                "more than four minutes old");
+    }
+    @Test
+    void aCapturedRegisterCannotBringBackAPeerThatLeftWhileItsCookieIsStillGood() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] captured = registerBytes(A, B, 5L, List.of(), cookie, macKey(A));
+        send(0, A_NAT, captured);
+        assertEquals(1, server.registrations());
+        send(1, A_NAT, leave(A, 5L, macKey(A)));
+        assertEquals(0, server.registrations(), "a left");
+
+        List<Reply> replies = send(30, A_NAT, captured); // replayed from a's own address, cookie still valid
+
+        assertEquals(List.of(), replies);
+        assertEquals(0, server.registrations(), "the departed session stays gone");
+        assertEquals(1, drops(ServerDrop.REPLAYED));
+    }
+
+    @Test
+    void aCapturedRegisterCannotBringBackAnExpiredRegistrationEither() {
+        byte[] cookie = cookie(0, A_NAT, A);
+        byte[] captured = registerBytes(A, B, 5L, List.of(), cookie, macKey(A));
+        send(0, A_NAT, captured);
+        server.expire(at(61));
+        assertEquals(0, server.registrations(), "expired");
+
+        send(62, A_NAT, captured);
+
+        assertEquals(0, server.registrations());
+        assertEquals(1, drops(ServerDrop.REPLAYED));
+        // a genuine new registration, with a newer timestamp, is welcome
+        register(63, A_NAT, A, B);
+        assertEquals(1, server.registrations());
     }
 }

@@ -172,8 +172,8 @@ class HolePunchingSimTest {
         SimLab lab = new SimLab(seed, 0, SimNat.Behaviour.HOME, SimNat.Behaviour.HOME);
         lab.net.loss(0.2).latency(Duration.ofMillis(50));
 
-        assertTrue(lab.startAndConnect(Duration.ofSeconds(20)));
+        assertTrue(lab.startAndConnect(Duration.ofSeconds(20)), lab::describe);
         lab.net.loss(0);
-        assertTrue(lab.pingBothWays(Duration.ofSeconds(1)));
+        assertTrue(lab.pingBothWays(Duration.ofSeconds(1)), lab::describe);
     }
 }

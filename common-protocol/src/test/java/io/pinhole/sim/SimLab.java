@@ -3,7 +3,6 @@ package io.pinhole.sim;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.peer.PeerTimers;
 import io.pinhole.rendezvous.RendezvousConfig;
-import java.security.SecureRandom;
 import java.time.Duration;
 
 /**
@@ -27,7 +26,7 @@ public final class SimLab {
         SimNetwork.Host hostA = net.addHost("a", "10.0.1.2", natA);
         SimNetwork.Host hostB = net.addHost("b", "10.0.2.2", natB);
         server = new SimRendezvous(net, rdv, 7777, RendezvousConfig.defaults());
-        SecureRandom keys = new SecureRandom();
+        java.security.SecureRandom keys = net.secureRandom(); // seeded: the same keys, so the same run, every time
         NoisePrivateKey keyA = NoisePrivateKey.generate(keys);
         NoisePrivateKey keyB = NoisePrivateKey.generate(keys);
         a = new SimPeer(net, hostA, 51820, keyA, keyB.publicKey(), server.endpoint(), PeerTimers.defaults());
@@ -60,6 +59,13 @@ public final class SimLab {
         a.sendIp(ab);
         b.sendIp(ba);
         return net.runUntil(() -> containsAfter(b, beforeB, ab) && containsAfter(a, beforeA, ba), limit);
+    }
+
+    /** Both peers' states and drop counters, for assertion messages. */
+    public String describe() {
+        return "a: " + a.machine().state() + " ready=" + a.machine().tunnelReady() + " drops=" + a.machine().drops()
+                + " wg=" + a.machine().wireGuard().drops() + "; b: " + b.machine().state() + " ready="
+                + b.machine().tunnelReady() + " drops=" + b.machine().drops() + " wg=" + b.machine().wireGuard().drops();
     }
 
     private static boolean containsAfter(SimPeer peer, int from, byte[] packet) {

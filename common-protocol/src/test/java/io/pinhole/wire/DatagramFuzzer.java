@@ -11,8 +11,9 @@ import java.util.Random;
  * flips, byte overwrites, truncation, extension).
  */
 public final class DatagramFuzzer {
-    private static final int[] KNOWN_TYPES = {1, 2, 3, 4, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55};
-    private static final int[] INTERESTING_LENGTHS = {0, 1, 3, 4, 5, 11, 12, 13, 21, 33, 44, 45, 80, 81, 255, 256, 257};
+    private static final int[] KNOWN_TYPES = {1, 2, 3, 4, 0x50, 0x51, 0x52, 0x53, 0x54, 0x56};
+    private static final int[] INTERESTING_LENGTHS = {0, 1, 3, 4, 5, 15, 16, 17, 31, 32, 33, 36, 37, 49, 51, 52, 53,
+        64, 67, 68, 69, 92, 111, 112, 113, 148, 232, 319, 320, 321};
 
     private final Random random;
     private final List<byte[]> seeds;
@@ -47,8 +48,8 @@ public final class DatagramFuzzer {
             out[2] = 0;
             out[3] = 0;
         }
-        if (length > 76 && random.nextBoolean()) {
-            out[76] = (byte) random.nextInt(10); // a plausible REGISTER candidate count
+        if (length > 100 && random.nextBoolean()) {
+            out[100] = (byte) random.nextInt(10); // a plausible REGISTER candidate count
         }
         return out;
     }
@@ -91,9 +92,9 @@ public final class DatagramFuzzer {
         return out;
     }
 
-    /** Encodes {@code message} into an array. */
-    public static byte[] encode(ControlMessage message) {
-        return WireSamples.bytes(message.encode());
+    /** Encodes {@code message} into an array, sealed with {@code macKey}. */
+    public static byte[] encode(ControlMessage message, byte[] macKey) {
+        return WireSamples.bytes(message.encode(macKey));
     }
 
     /** A buffer over {@code bytes}. */

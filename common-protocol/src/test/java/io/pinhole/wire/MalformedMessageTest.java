@@ -1,16 +1,21 @@
 package io.pinhole.wire;
 
+import static io.pinhole.wire.WireSamples.COOKIE;
+import static io.pinhole.wire.WireSamples.MAC_KEY;
 import static io.pinhole.wire.WireSamples.V4;
 import static io.pinhole.wire.WireSamples.V6;
 import static io.pinhole.wire.WireSamples.bytes;
 import static io.pinhole.wire.WireSamples.candidates;
 import static io.pinhole.wire.WireSamples.key;
+import static io.pinhole.wire.WireSamples.sealed;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pinhole.wire.ControlMessage.Challenge;
+import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
 import io.pinhole.wire.ControlMessage.Register;
@@ -43,7 +48,7 @@ class MalformedMessageTest {
     }
 
     private static byte[] with(ControlMessage message, int offset, int value) {
-        byte[] raw = bytes(message.encode());
+        byte[] raw = sealed(message);
         raw[offset] = (byte) value;
         return raw;
     }
@@ -53,41 +58,48 @@ class MalformedMessageTest {
     @ParameterizedTest
     @MethodSource("validMessages")
     void everyTruncationIsRejectedAsTruncated(ControlMessage message) {
-        byte[] raw = bytes(message.encode());
+        byte[] raw = sealed(message);
         for (int length = 0; length < raw.length; length++) {
             byte[] prefix = Arrays.copyOf(raw, length);
             assertEquals(Reason.TRUNCATED, rejectionOf(prefix), "prefix of " + length + " bytes of " + message);
+            assertTrue(!ControlMessage.macValid(ByteBuffer.wrap(prefix), MAC_KEY), "a prefix has no valid MAC");
         }
     }
 
     @ParameterizedTest
     @MethodSource("validMessages")
-    void everySingleBitFlipDecodesCleanlyOrIsRejected(ControlMessage message) {
-        byte[] raw = bytes(message.encode());
+    void everySingleBitFlipDecodesCleanlyOrIsRejectedAndNeverKeepsAValidMac(ControlMessage message) {
+        byte[] raw = sealed(message);
+        int body = WireSamples.authenticated(message) ? raw.length - ControlMessage.MAC_LENGTH : raw.length;
         int decodedCount = 0;
         for (int bit = 0; bit < raw.length * 8; bit++) {
             byte[] flipped = raw.clone();
             flipped[bit / 8] ^= (byte) (1 << (bit % 8));
+            String what = "bit " + bit + " of " + message;
             try {
                 ControlMessage decoded = ControlMessage.decode(ByteBuffer.wrap(flipped));
                 decodedCount++;
-                // what is accepted is canonical: it encodes back to exactly the bytes received
-                assertArrayEquals(flipped, bytes(decoded.encode()), "bit " + bit + " of " + message);
+                // what is accepted is canonical: it encodes back to exactly the bytes received (MAC aside)
+                assertArrayEquals(Arrays.copyOf(flipped, body), Arrays.copyOf(bytes(decoded.encode(MAC_KEY)), body),
+                        what);
             } catch (MalformedMessageException expected) {
                 // dropped: fine
             } catch (RuntimeException e) {
-                throw new AssertionError("bit " + bit + " of " + message + " threw " + e, e);
+                throw new AssertionError(what + " threw " + e, e);
+            }
+            if (WireSamples.authenticated(message)) {
+                assertTrue(!ControlMessage.macValid(ByteBuffer.wrap(flipped), MAC_KEY), what + " keeps a valid MAC");
             }
         }
-        assertTrue(decodedCount > 0, "flips of keys and sessions still decode");
+        assertTrue(decodedCount > 0, "flips of keys, sessions and MACs still decode");
     }
 
     // ---------------------------------------------------------------- type, version, reserved
 
     @ParameterizedTest
-    @ValueSource(ints = {0x00, 0x05, 0x4f, 0x56, 0x5f, 0x80, 0xff})
+    @ValueSource(ints = {0x00, 0x05, 0x4f, 0x55, 0x57, 0x5f, 0x80, 0xff})
     void anUnknownTypeByteIsUnknownType(int type) {
-        byte[] raw = bytes(new ControlMessage.Leave(key(1), 1L).encode());
+        byte[] raw = sealed(new Leave(key(1), 1L, 2L));
         raw[0] = (byte) type;
 
         assertEquals(Reason.UNKNOWN_TYPE, rejectionOf(raw));
@@ -97,13 +109,14 @@ class MalformedMessageTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1, 2, 3, 4, 0x55})
-    void wireGuardAndDataMessagesAreKnownButAreNotControlMessages(int type) throws Exception {
-        byte[] raw = new byte[148];
-        raw[0] = (byte) type;
-        raw[1] = 1;
-        assertEquals(MessageType.ofCode(type), Header.peekType(ByteBuffer.wrap(raw)));
-        assertThrows(MalformedMessageException.class, () -> ControlMessage.decode(ByteBuffer.wrap(raw)));
+    @ValueSource(ints = {1, 2, 3, 4})
+    void wireGuardMessagesAreKnownButAreNotControlMessages(int type) throws Exception {
+        for (int length : new int[] {32, 64, 92, 148}) {
+            byte[] raw = new byte[length];
+            raw[0] = (byte) type;
+            assertEquals(MessageType.ofCode(type), Header.peekType(ByteBuffer.wrap(raw)));
+            assertEquals(Reason.UNKNOWN_TYPE, rejectionOf(raw), "type " + type + " of " + length + " bytes");
+        }
     }
 
     @ParameterizedTest
@@ -132,9 +145,12 @@ class MalformedMessageTest {
                     () -> Header.peekType(ByteBuffer.wrap(raw)));
             assertEquals(Reason.TRUNCATED, e.reason());
         }
-        ByteBuffer punch = new Punch(key(1), key(2), 3L, false).encode();
+        ByteBuffer punch = new Punch(key(1), key(2), 3L, 4L, 5L, false).encode(MAC_KEY);
         assertEquals(MessageType.PUNCH, Header.peekType(punch));
         assertEquals(0, punch.position());
+        ByteBuffer challenge = new Challenge(key(1), COOKIE).encode(null);
+        assertEquals(MessageType.CHALLENGE, Header.peekType(challenge));
+        assertEquals(0, challenge.position());
     }
 
     // ---------------------------------------------------------------- fields
@@ -142,11 +158,11 @@ class MalformedMessageTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 5, 7, 0x44, 0xff})
     void aBadAddressFamilyIsBadFieldWherever(int family) {
-        Register register = new Register(key(1), key(2), 1L, List.of(V4));
+        Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of(V4));
         Registered registered = new Registered(1L, 20, V6);
         PeerInfo info = new PeerInfo(key(1), 1L, V4, List.of(V6));
 
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, 77, family)), "REGISTER candidate");
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, 101, family)), "REGISTER candidate");
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(registered, 14, family)), "REGISTERED observed");
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 44, family)), "PEER_INFO observed");
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 52, family)), "PEER_INFO candidate");
@@ -155,40 +171,56 @@ class MalformedMessageTest {
     @ParameterizedTest
     @ValueSource(ints = {9, 10, 0x80, 0xff})
     void moreThanEightCandidatesIsBadField(int count) {
-        Register register = new Register(key(1), key(2), 1L, List.of());
+        Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of());
         PeerInfo info = new PeerInfo(key(1), 1L, V4, List.of());
 
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, 76, count)));
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, 100, count)));
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 51, count)));
     }
 
     @Test
     void aCandidateCountBeyondTheDataIsTruncatedOrBadField() {
         // REGISTER: the claimed candidates run into the zero padding, whose family 0 is invalid
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Register(key(1), key(2), 1L, List.of()), 76, 8)));
-        // PEER_INFO has no padding: the claimed candidates are simply missing
-        assertEquals(Reason.TRUNCATED, rejectionOf(with(new PeerInfo(key(1), 1L, V4, List.of()), 51, 1)));
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Register(key(1), key(2), 1L, 2L, COOKIE, List.of()), 100,
+                8)));
+        // PEER_INFO has no padding: a claimed candidate is read from the MAC, and then the MAC is missing
+        PeerInfo info = new PeerInfo(key(1), 1L, V4, List.of());
+        byte[] raw = with(info, 51, 1);
+        raw[52] = 4; // the MAC's first byte looks like an IPv4 family: the candidate eats 7 of its 16 bytes
+        assertEquals(Reason.TRUNCATED, rejectionOf(raw));
+        raw[52] = 6; // an IPv6 candidate would need 19 bytes, more than the MAC holds
+        assertEquals(Reason.TRUNCATED, rejectionOf(raw));
+        raw[52] = 0; // anything else is no address family
+        assertEquals(Reason.BAD_FIELD, rejectionOf(raw));
     }
 
     @Test
     void nonZeroRegisterPaddingIsBadField() {
-        Register register = new Register(key(1), key(2), 1L, candidates(8));
-        int paddingStart = 77 + 4 * 7 + 4 * 19; // four IPv4 and four IPv6 candidates end at 181
-        for (int offset : new int[] {paddingStart, 200, 255}) {
+        Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, candidates(8));
+        int paddingStart = 101 + 4 * 7 + 4 * 19; // four IPv4 and four IPv6 candidates end at 205
+        for (int offset : new int[] {paddingStart, 250, 303}) {
             assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, offset, 1)), "padding byte " + offset);
+        }
+    }
+
+    @Test
+    void registerMacBytesAreNotPaddingAndAnyValueDecodes() throws Exception {
+        Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of());
+        for (int offset = Register.LENGTH - ControlMessage.MAC_LENGTH; offset < Register.LENGTH; offset++) {
+            assertEquals(register, ControlMessage.decode(ByteBuffer.wrap(with(register, offset, 0xff))));
         }
     }
 
     @ParameterizedTest
     @ValueSource(ints = {0x02, 0x03, 0x80, 0xfe})
     void punchFlagsOtherThanAckAreBadField(int flags) {
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Punch(key(1), key(2), 1L, false), 76, flags)));
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Punch(key(1), key(2), 1L, 2L, 3L, false), 92, flags)));
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {77, 78, 79})
+    @ValueSource(ints = {93, 94, 95})
     void punchReservedBytesMustBeZero(int offset) {
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Punch(key(1), key(2), 1L, true), offset, 1)));
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Punch(key(1), key(2), 1L, 2L, 3L, true), offset, 1)));
     }
 
     // ---------------------------------------------------------------- length
@@ -196,41 +228,12 @@ class MalformedMessageTest {
     @ParameterizedTest
     @MethodSource("validMessages")
     void trailingBytesAreOversized(ControlMessage message) {
-        byte[] raw = bytes(message.encode());
-        for (int extra : new int[] {1, 2, 19, 1000}) {
+        byte[] raw = sealed(message);
+        for (int extra : new int[] {1, 2, 16, 19, 1000}) {
             assertEquals(Reason.OVERSIZED, rejectionOf(Arrays.copyOf(raw, raw.length + extra)), "zeros: " + extra);
             byte[] longer = Arrays.copyOf(raw, raw.length + extra);
             Arrays.fill(longer, raw.length, longer.length, (byte) 0x42);
             assertEquals(Reason.OVERSIZED, rejectionOf(longer), "bytes: " + extra);
         }
-    }
-
-    // ---------------------------------------------------------------- PLAIN_DATA
-
-    @Test
-    void plainDataShorterThanHeaderAndSessionIsTruncated() {
-        byte[] raw = bytes(PlainData.encode(5L, ByteBuffer.allocate(0)));
-        for (int length = 0; length < raw.length; length++) {
-            byte[] prefix = Arrays.copyOf(raw, length);
-            MalformedMessageException e = assertThrows(MalformedMessageException.class,
-                    () -> PlainData.senderSession(ByteBuffer.wrap(prefix)));
-            assertEquals(Reason.TRUNCATED, e.reason(), "length " + length);
-        }
-    }
-
-    @Test
-    void plainDataWithAWrongHeaderIsRejectedForTheRightReason() {
-        byte[] raw = bytes(PlainData.encode(5L, ByteBuffer.wrap(new byte[] {1, 2, 3})));
-        assertEquals(Reason.BAD_VERSION, plainDataRejection(raw, 1, 2));
-        assertEquals(Reason.BAD_FIELD, plainDataRejection(raw, 2, 1));
-        assertEquals(Reason.BAD_FIELD, plainDataRejection(raw, 3, 1));
-        assertEquals(Reason.UNKNOWN_TYPE, plainDataRejection(raw, 0, 0x53));
-    }
-
-    private static Reason plainDataRejection(byte[] valid, int offset, int value) {
-        byte[] raw = valid.clone();
-        raw[offset] = (byte) value;
-        return assertThrows(MalformedMessageException.class, () -> PlainData.senderSession(ByteBuffer.wrap(raw)))
-                .reason();
     }
 }

@@ -1,6 +1,8 @@
 package io.pinhole.wire;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
@@ -10,7 +12,11 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -19,9 +25,37 @@ public final class WireSamples {
     private WireSamples() {
     }
 
+    /** The MAC key the wire tests seal with: bytes a0..bf. Any 32 bytes do; the MAC is over bytes only. */
+    public static final byte[] MAC_KEY = sequence(0xa0, 32);
+    /** A cookie whose bytes are c0..cf. */
+    public static final byte[] COOKIE = sequence(0xc0, 16);
+
     /** A public key whose bytes are {@code first, first+1, ..., first+31}: easy to spot in a dump. */
     public static NoisePublicKey key(int first) {
         return NoisePublicKey.fromBytes(sequence(first, 32));
+    }
+
+    /** A private key whose raw (unclamped) bytes are {@code seed} repeated: deterministic and distinct per seed. */
+    public static NoisePrivateKey privateKey(int seed) {
+        byte[] raw = new byte[32];
+        Arrays.fill(raw, (byte) seed);
+        raw[1] = (byte) (seed * 31 + 7);
+        try {
+            return NoisePrivateKey.parse(Base64.getEncoder().encodeToString(raw));
+        } catch (io.pinhole.crypto.KeyFormatException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A deterministic SecureRandom (SHA1PRNG seeded before first use). */
+    public static SecureRandom seededRandom(long seed) {
+        try {
+            SecureRandom r = SecureRandom.getInstance("SHA1PRNG");
+            r.setSeed(seed);
+            return r;
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** {@code count} bytes counting up from {@code first} (mod 256). */
@@ -55,26 +89,40 @@ public final class WireSamples {
         return list;
     }
 
-    /** Valid control messages of every type, IPv4 and IPv6, with 0 and 8 candidates. */
+    /** Valid control messages of every type, IPv4 and IPv6, with 0, 1 and 8 candidates. */
     public static List<ControlMessage> validMessages() {
         List<ControlMessage> list = new ArrayList<>();
         for (InetSocketAddress observed : List.of(V4, V6)) {
             for (int n : new int[] {0, 1, 8}) {
                 List<InetSocketAddress> cands = n == 1 ? List.of(observed) : candidates(n);
-                list.add(new Register(key(1), key(33), 0x0102030405060708L, cands));
+                list.add(new Register(key(1), key(33), 0x0102030405060708L, 1_700_000_000_000_000L, COOKIE, cands));
                 list.add(new PeerInfo(key(65), -1L, observed, cands));
             }
             list.add(new Registered(42L, 20, observed));
             list.add(new Registered(Long.MIN_VALUE, 65535, observed));
         }
-        list.add(new Register(key(1), key(33), 0L, List.of()));
+        list.add(new Register(key(1), key(33), 0L, 0L, null, List.of()));
+        list.add(new Register(key(1), key(33), -1L, Long.MAX_VALUE, sequence(0xf0, 16), List.of(V6, V6, V6, V6, V6,
+                V6, V6, V6)));
         list.add(new PeerInfo(key(65), 0L, endpoint("255.255.255.255", 65535), candidates(8)));
-        list.add(new Register(key(1), key(33), 7L, List.of(endpoint("0.0.0.0", 0))));
-        list.add(new Punch(key(1), key(33), 0x1122334455667788L, false));
-        list.add(new Punch(key(33), key(1), Long.MAX_VALUE, true));
-        list.add(new Leave(key(1), 99L));
-        list.add(new Leave(key(200), Long.MIN_VALUE));
+        list.add(new Register(key(1), key(33), 7L, 1L, COOKIE, List.of(endpoint("0.0.0.0", 0))));
+        list.add(new Punch(key(1), key(33), 0x1122334455667788L, 0L, 1L, false));
+        list.add(new Punch(key(33), key(1), Long.MAX_VALUE, Long.MIN_VALUE, -1L, true));
+        list.add(new Leave(key(1), 99L, 1_700_000_000_000_001L));
+        list.add(new Leave(key(200), Long.MIN_VALUE, 0L));
+        list.add(new Challenge(key(97), COOKIE));
+        list.add(new Challenge(key(0), new byte[16]));
         return list;
+    }
+
+    /** True for every message that ends with a MAC (all but CHALLENGE). */
+    public static boolean authenticated(ControlMessage message) {
+        return !(message instanceof Challenge);
+    }
+
+    /** The encoding of {@code message} sealed with {@link #MAC_KEY}, as an array. */
+    public static byte[] sealed(ControlMessage message) {
+        return bytes(message.encode(MAC_KEY));
     }
 
     /** The bytes between position and limit, without consuming them. */

@@ -35,8 +35,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * UpCommand: {@code pinhole up}: opens the TUN device, registers with the rendezvous server,
- * punches through to the peer and carries IP packets until SIGTERM or Ctrl-C, then leaves,
+ * UpCommand: {@code pinhole up}: opens the TUN device, finds the peer (through the rendezvous
+ * server and hole punching; or at a static {@code --peer-endpoint}; or by waiting to be
+ * contacted), runs WireGuard with it and carries IP packets until SIGTERM or Ctrl-C, then leaves,
  * removes the device and exits 0. Bad arguments exit 2; a failure to set up exits 1; each with
  * one line saying what is wrong and what to do.
  */
