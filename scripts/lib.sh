@@ -22,11 +22,7 @@ ph_install_prereqs() {
   command -v nft >/dev/null 2>&1       || pkgs+=(nftables)
   command -v conntrack >/dev/null 2>&1 || pkgs+=(conntrack)
   command -v ping >/dev/null 2>&1      || pkgs+=(iputils-ping)
-  # the WireGuard interop, capture, forgery and fuzz tests
-  command -v wireguard-go >/dev/null 2>&1 || pkgs+=(wireguard-go)
-  command -v wg >/dev/null 2>&1        || pkgs+=(wireguard-tools)
-  command -v tcpdump >/dev/null 2>&1   || pkgs+=(tcpdump)
-  command -v nstat >/dev/null 2>&1     || pkgs+=(iproute2)
+  command -v nstat >/dev/null 2>&1     || pkgs+=(iproute2) # FuzzIT reads UDP counters with it
   command -v javac >/dev/null 2>&1     || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null 2>&1       || pkgs+=(maven)
   command -v tcpdump >/dev/null 2>&1   || pkgs+=(tcpdump)
