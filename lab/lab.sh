@@ -5,6 +5,7 @@
 #   lab/lab.sh [-v] down PREFIX
 #   lab/lab.sh exec PREFIX NODE cmd...        NODE: rdv inet nata natb a b
 #   lab/lab.sh status PREFIX                  (namespaces, addresses, NAT rules)
+#   lab/lab.sh host PREFIX NAME 203.0.113.X   (one more public host, e.g. an attacker: see cmd_host)
 #
 # Topology (namespaces are ${PREFIX}NODE; nothing is connected to the root namespace):
 #
@@ -204,6 +205,37 @@ cmd_up() {
   say "up: ${P}{${NODES[*]}} (nat-a=$nat_a, nat-b=$nat_b)"
 }
 
+# One more public host on the internet router, for tests that need a third party (an attacker, a
+# fuzzer): namespace ${PREFIX}NAME with eth0 = 203.0.113.X/32, a veth to inet (interface NAME there)
+# and /32 routes to it on inet and on rdv (which has 203.0.113.0/24 on its own link). Like every
+# node it goes away with `down` (a namespace with the prefix). rp_filter stays off on inet (the
+# kernel default in a new namespace, set explicitly): a test may send spoofed sources from it.
+cmd_host() {
+  [[ $# == 2 ]] || die "usage: lab.sh host PREFIX NAME 203.0.113.X"
+  local name=$1 ip=$2 n
+  [[ $name =~ ^[a-z][a-z0-9]{0,5}$ ]] || die "bad host NAME '$name' (1-6 chars of [a-z0-9], a letter first)"
+  for n in "${NODES[@]}"; do [[ $name != "$n" ]] || die "host NAME '$name' is a lab node"; done
+  if ! [[ $ip =~ ^203\.0\.113\.([1-9][0-9]{0,2})$ ]] || ((BASH_REMATCH[1] < 2 || BASH_REMATCH[1] > 254)) \
+      || [[ $ip == 203.0.113.10 ]]; then
+    die "bad host address '$ip' (203.0.113.2-254, not 203.0.113.10)"
+  fi
+  if ! ns_exists "${P}inet" || ! ns_exists "${P}rdv"; then
+    die "no lab $P (lab.sh up $P first)"
+  fi
+  ! ns_exists "$P$name" || die "host $P$name exists already"
+  say "host $P$name at $ip"
+  ip netns add "$P$name"
+  nip "$name" link set lo up
+  nsx "$name" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  veth inet "$name" "$name" eth0
+  addr "$name" eth0 "$ip/32"
+  nip "$name" route add 203.0.113.1/32 dev eth0
+  nip "$name" route add default via 203.0.113.1
+  nip inet route add "$ip/32" dev "$name"
+  nip rdv route add "$ip/32" via 203.0.113.1
+  nsx inet sysctl -q -w net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$name.rp_filter=0"
+}
+
 cmd_status() {
   local n
   for n in "${NODES[@]}"; do
@@ -243,6 +275,7 @@ main() {
       ns_exists "$P$node" || die "no namespace $P$node (lab.sh up $P first)"
       exec ip netns exec "$P$node" "$@" ;;
     status) cmd_status ;;
+    host) cmd_host "$@" ;;
     *) usage ;;
   esac
 }

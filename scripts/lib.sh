@@ -22,6 +22,7 @@ ph_install_prereqs() {
   command -v nft >/dev/null 2>&1       || pkgs+=(nftables)
   command -v conntrack >/dev/null 2>&1 || pkgs+=(conntrack)
   command -v ping >/dev/null 2>&1      || pkgs+=(iputils-ping)
+  command -v nstat >/dev/null 2>&1     || pkgs+=(iproute2) # FuzzIT reads UDP counters with it
   command -v javac >/dev/null 2>&1     || pkgs+=(default-jdk-headless)
   command -v mvn >/dev/null 2>&1       || pkgs+=(maven)
   command -v tcpdump >/dev/null 2>&1   || pkgs+=(tcpdump)

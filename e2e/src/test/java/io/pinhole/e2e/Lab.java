@@ -47,6 +47,8 @@ public final class Lab implements AutoCloseable {
     private final List<Proc> procs = Collections.synchronizedList(new ArrayList<>());
     /** Commands of {@link #exec} still running: killed by {@link #close()} (e.g. from the shutdown hook). */
     private final Set<Process> running = Collections.synchronizedSet(new LinkedHashSet<>());
+    /** Extra public hosts added with {@link #addHost} (namespaces with this lab's prefix too). */
+    private final Set<String> hosts = Collections.synchronizedSet(new LinkedHashSet<>());
     private boolean up;
     private boolean closed;
 
@@ -152,10 +154,23 @@ public final class Lab implements AutoCloseable {
     public Path logDir() { return logDir; }
 
     public String namespace(String node) {
-        if (!NODES.contains(node)) {
-            throw new IllegalArgumentException("unknown node " + node + " (one of " + NODES + ")");
+        if (!NODES.contains(node) && !hosts.contains(node)) {
+            throw new IllegalArgumentException("unknown node " + node + " (one of " + NODES + " or an added host " + hosts + ")");
         }
         return prefix + node;
+    }
+
+    /**
+     * Adds one more public host {@code name} at {@code ipv4} (in 203.0.113.0/24) on the internet
+     * router ({@code lab.sh host}); it is a node like the others from then on, and goes away with the lab.
+     */
+    public void addHost(String name, String ipv4) {
+        Result r = host(Duration.ofSeconds(60), null, labScript(root).toString(), "host", prefix, name, ipv4);
+        if (!r.ok()) {
+            throw new IllegalStateException("lab.sh host " + prefix + " " + name + " " + ipv4 + " failed: " + r);
+        }
+        hosts.add(name);
+        Narrator.say("added public host " + prefix + name + " at " + ipv4);
     }
 
     /** Runs {@code cmd} in namespace {@code node} to completion (killed after {@code timeout}). */
@@ -258,6 +273,13 @@ public final class Lab implements AutoCloseable {
         }
         reapFamily(proc);
         return proc.process.exitValue();
+    }
+
+    /** SIGINT to the process's PID (ping, for one, prints its summary and exits); does not wait. */
+    public void interrupt(Proc proc) {
+        if (proc.isAlive()) {
+            host(Duration.ofSeconds(10), null, "kill", "-INT", String.valueOf(proc.pid()));
+        }
     }
 
     /** SIGKILL to the process's PID (and to any children it made), waiting for it to be gone. */

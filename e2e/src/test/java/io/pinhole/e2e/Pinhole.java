@@ -73,7 +73,14 @@ public final class Pinhole {
     // ---------------------------------------------------------------- programs
 
     public Lab.Proc startServer() {
-        Lab.Proc server = lab.start("rdv", "rendezvous", bin("pinhole-rendezvous"), "--listen", "0.0.0.0:" + RDV_PORT);
+        return startServer(new String[0]);
+    }
+
+    /** Starts the server with more options, e.g. {@code --stats-interval 1}. */
+    public Lab.Proc startServer(String... extra) {
+        List<String> cmd = new ArrayList<>(List.of(bin("pinhole-rendezvous"), "--listen", "0.0.0.0:" + RDV_PORT));
+        cmd.addAll(List.of(extra));
+        Lab.Proc server = lab.start("rdv", "rendezvous", cmd.toArray(String[]::new));
         boolean listening = Lab.await(Duration.ofSeconds(20), Duration.ofMillis(200),
             () -> !server.isAlive() || udpListening("rdv", RDV_PORT));
         assertTrue(server.isAlive(), "the rendezvous server exited at start: " + server.exitCode().orElse(null));
@@ -191,8 +198,19 @@ public final class Pinhole {
 
     // ---------------------------------------------------------------- bin/ and keys
 
-    private String bin(String name) {
+    /** Path of a program in bin/ (fails the test when it is missing). */
+    public String bin(String name) {
         return bin(lab.root(), name);
+    }
+
+    /** The private key file of {@code peer} (made once per test JVM). */
+    public Path privateKeyFile(Peer peer) {
+        return keys().privateKey(peer);
+    }
+
+    /** The public key of {@code peer}, base64. */
+    public String publicKey(Peer peer) {
+        return keys().publicKey(peer);
     }
 
     static String bin(Path root, String name) {

@@ -82,6 +82,33 @@ final class Prerequisites {
         }
     }
 
+    /**
+     * Tools only some tests need, as pairs of command and Debian package, e.g. {@code "tcpdump",
+     * "tcpdump"}: fails (CI=true) or aborts (elsewhere) the current test when one is missing.
+     */
+    static void requireTools(String... commandAndPackage) {
+        List<String> missing = new ArrayList<>();
+        List<String> packages = new ArrayList<>();
+        for (int i = 0; i + 1 < commandAndPackage.length; i += 2) {
+            if (which(commandAndPackage[i]) == null) {
+                missing.add("'" + commandAndPackage[i] + "' (Debian package " + commandAndPackage[i + 1] + ")");
+                if (!packages.contains(commandAndPackage[i + 1])) {
+                    packages.add(commandAndPackage[i + 1]);
+                }
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        String problems = "this test needs " + String.join(", ", missing) + ". Install with: apt-get update && "
+            + "apt-get install -y " + String.join(" ", packages) + " (or run scripts/test.sh, which installs them).";
+        if (inCi()) {
+            Assertions.fail(problems + " [CI=true: failing instead of skipping]");
+        } else {
+            Assumptions.abort(problems + " [not on CI: aborted; set CI=true to make this a failure]");
+        }
+    }
+
     private static boolean isRoot() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
