@@ -324,8 +324,11 @@ public final class PeerMachine {
         if (endpoint != null) {
             out.send(endpoint, leave.encode(punchKey));
         }
-        LOG.log(Level.INFO, "left{0}{1}", config.usesRendezvous() ? ": told the rendezvous" : "",
-                endpoint != null ? " and peer " + peerId : "");
+        String told = config.usesRendezvous() && serverMacKey != null ? "the rendezvous" : "";
+        if (endpoint != null) {
+            told = told.isEmpty() ? "peer " + peerId : told + " and peer " + peerId;
+        }
+        LOG.log(Level.INFO, "left{0}", told.isEmpty() ? "" : ": told " + told);
         state = PeerState.CLOSED;
         staged.clear();
     }
@@ -601,16 +604,19 @@ public final class PeerMachine {
         }
     }
 
+    /**
+     * Logs "tunnel up" once a keypair is usable in both directions (for a responder: after the
+     * initiator's first transport message confirmed it), and quieter news of later rekeys.
+     */
     private void noticeHandshake(InetSocketAddress from) {
         long completed = wg.handshakesCompleted();
-        if (completed != handshakesSeen) {
-            handshakesSeen = completed;
-            if (!tunnelUp) {
-                tunnelUp = true;
-                LOG.log(Level.INFO, "tunnel up: WireGuard handshake with peer {0} at {1} complete", peerId, from);
-            } else {
-                LOG.log(Level.DEBUG, "new WireGuard keypair with peer {0}", peerId);
-            }
+        boolean rekeyed = completed != handshakesSeen;
+        handshakesSeen = completed;
+        if (!tunnelUp && state == PeerState.CONNECTED && wg.canSend(now)) {
+            tunnelUp = true;
+            LOG.log(Level.INFO, "tunnel up: WireGuard handshake with peer {0} at {1} complete", peerId, from);
+        } else if (rekeyed && tunnelUp) {
+            LOG.log(Level.DEBUG, "new WireGuard keypair with peer {0}", peerId);
         }
     }
 

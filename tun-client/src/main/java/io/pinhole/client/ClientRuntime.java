@@ -54,6 +54,7 @@ public final class ClientRuntime {
     private final ReentrantLock lock = new ReentrantLock();
     private final ScheduledExecutorService timer;
     private final AtomicBoolean stopping = new AtomicBoolean();
+    private volatile boolean failed;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private Thread udpThread;
     private Thread tunThread;
@@ -160,6 +161,7 @@ public final class ClientRuntime {
 
     private void fail(String stage, Exception e) {
         if (!stopping.get()) {
+            failed = true;
             LOG.error("{} failed, stopping: {}", stage, e.toString(), e);
             new Thread(this::stop, "pinhole-stop").start();
         }
@@ -186,6 +188,11 @@ public final class ClientRuntime {
         joinQuietly(tunThread);
         LOG.info("stopped; {} removed", tun.name());
         stopped.countDown();
+    }
+
+    /** True when the runtime stopped because a thread failed, not because it was asked to. */
+    public boolean failed() {
+        return failed;
     }
 
     /** Blocks until {@link #stop()} has finished. */

@@ -189,7 +189,7 @@ final class UpCommand implements Callable<Integer> {
             }
             runtime.start();
             runtime.awaitStopped();
-            return 0;
+            return runtime.failed() ? 1 : 0;
         } catch (TunException e) {
             tun.close();
             closeQuietly(udp);
