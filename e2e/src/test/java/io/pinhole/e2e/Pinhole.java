@@ -101,6 +101,21 @@ public final class Pinhole {
         return lab.start(peer.node, peer.clientName(), cmd.toArray(String[]::new));
     }
 
+    /**
+     * Starts the client of {@code peer} in static mode: no rendezvous, the other peer contacted at
+     * {@code peerEndpoint}; {@code extra} are more options.
+     */
+    public Lab.Proc startStaticClient(Peer peer, String peerEndpoint, String... extra) {
+        Keys k = keys();
+        List<String> cmd = new ArrayList<>(List.of(bin("pinhole"), "up",
+            "--peer-endpoint", peerEndpoint,
+            "--private-key", k.privateKey(peer).toString(),
+            "--peer", k.publicKey(peer.other()),
+            "--dev", DEV, "--local", peer.local, "--remote", peer.remote));
+        cmd.addAll(List.of(extra));
+        return lab.start(peer.node, peer.clientName(), cmd.toArray(String[]::new));
+    }
+
     /** Starts the server and both clients and waits until A and B ping each other across the tunnel. */
     public Running startAll() {
         Lab.Proc server = startServer();
