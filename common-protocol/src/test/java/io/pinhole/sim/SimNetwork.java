@@ -64,6 +64,7 @@ public final class SimNetwork {
     private long seq;
     private long hopLatencyNanos = 5_000_000;
     private double lossRate;
+    private long jitterNanos;
     private long delivered;
     private long lost;
 
@@ -97,6 +98,17 @@ public final class SimNetwork {
     /** One-way latency of each hop. */
     public SimNetwork latency(Duration perHop) {
         this.hopLatencyNanos = perHop.toNanos();
+        return this;
+    }
+
+    /**
+     * Up to this much time (uniform, per datagram) a host takes to act on a datagram once it has
+     * arrived, after every NAT on the way has seen it: the scheduling delays of real hosts, so
+     * that two PEER_INFOs sent together are not acted on together. Zero by default. Datagrams
+     * to one host may then overtake each other.
+     */
+    public SimNetwork jitter(Duration max) {
+        this.jitterNanos = max.toNanos();
         return this;
     }
 
@@ -219,6 +231,21 @@ public final class SimNetwork {
         scheduleAt(now + delay, () -> arrive(from, to, datagram));
     }
 
+    /** Hands the datagram to the host's receiver, at once or after the host's jitter. */
+    private void deliver(Host host, InetSocketAddress from, InetSocketAddress destination, ByteBuffer datagram) {
+        if (jitterNanos <= 0) {
+            delivered++;
+            host.receiver.receive(now, from, destination, datagram);
+            return;
+        }
+        scheduleAt(now + (long) (random.nextDouble() * jitterNanos), () -> {
+            if (host.receiver != null) {
+                delivered++;
+                host.receiver.receive(now, from, destination, datagram);
+            }
+        });
+    }
+
     private void arrive(InetSocketAddress from, InetSocketAddress to, ByteBuffer datagram) {
         InetSocketAddress destination = to;
         SimNat nat = nats.get(to.getAddress());
@@ -241,8 +268,7 @@ public final class SimNetwork {
         if (!translated && host.nat != null && !sameLan(from, host)) {
             return; // a private address is not reachable from the internet
         }
-        delivered++;
-        host.receiver.receive(now, from, destination, datagram);
+        deliver(host, from, destination, datagram);
     }
 
     /** A hairpinned datagram: from the public {@code from} to {@code inside}, on the NAT's LAN. */
@@ -260,8 +286,7 @@ public final class SimNetwork {
         if (host == null || host.receiver == null) {
             return;
         }
-        delivered++;
-        host.receiver.receive(now, from, destination, datagram);
+        deliver(host, from, destination, datagram);
     }
 
     private boolean sameLan(InetSocketAddress from, Host host) {
