@@ -10,7 +10,7 @@
 # the moment both clients were started; then a ping back from b, the clients' logs read for the
 # path ("path to peer ... open at ADDR", "tunnel up"), everything this script started stopped
 # by PID (SIGTERM, then SIGKILL after 10 s) and the lab torn down, also when a cell fails.
-# Cells run sequentially; once --budget seconds (default 900) have passed, the cells left are
+# Cells run sequentially; once --budget seconds (default 840) have passed, the cells left are
 # listed as not run. Unless --no-sim, the simulated matrix (NatMatrixSimTest) runs too and its
 # table goes into the same file. Writes the markdown table to FILE (default docs/nat-matrix.md)
 # with the date, the command and notes about the machine; logs stay in a directory it names.
@@ -29,7 +29,7 @@ MODES=(home open symmetric cgnat blocked)
 NETEM='loss 20% delay 100ms'
 RDV=203.0.113.10:7777
 TUN_A=10.10.0.1 TUN_B=10.10.0.2
-TIMEOUT=45 BUDGET=900 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
+TIMEOUT=45 BUDGET=840 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
 COMMAND="lab/matrix.sh $*"
 
 die() { echo "matrix: $*" >&2; exit 2; }
@@ -175,8 +175,8 @@ path_kind() {
   local addr=${1%:*}
   case $addr in
     -) echo - ;;
-    10.*) echo "direct, LAN" ;;
-    198.51.100.2 | 192.0.2.2) if [[ $2 == same-* ]]; then echo "direct, hairpin"; else echo "direct"; fi ;;
+    10.*) echo "direct (LAN)" ;;
+    198.51.100.2 | 192.0.2.2) if [[ $2 == same-* ]]; then echo "direct (hairpin)"; else echo "direct"; fi ;;
     203.0.113.10) echo "relayed" ;;
     *) echo "other ($addr)" ;;
   esac
