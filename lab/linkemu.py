@@ -23,6 +23,42 @@ import time
 ETH_P_ALL = 0x0003
 
 
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def fix_l4_checksum(frame):
+    """The frame with its IPv4 UDP or TCP checksum computed.
+
+    A veth hands its peer UDP and TCP packets whose checksum the sender left to "hardware"
+    (CHECKSUM_PARTIAL); a packet socket sees them unfinished, and once re-sent they would be
+    dropped as corrupt. So every IPv4 UDP/TCP packet (not a fragment) gets its checksum here.
+    """
+    if len(frame) < 34 or frame[12:14] != b"\x08\x00":
+        return frame
+    ihl = (frame[14] & 0x0F) * 4
+    proto = frame[23]
+    total = int.from_bytes(frame[16:18], "big")
+    if proto not in (6, 17) or int.from_bytes(frame[20:22], "big") & 0x3FFF or len(frame) < 14 + total:
+        return frame
+    l4 = bytearray(frame[14 + ihl:14 + total])
+    at = 6 if proto == 17 else 16
+    if len(l4) < at + 2:
+        return frame
+    l4[at:at + 2] = b"\0\0"
+    pseudo = frame[26:34] + bytes([0, proto]) + len(l4).to_bytes(2, "big")
+    c = checksum(pseudo + bytes(l4))
+    if proto == 17 and c == 0:
+        c = 0xFFFF
+    l4[at:at + 2] = c.to_bytes(2, "big")
+    return frame[:14 + ihl] + bytes(l4) + frame[14 + total:]
+
+
 def parse(words):
     loss, delay, jitter = 0.0, 0.0, 0.0
     i = 0
@@ -95,7 +131,7 @@ def main():
                 target = out[s]
                 due = max(due, last_due[target])  # keep order, as netem does without reorder
                 last_due[target] = due
-                heapq.heappush(queue, (due, seq, target, frame))
+                heapq.heappush(queue, (due, seq, target, fix_l4_checksum(frame)))
                 seq += 1
         now = time.monotonic()
         while queue and queue[0][0] <= now:
