@@ -135,12 +135,20 @@ class NatMatrixSimTest {
     @Test
     void matrixOfTheCurrentClient() throws IOException {
         Map<String, List<Run>> results = new LinkedHashMap<>();
-        for (Cell cell : cells()) {
-            List<Run> runs = new ArrayList<>();
-            for (long seed = 1; seed <= SEEDS; seed++) {
-                runs.add(run(cell.name, cell.lab.apply(seed)));
+        // the failing cells would log a thousand warnings (no answer, retrying): the table says it
+        java.util.logging.Logger cores = java.util.logging.Logger.getLogger("io.pinhole");
+        java.util.logging.Level level = cores.getLevel();
+        cores.setLevel(java.util.logging.Level.SEVERE);
+        try {
+            for (Cell cell : cells()) {
+                List<Run> runs = new ArrayList<>();
+                for (long seed = 1; seed <= SEEDS; seed++) {
+                    runs.add(run(cell.name, cell.lab.apply(seed)));
+                }
+                results.put(cell.name, runs);
             }
-            results.put(cell.name, runs);
+        } finally {
+            cores.setLevel(level);
         }
 
         String table = table(results);
