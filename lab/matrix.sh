@@ -308,6 +308,8 @@ mkdir -p "$(dirname "$OUT")"
   echo "private candidate; hairpin: to the shared NAT's public address; relayed: through the rendezvous"
   echo "host, which does not exist yet); **first ping**: seconds from t=0 to the first reply; **tunnel up**:"
   echo "seconds from t=0 to \"tunnel up\" in a's / b's log (- = never)."
+  echo "A cell M1-M2 puts a behind M1 and b behind M2; mixed cells run one way round only, and once:"
+  echo "a race (which peer acts on its PEER_INFO first) can decide a cell, so one run is one sample."
   echo
   echo "| cell | lab.sh up | connected | back | path | a's path / b's path | first ping (s) | tunnel up a / b (s) | note |"
   echo "|---|---|---|---|---|---|---|---|---|"
