@@ -30,7 +30,7 @@ NETEM='loss 20% delay 100ms'
 RDV=203.0.113.10:7777
 TUN_A=10.10.0.1 TUN_B=10.10.0.2
 TIMEOUT=45 BUDGET=840 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
-COMMAND="lab/matrix.sh $*"
+COMMAND="lab/matrix.sh${*:+ $*}"
 
 die() { echo "matrix: $*" >&2; exit 2; }
 log() { echo "[matrix $(date +%T)] $*" >&2; }
