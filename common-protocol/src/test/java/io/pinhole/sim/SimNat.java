@@ -20,6 +20,22 @@ import java.util.Random;
  * different public port. Mappings expire after {@link #timeoutNanos} idle; {@link #flush()}
  * forgets them all (conntrack -F).
  *
+ * <p>Around that, as the namespace lab's modes (lab/lab.sh):
+ * <ul>
+ *   <li>an {@link #upstream()} NAT: this NAT's WAN side sits behind another NAT (carrier-grade
+ *       NAT, lab mode {@code cgnat}); its public address is then a private one (100.64.0.0/10);
+ *   <li>{@link #udpOnlyTo(InetAddress)}: outbound datagrams to any other address are dropped
+ *       (lab mode {@code blocked});
+ *   <li>{@link #hairpin(boolean)}: a datagram from the LAN to the NAT's own public address is
+ *       translated back into the LAN, to the inside endpoint that last used that public port,
+ *       with its source translated to the sender's public mapping (lab {@code --hairpin on});
+ *       off, it is dropped;
+ *   <li>{@link #isolateLan(boolean)}: hosts behind the NAT cannot reach each other's private
+ *       address (client isolation, lab {@code --isolate});
+ *   <li>{@link #impairWan(double, java.time.Duration)}: loss and extra one-way delay on the
+ *       NAT's WAN link, both directions (lab {@code --netem}).
+ * </ul>
+ *
  * <p>Not thread-safe; the simulated network is single-threaded.
  */
 public final class SimNat {
@@ -52,13 +68,102 @@ public final class SimNat {
     /** Tuples (remote, public port) the router's own stack has seen (OPEN only). */
     private final Map<InetSocketAddress, Integer> localTuples = new HashMap<>();
     private long dropped;
+    private final SimNat upstream;
+    private InetAddress udpOnlyTo;
+    private boolean hairpin;
+    private boolean isolated;
+    private double wanLoss;
+    private long wanDelayNanos;
+    private long filtered;
 
     SimNat(String name, InetAddress publicAddress, Behaviour behaviour, Random random, long timeoutNanos) {
+        this(name, publicAddress, behaviour, random, timeoutNanos, null);
+    }
+
+    SimNat(String name, InetAddress publicAddress, Behaviour behaviour, Random random, long timeoutNanos,
+           SimNat upstream) {
         this.name = name;
         this.publicAddress = publicAddress;
         this.behaviour = behaviour;
         this.random = random;
         this.timeoutNanos = timeoutNanos;
+        this.upstream = upstream;
+    }
+
+    public Behaviour behaviour() {
+        return behaviour;
+    }
+
+    /** The NAT this one's WAN side sits behind (carrier-grade NAT), or null: on the internet. */
+    public SimNat upstream() {
+        return upstream;
+    }
+
+    /** Drops every outbound datagram not addressed to {@code allowed} (null: no filter). */
+    public SimNat udpOnlyTo(InetAddress allowed) {
+        this.udpOnlyTo = allowed;
+        return this;
+    }
+
+    /** Hairpinning on or off (off by default). */
+    public SimNat hairpin(boolean on) {
+        this.hairpin = on;
+        return this;
+    }
+
+    /** Client isolation on the LAN: hosts behind this NAT cannot reach each other directly. */
+    public SimNat isolateLan(boolean on) {
+        this.isolated = on;
+        return this;
+    }
+
+    /** Loss rate and extra one-way delay on this NAT's WAN link, in both directions. */
+    public SimNat impairWan(double loss, java.time.Duration delay) {
+        this.wanLoss = loss;
+        this.wanDelayNanos = delay.toNanos();
+        return this;
+    }
+
+    public boolean hairpin() {
+        return hairpin;
+    }
+
+    public boolean lanIsolated() {
+        return isolated;
+    }
+
+    double wanLoss() {
+        return wanLoss;
+    }
+
+    long wanDelayNanos() {
+        return wanDelayNanos;
+    }
+
+    /** Whether the outbound filter lets a datagram to {@code remote} through. */
+    boolean allows(InetSocketAddress remote) {
+        return udpOnlyTo == null || udpOnlyTo.equals(remote.getAddress());
+    }
+
+    /** Counts a datagram dropped on the LAN side (outbound filter, isolation, no hairpin). */
+    void filter() {
+        filtered++;
+    }
+
+    /**
+     * Hairpin: the inside endpoint that most recently used public {@code port} (whatever the
+     * remote), or null. The nftables lab does the same with a map that every outbound packet
+     * on the WAN updates.
+     */
+    InetSocketAddress hairpinTarget(long now, int port) {
+        expire(now);
+        Mapping best = null;
+        for (Mapping m : byFlow.values()) {
+            if (m.publicPort == port && (best == null || m.lastUsed - best.lastUsed > 0)) {
+                best = m;
+            }
+        }
+        return best == null ? null : best.inside;
     }
 
     public String name() {
@@ -156,6 +261,17 @@ public final class SimNat {
     /** Inbound packets dropped for want of a mapping. */
     public long dropped() {
         return dropped;
+    }
+
+    /** Datagrams from the LAN side dropped: outbound filter, client isolation, hairpin off. */
+    public long filtered() {
+        return filtered;
+    }
+
+    /** The public port of the mapping for {@code inside} towards {@code remote}, or -1 if none. */
+    public int publicPort(InetSocketAddress inside, InetSocketAddress remote) {
+        Mapping m = byFlow.get(new Flow(inside, remote));
+        return m == null ? -1 : m.publicPort;
     }
 
     /** How many mappings exist now. */

@@ -12,9 +12,11 @@ import java.util.Random;
 
 /**
  * SimNetwork: an in-process network with virtual time, for fast deterministic tests of the
- * protocol machines. Hosts sit on the "internet" or behind a {@link SimNat}; datagrams take a
- * fixed one-way latency per hop and may be lost at a given rate; all randomness comes from one
- * seeded {@link Random}.
+ * protocol machines. Hosts sit on the "internet" or behind a {@link SimNat}, which may itself
+ * sit behind another NAT (carrier-grade NAT); hosts behind one NAT share a LAN. Datagrams take
+ * a fixed one-way latency per hop (the sender's LAN, and each NAT it crosses on the way out),
+ * plus the extra delay of any impaired NAT WAN link they cross, and may be lost at a given rate
+ * (and on impaired links); all randomness comes from one seeded {@link Random}.
  *
  * <p>Time is nanoseconds starting at an arbitrary origin (tests use origins near overflow to
  * check that nothing assumes zero). Nothing runs until {@link #runFor(Duration)} is called.
@@ -62,6 +64,7 @@ public final class SimNetwork {
     private long seq;
     private long hopLatencyNanos = 5_000_000;
     private double lossRate;
+    private long jitterNanos;
     private long delivered;
     private long lost;
 
@@ -98,6 +101,17 @@ public final class SimNetwork {
         return this;
     }
 
+    /**
+     * Up to this much time (uniform, per datagram) a host takes to act on a datagram once it has
+     * arrived, after every NAT on the way has seen it: the scheduling delays of real hosts, so
+     * that two PEER_INFOs sent together are not acted on together. Zero by default. Datagrams
+     * to one host may then overtake each other.
+     */
+    public SimNetwork jitter(Duration max) {
+        this.jitterNanos = max.toNanos();
+        return this;
+    }
+
     /** Probability that any datagram is lost. */
     public SimNetwork loss(double rate) {
         this.lossRate = rate;
@@ -106,7 +120,15 @@ public final class SimNetwork {
 
     /** A NAT with public address {@code publicIp}. */
     public SimNat addNat(String name, String publicIp, SimNat.Behaviour behaviour) {
-        SimNat nat = new SimNat(name, ip(publicIp), behaviour, random, Duration.ofSeconds(30).toNanos());
+        return addNat(name, publicIp, behaviour, null);
+    }
+
+    /**
+     * A NAT whose WAN address {@code wanIp} sits behind {@code upstream} (a carrier-grade NAT),
+     * or, with a null upstream, on the internet.
+     */
+    public SimNat addNat(String name, String wanIp, SimNat.Behaviour behaviour, SimNat upstream) {
+        SimNat nat = new SimNat(name, ip(wanIp), behaviour, random, Duration.ofSeconds(30).toNanos(), upstream);
         nats.put(nat.publicAddress(), nat);
         return nat;
     }
@@ -138,44 +160,133 @@ public final class SimNetwork {
         InetSocketAddress source = new InetSocketAddress(host.address, port);
         Host local = hosts.get(to.getAddress());
         if (host.nat != null && local != null && local.nat == host.nat) {
-            hop(1, source, to, copy); // same LAN
+            if (host.nat.lanIsolated()) {
+                host.nat.filter(); // client isolation: only the router is reachable
+                return;
+            }
+            hop(1, source, to, copy, null, null); // same LAN
             return;
         }
         InetSocketAddress wanSource = source;
         int hops = 1;
-        if (host.nat != null) {
-            wanSource = host.nat.outbound(now, source, to);
+        SimNat outer = null;
+        for (SimNat nat = host.nat; nat != null; nat = nat.upstream()) {
+            if (to.getAddress().equals(nat.publicAddress())) {
+                hairpin(nat, wanSource, hops, to, copy);
+                return;
+            }
+            if (!nat.allows(to)) {
+                nat.filter();
+                return;
+            }
+            wanSource = nat.outbound(now, wanSource, to);
             hops++;
+            outer = nat;
         }
-        hop(hops, wanSource, to, copy);
+        SimNat remote = nats.get(to.getAddress());
+        hop(hops, wanSource, to, copy, outer, remote != null && remote.upstream() == null ? remote : null);
     }
 
-    private void hop(int hops, InetSocketAddress from, InetSocketAddress to, ByteBuffer datagram) {
+    /** A datagram from the LAN of {@code nat} to its own public address {@code to}. */
+    private void hairpin(SimNat nat, InetSocketAddress source, int hops, InetSocketAddress to, ByteBuffer datagram) {
+        if (!nat.hairpin()) {
+            nat.filter(); // the router's own stack takes it: nothing listens there
+            return;
+        }
+        InetSocketAddress inside = nat.hairpinTarget(now, to.getPort());
+        if (inside == null) {
+            nat.filter();
+            return;
+        }
+        InetSocketAddress translated = nat.outbound(now, source, to);
         if (lossRate > 0 && random.nextDouble() < lossRate) {
             lost++;
             return;
         }
-        scheduleAt(now + hops * hopLatencyNanos, () -> arrive(from, to, datagram));
+        scheduleAt(now + (hops + 1) * hopLatencyNanos, () -> arriveInside(translated, inside, datagram));
+    }
+
+    /**
+     * Schedules the arrival {@code hops} hops from now, unless lost: the network's loss rate,
+     * then the loss of the impaired WAN links crossed ({@code out}: the sender's outermost NAT,
+     * {@code in}: the receiver's), whose delays are added.
+     */
+    private void hop(int hops, InetSocketAddress from, InetSocketAddress to, ByteBuffer datagram, SimNat out,
+                     SimNat in) {
+        if (lossRate > 0 && random.nextDouble() < lossRate) {
+            lost++;
+            return;
+        }
+        long delay = hops * hopLatencyNanos;
+        for (SimNat link : new SimNat[] {out, in}) {
+            if (link == null) {
+                continue;
+            }
+            if (link.wanLoss() > 0 && random.nextDouble() < link.wanLoss()) {
+                lost++;
+                return;
+            }
+            delay += link.wanDelayNanos();
+        }
+        scheduleAt(now + delay, () -> arrive(from, to, datagram));
+    }
+
+    /** Hands the datagram to the host's receiver, at once or after the host's jitter. */
+    private void deliver(Host host, InetSocketAddress from, InetSocketAddress destination, ByteBuffer datagram) {
+        if (jitterNanos <= 0) {
+            delivered++;
+            host.receiver.receive(now, from, destination, datagram);
+            return;
+        }
+        scheduleAt(now + (long) (random.nextDouble() * jitterNanos), () -> {
+            if (host.receiver != null) {
+                delivered++;
+                host.receiver.receive(now, from, destination, datagram);
+            }
+        });
     }
 
     private void arrive(InetSocketAddress from, InetSocketAddress to, ByteBuffer datagram) {
         InetSocketAddress destination = to;
         SimNat nat = nats.get(to.getAddress());
-        if (nat != null) {
-            destination = nat.inbound(now, from, to.getPort());
+        if (nat != null && nat.upstream() != null) {
+            return; // the WAN address of a NAT behind a carrier NAT is not on the internet
+        }
+        boolean translated = false;
+        while (nat != null) { // inwards through each NAT layer
+            destination = nat.inbound(now, from, destination.getPort());
             if (destination == null) {
                 return;
             }
+            translated = true;
+            nat = nats.get(destination.getAddress());
         }
         Host host = hosts.get(destination.getAddress());
         if (host == null || host.receiver == null) {
             return;
         }
-        if (nat == null && host.nat != null && !sameLan(from, host)) {
+        if (!translated && host.nat != null && !sameLan(from, host)) {
             return; // a private address is not reachable from the internet
         }
-        delivered++;
-        host.receiver.receive(now, from, destination, datagram);
+        deliver(host, from, destination, datagram);
+    }
+
+    /** A hairpinned datagram: from the public {@code from} to {@code inside}, on the NAT's LAN. */
+    private void arriveInside(InetSocketAddress from, InetSocketAddress inside, ByteBuffer datagram) {
+        InetSocketAddress destination = inside;
+        SimNat inner = nats.get(inside.getAddress());
+        while (inner != null) { // the inside endpoint may be an inner NAT's mapping
+            destination = inner.inbound(now, from, destination.getPort());
+            if (destination == null) {
+                return;
+            }
+            inner = nats.get(destination.getAddress());
+        }
+        Host host = hosts.get(destination.getAddress());
+        if (host == null || host.receiver == null) {
+            return;
+        }
+        deliver(host, from, destination, datagram);
     }
 
     private boolean sameLan(InetSocketAddress from, Host host) {
