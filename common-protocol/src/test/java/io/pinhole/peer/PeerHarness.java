@@ -105,22 +105,7 @@ final class PeerHarness implements PeerOutput {
     long wallOffsetNanos;
     boolean wallFrozen;
     private long frozenAt;
-    final Clock wall = new Clock() {
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return WALL_START.plusNanos((wallFrozen ? frozenAt : now - origin) + wallOffsetNanos);
-        }
-    };
+    final Clock wall = io.pinhole.sim.VirtualClock.of(() -> WALL_START.plusNanos((wallFrozen ? frozenAt : now - PeerHarness.this.origin) + wallOffsetNanos));
 
     /** When set, a hand-built server answers each REGISTER: CHALLENGE without a cookie, REGISTERED with one. */
     boolean answerRegisters;

@@ -44,22 +44,7 @@ class PeerMachinePairTest {
     }
 
     private long now = 1_000_000 * MS;
-    private final Clock wall = new Clock() {
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return Instant.parse("2026-11-21T12:00:00Z").plusNanos(now);
-        }
-    };
+    private final Clock wall = io.pinhole.sim.VirtualClock.of(() -> Instant.parse("2026-11-21T12:00:00Z").plusNanos(now));
     private final Rendezvous server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY,
             WireSamples.seededRandom(11));
     private final ArrayDeque<Datagram> inFlight = new ArrayDeque<>();

@@ -816,24 +816,7 @@ class PeerMachineTest {
     void anAuthenticatedPacketFromThePeerKeepsThePathAlive() {
         h.connected();
         h.advance(Duration.ofSeconds(10));
-        assertTrue(h.partner.sendKeepalive(h.now, new io.pinhole.wireguard.SessionOutput() {
-            @Override
-            public void sendToPeer(java.nio.ByteBuffer datagram) {
-                h.receive(PEER_PUBLIC, WireSamples.bytes(datagram));
-            }
-
-            @Override
-            public void send(InetSocketAddress to, java.nio.ByteBuffer datagram) {
-            }
-
-            @Override
-            public void deliver(java.nio.ByteBuffer ipPacket) {
-            }
-
-            @Override
-            public void authenticated(InetSocketAddress from) {
-            }
-        }));
+        assertTrue(h.partner.sendKeepalive(h.now, fromPartnerAt(PEER_PUBLIC)));
 
         h.advance(Duration.ofMillis(14_950));
         assertEquals(PeerState.CONNECTED, h.machine.state());
@@ -1026,24 +1009,7 @@ class PeerMachineTest {
         h.peerInfo();
         h.partnerAt = PEER_LAN;
 
-        h.partner.initiate(h.now, new io.pinhole.wireguard.SessionOutput() {
-            @Override
-            public void sendToPeer(java.nio.ByteBuffer datagram) {
-                h.receive(PEER_LAN, WireSamples.bytes(datagram));
-            }
-
-            @Override
-            public void send(InetSocketAddress to, java.nio.ByteBuffer datagram) {
-            }
-
-            @Override
-            public void deliver(java.nio.ByteBuffer ipPacket) {
-            }
-
-            @Override
-            public void authenticated(InetSocketAddress from) {
-            }
-        }, true);
+        h.partner.initiate(h.now, fromPartnerAt(PEER_LAN), true);
 
         assertEquals(PeerState.CONNECTED, h.machine.state());
         assertEquals(PEER_LAN, h.machine.endpoint());
@@ -1194,5 +1160,27 @@ class PeerMachineTest {
         h.start();
 
         assertEquals(WireSamples.candidates(8), ((Register) h.sent().get(0).message()).candidates());
+    }
+
+    /** What the partner's WireGuard session sends arrives at the machine as if from {@code address}. */
+    private io.pinhole.wireguard.SessionOutput fromPartnerAt(InetSocketAddress address) {
+        return new io.pinhole.wireguard.SessionOutput() {
+            @Override
+            public void sendToPeer(java.nio.ByteBuffer datagram) {
+                h.receive(address, WireSamples.bytes(datagram));
+            }
+
+            @Override
+            public void send(InetSocketAddress to, java.nio.ByteBuffer datagram) {
+            }
+
+            @Override
+            public void deliver(java.nio.ByteBuffer ipPacket) {
+            }
+
+            @Override
+            public void authenticated(InetSocketAddress from) {
+            }
+        };
     }
 }

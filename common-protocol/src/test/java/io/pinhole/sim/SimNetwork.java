@@ -72,22 +72,7 @@ public final class SimNetwork {
         this.random = new Random(seed);
         this.now = origin;
         java.time.Instant base = java.time.Instant.parse("2026-11-21T12:00:00Z");
-        this.wall = new java.time.Clock() {
-            @Override
-            public java.time.ZoneId getZone() {
-                return java.time.ZoneOffset.UTC;
-            }
-
-            @Override
-            public java.time.Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public java.time.Instant instant() {
-                return base.plusNanos(now - origin);
-            }
-        };
+        this.wall = VirtualClock.of(() -> base.plusNanos(now - origin));
     }
 
     /** Current virtual time. */

@@ -87,22 +87,7 @@ final class SessionPair {
         SecureRandom random = seeded(seed);
         keyA = NoisePrivateKey.generate(random);
         keyB = NoisePrivateKey.generate(random);
-        Clock wall = new Clock() {
-            @Override
-            public ZoneOffset getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return wallStart.plusNanos(now - start + wallSkewNanos);
-            }
-        };
+        Clock wall = io.pinhole.sim.VirtualClock.of(() -> wallStart.plusNanos(now - start + wallSkewNanos));
         this.wall = wall;
         a = new WireGuardSession(new Identity(keyA, keyB.publicKey(), pskA), seeded(seed + 1), wall, timersA);
         b = new WireGuardSession(new Identity(keyB, keyA.publicKey(), pskB), seeded(seed + 2), wall, timersB);
