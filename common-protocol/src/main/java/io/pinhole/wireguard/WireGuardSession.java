@@ -66,6 +66,9 @@ public final class WireGuardSession {
     private boolean handshakeInProgress;
     private long handshakeStartedAt;
     private long lastInitiationSentAt;
+    /** When we last sent a handshake response; like an initiation, it holds off our own for REKEY_TIMEOUT. */
+    private long lastResponseSentAt;
+    private boolean respondedAny;
     private long retryJitter;
     private boolean awaitingPeerInitiation;
     private long awaitPeerInitiationUntil;
@@ -169,7 +172,7 @@ public final class WireGuardSession {
             return;
         }
         if (id.initiatesOnNewPath()) {
-            initiate(now, out, true);
+            initiate(now, out, false); // not if one went out within REKEY_TIMEOUT
         } else {
             awaitingPeerInitiation = true;
             awaitPeerInitiationUntil = now + waitNanos;
@@ -178,8 +181,11 @@ public final class WireGuardSession {
 
     /** Starts a handshake now unless one was sent within REKEY_TIMEOUT (or {@code force}). */
     public void initiate(long now, SessionOutput out, boolean force) {
-        if (handshakeInProgress && !force && now - lastInitiationSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {
+        if (!force && handshakeInProgress && now - lastInitiationSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {
             return;
+        }
+        if (!force && respondedAny && now - lastResponseSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {
+            return; // we just answered the peer's handshake: its confirmation is on the way (WireGuard's rule)
         }
         if (!handshakeInProgress) {
             handshakeInProgress = true;
@@ -310,6 +316,7 @@ public final class WireGuardSession {
             return false;
         }
         out.authenticated(from);
+        sentWithoutReply = false; // any authenticated packet answers the 15 s rule, as in WireGuard
         byte[] response = handshake.createResponse(newIndex());
         cookieJar.addMacs(response, Messages.RESPONSE_MAC1, now);
         Keypair kp = handshake.deriveKeypair(now);
@@ -324,6 +331,8 @@ public final class WireGuardSession {
         lastHandshakeCompletedAt = now;
         handshakesCompleted++;
         LOG.log(Level.DEBUG, "answered handshake initiation from peer {0} at {1}", peerId, from);
+        lastResponseSentAt = now;
+        respondedAny = true;
         out.sendToPeer(ByteBuffer.wrap(response));
         return true;
     }
@@ -338,6 +347,7 @@ public final class WireGuardSession {
             return false;
         }
         out.authenticated(from);
+        sentWithoutReply = false;
         Keypair kp = handshake.deriveKeypair(now);
         if (next != null) {
             if (previous != null) {

@@ -391,6 +391,9 @@ class WireGuardTimersTest {
         assertEquals(List.of(Messages.TYPE_TRANSPORT), types(pair.sideB.toPeer));
         pair.deliverAll();
 
+        // A response counts as a handshake sent, as in WireGuard: the responder's own initiation
+        // waits REKEY_TIMEOUT after it.
+        pair.advanceSeconds(Protocol.REKEY_TIMEOUT.toSeconds() + 1);
         responderKeys.sendCounter = Protocol.REKEY_AFTER_MESSAGES + 1;
         pair.b.send(pair.now, ByteBuffer.wrap(ipv4(2, 60)), pair.sideB);
         assertEquals(List.of(Messages.TYPE_TRANSPORT, Messages.TYPE_INITIATION), types(pair.sideB.toPeer),
@@ -435,5 +438,42 @@ class WireGuardTimersTest {
         pair.deliverAll();
         assertEquals(2, pair.sideB.delivered.size());
         assertArrayEquals(ipv4(2, 60), pair.sideB.delivered.get(1));
+    }
+
+    @Test
+    void aResponderWithDataWaitsForTheConfirmationInsteadOfStartingItsOwnHandshake() {
+        SessionPair pair = new SessionPair(36);
+        pair.a.initiate(pair.now, pair.sideA, true);
+        pair.b.receive(pair.now, SessionPair.A_ADDR, pair.sideA.toPeer.remove(0), pair.sideB); // b answers
+        assertEquals(List.of(Messages.TYPE_RESPONSE), types(pair.sideB.toPeer));
+        ByteBuffer response = pair.sideB.toPeer.remove(0);
+
+        pair.b.send(pair.now, ByteBuffer.wrap(ipv4(1, 60)), pair.sideB); // data before a's confirmation
+
+        assertEquals(List.of(), types(pair.sideB.toPeer), "staged, no second handshake");
+        assertEquals(1, pair.b.stagedPackets());
+        pair.a.receive(pair.now, SessionPair.B_ADDR, response, pair.sideA);
+        pair.deliverAll(); // a's confirmation reaches b, which then sends its staged packet
+        assertEquals(0, pair.b.stagedPackets());
+        assertEquals(1, pair.sideA.delivered.size());
+        assertEquals(1, pair.a.handshakesCompleted());
+    }
+
+    @Test
+    void aHandshakeMessageFromThePeerAnswersTheFifteenSecondRule() {
+        SessionPair pair = new SessionPair(37);
+        pair.handshake();
+        pair.a.send(pair.now, ByteBuffer.wrap(ipv4(1, 60)), pair.sideA); // data sent, no reply yet
+        pair.sideA.toPeer.clear(); // lost
+        pair.advanceSeconds(14);
+        pair.b.initiate(pair.now, pair.sideB, true); // the peer's initiation is an authenticated packet
+        pair.a.receive(pair.now, SessionPair.B_ADDR, pair.sideB.toPeer.remove(0), pair.sideA);
+        pair.sideA.toPeer.clear(); // a's response is lost: no transport message reaches a afterwards
+        pair.sideB.toPeer.clear();
+
+        pair.advanceSeconds(2); // 16 s after the unanswered data
+        pair.a.tick(pair.now, pair.sideA);
+
+        assertEquals(List.of(), types(pair.sideA.toPeer), "no new handshake: the peer was heard from");
     }
 }
