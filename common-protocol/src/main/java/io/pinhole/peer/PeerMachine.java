@@ -142,7 +142,7 @@ public final class PeerMachine {
         }
 
         @Override
-        public void send(java.net.InetSocketAddress to, ByteBuffer datagram) {
+        public void send(InetSocketAddress to, ByteBuffer datagram) {
             out.send(to, datagram);
         }
 

@@ -60,34 +60,7 @@ public final class WireGuardGoInteropChild {
         List<byte[]> delivered = new ArrayList<>();
         try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             socket.setSoTimeout(50);
-            SessionOutput out = new SessionOutput() {
-                @Override
-                public void sendToPeer(ByteBuffer datagram) {
-                    send(server, datagram);
-                }
-
-                @Override
-                public void send(InetSocketAddress to, ByteBuffer datagram) {
-                    byte[] b = new byte[datagram.remaining()];
-                    datagram.duplicate().get(b);
-                    try {
-                        socket.send(new DatagramPacket(b, b.length, to));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-
-                @Override
-                public void deliver(ByteBuffer ipPacket) {
-                    byte[] b = new byte[ipPacket.remaining()];
-                    ipPacket.duplicate().get(b);
-                    delivered.add(b);
-                }
-
-                @Override
-                public void authenticated(InetSocketAddress from) {
-                }
-            };
+            SocketOutput out = new SocketOutput(socket, delivered, server);
 
             int[] payloadSizes = {56, 1000, 0, 1372};
             int next = 0;
@@ -159,38 +132,7 @@ public final class WireGuardGoInteropChild {
         List<byte[]> delivered = new ArrayList<>();
         try (DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
             socket.setSoTimeout(50);
-            InetSocketAddress[] endpoint = new InetSocketAddress[1];
-            SessionOutput out = new SessionOutput() {
-                @Override
-                public void sendToPeer(ByteBuffer datagram) {
-                    if (endpoint[0] != null) {
-                        send(endpoint[0], datagram);
-                    }
-                }
-
-                @Override
-                public void send(InetSocketAddress to, ByteBuffer datagram) {
-                    byte[] b = new byte[datagram.remaining()];
-                    datagram.duplicate().get(b);
-                    try {
-                        socket.send(new DatagramPacket(b, b.length, to));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                }
-
-                @Override
-                public void deliver(ByteBuffer ipPacket) {
-                    byte[] b = new byte[ipPacket.remaining()];
-                    ipPacket.duplicate().get(b);
-                    delivered.add(b);
-                }
-
-                @Override
-                public void authenticated(InetSocketAddress from) {
-                    endpoint[0] = from;
-                }
-            };
+            SocketOutput out = new SocketOutput(socket, delivered, null); // the endpoint is learned
             System.out.println(PREFIX + "listening port=" + port);
             int answered = 0;
             long start = System.nanoTime();
@@ -277,5 +219,51 @@ public final class WireGuardGoInteropChild {
 
     private static String hex(byte[] b) {
         return java.util.HexFormat.of().formatHex(b, 0, Math.min(b.length, 64));
+    }
+
+    /**
+     * A session's output on a plain UDP socket: sends to the peer's endpoint (given, or learned
+     * from the first authenticated datagram) and collects delivered packets.
+     */
+    private static final class SocketOutput implements SessionOutput {
+        private final DatagramSocket socket;
+        private final List<byte[]> delivered;
+        private InetSocketAddress endpoint;
+
+        SocketOutput(DatagramSocket socket, List<byte[]> delivered, InetSocketAddress endpoint) {
+            this.socket = socket;
+            this.delivered = delivered;
+            this.endpoint = endpoint;
+        }
+
+        @Override
+        public void sendToPeer(ByteBuffer datagram) {
+            if (endpoint != null) {
+                send(endpoint, datagram);
+            }
+        }
+
+        @Override
+        public void send(InetSocketAddress to, ByteBuffer datagram) {
+            byte[] b = new byte[datagram.remaining()];
+            datagram.duplicate().get(b);
+            try {
+                socket.send(new DatagramPacket(b, b.length, to));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void deliver(ByteBuffer ipPacket) {
+            byte[] b = new byte[ipPacket.remaining()];
+            ipPacket.duplicate().get(b);
+            delivered.add(b);
+        }
+
+        @Override
+        public void authenticated(InetSocketAddress from) {
+            endpoint = from;
+        }
     }
 }

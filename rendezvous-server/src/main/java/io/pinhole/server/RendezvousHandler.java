@@ -27,17 +27,11 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
 
     private final Rendezvous core;
     private final Ticker ticker;
-    private ChannelHandlerContext context;
     private long datagrams;
 
     public RendezvousHandler(Rendezvous core, Ticker ticker) {
         this.core = core;
         this.ticker = ticker;
-    }
-
-    @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        this.context = ctx;
     }
 
     @Override
@@ -81,9 +75,5 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
 
     Rendezvous core() {
         return core;
-    }
-
-    ChannelHandlerContext context() {
-        return context;
     }
 }
