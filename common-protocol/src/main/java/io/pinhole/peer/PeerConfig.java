@@ -23,10 +23,12 @@ import java.util.List;
  * @param candidates our own LAN endpoints, reported to the partner through the server
  * @param timers pinhole's timing choices
  * @param session WireGuard session choices (MTU, staging, load thresholds)
+ * @param traversal NAT traversal choices (relay, openers, path fallback)
  */
 public record PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presharedKey, InetSocketAddress rendezvous,
                          NoisePublicKey rendezvousKey, InetSocketAddress staticEndpoint,
-                         List<InetSocketAddress> candidates, PeerTimers timers, SessionTimers session) {
+                         List<InetSocketAddress> candidates, PeerTimers timers, SessionTimers session,
+                         Traversal traversal) {
     public PeerConfig {
         candidates = List.copyOf(candidates.subList(0, Math.min(candidates.size(), ControlMessage.MAX_CANDIDATES)));
         if (key.publicKey().equals(peer)) {
@@ -48,7 +50,18 @@ public record PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presha
     public static PeerConfig viaRendezvous(NoisePrivateKey key, NoisePublicKey peer, InetSocketAddress rendezvous,
                                            List<InetSocketAddress> candidates) {
         return new PeerConfig(key, peer, null, rendezvous, null, null, candidates, PeerTimers.defaults(),
-                SessionTimers.defaults());
+                SessionTimers.defaults(), Traversal.defaults());
+    }
+
+    /** A copy with other traversal choices. */
+    public PeerConfig withTraversal(Traversal other) {
+        return new PeerConfig(key, peer, presharedKey, rendezvous, rendezvousKey, staticEndpoint, candidates, timers,
+                session, other);
+    }
+
+    /** True when the relay may carry the tunnel: rendezvous mode with the relay turned on. */
+    public boolean usesRelay() {
+        return rendezvous != null && traversal.relay();
     }
 
     /** True when the peers meet through a rendezvous server. */

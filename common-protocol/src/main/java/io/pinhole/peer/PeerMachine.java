@@ -683,6 +683,13 @@ public final class PeerMachine {
         return state == PeerState.CONNECTED ? endpoint : null;
     }
 
+    /** A snapshot for logs and {@code pinhole status}. */
+    public PeerStatus status() {
+        PathKind path = state == PeerState.CONNECTED ? PathKind.DIRECT : PathKind.NONE;
+        return new PeerStatus(state, path, endpoint(), -1, tunnelReady(), publicEndpoint, 0, packetsSent,
+                packetsReceived);
+    }
+
     /** Our public endpoint as the rendezvous server last saw it, or null. */
     public InetSocketAddress publicEndpoint() {
         return publicEndpoint;

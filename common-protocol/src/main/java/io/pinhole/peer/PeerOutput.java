@@ -1,6 +1,7 @@
 package io.pinhole.peer;
 
 import io.pinhole.wire.Transmit;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 
 /**
@@ -11,4 +12,15 @@ import java.nio.ByteBuffer;
 public interface PeerOutput extends Transmit {
     /** Writes one IP packet (position..limit) to the TUN device. */
     void deliver(ByteBuffer ipPacket);
+
+    /**
+     * Sends a datagram with the IP time-to-live limited to {@code ttl} hops, so that it opens
+     * mappings in our own NATs without reaching the partner's (see {@link Traversal#openerTtl()}).
+     * An edge that cannot limit the TTL must not send it at full TTL: the default drops it.
+     *
+     * @return true if the datagram was sent with that TTL
+     */
+    default boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
+        return false;
+    }
 }

@@ -38,7 +38,12 @@ public enum MessageType {
     /** Peer to server and peer to peer: this session ends. */
     LEAVE(0x54),
     /** Server to peer: the server's key and an address cookie; register again with them. */
-    CHALLENGE(0x56);
+    CHALLENGE(0x56),
+    /**
+     * Peer to server to peer: one peer-to-peer datagram (WireGuard or PUNCH), forwarded unread by
+     * the server to the sender's partner when no direct path works (see {@link Relay}).
+     */
+    RELAY(0x57);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

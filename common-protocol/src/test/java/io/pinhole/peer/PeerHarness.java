@@ -40,6 +40,8 @@ import java.util.List;
  * path comes up (unless a test builds the harness with another key of ours).
  */
 final class PeerHarness implements PeerOutput {
+    /** Punching as before the relay: no relay, no TTL openers (what most unit tests here pin down). */
+    static final Traversal CLASSIC = Traversal.defaults().withRelay(false).withOpenerTtl(0);
     static final long MS = 1_000_000L;
     static final long SECOND = 1_000 * MS;
     static final long TICK = 50 * MS;
@@ -183,7 +185,7 @@ final class PeerHarness implements PeerOutput {
 
     static PeerConfig config(NoisePrivateKey key, NoisePublicKey rendezvousKey, SessionTimers session) {
         return new PeerConfig(key, PEER, null, RENDEZVOUS, rendezvousKey, null, OUR_LAN, PeerTimers.defaults(),
-                session);
+                session, CLASSIC);
     }
 
     static PeerConfig configWithStagedLimit(int limit) {

@@ -59,7 +59,7 @@ class PeerMachinePairTest {
 
     private PeerMachine machine(NoisePrivateKey key, NoisePrivateKey partner, long session) {
         PeerConfig config = new PeerConfig(key, partner.publicKey(), null, RV, null, null, List.of(),
-                PeerTimers.defaults(), SessionTimers.defaults());
+                PeerTimers.defaults(), SessionTimers.defaults(), PeerHarness.CLASSIC);
         return new PeerMachine(config, session, WireSamples.seededRandom(session), wall);
     }
 

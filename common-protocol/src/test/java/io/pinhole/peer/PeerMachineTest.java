@@ -196,7 +196,7 @@ class PeerMachineTest {
 
     @Test
     void withAPinnedServerKeyAChallengeNamingAnotherKeyIsDropped() {
-        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults()));
+        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults(), Traversal.defaults()));
         h.start();
         h.takeSent();
 
@@ -358,7 +358,7 @@ class PeerMachineTest {
 
     @Test
     void withAPinnedKeyARestartedRendezvousWithANewKeyIsNeverTrusted() {
-        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults()));
+        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults(), Traversal.defaults()));
         h.server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY, WireSamples.seededRandom(5));
         h.start();
         assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
@@ -719,7 +719,7 @@ class PeerMachineTest {
     void whenThePartnersKeySortsFirstWeWaitForItsInitiationThenInitiateOurselves() {
         NoisePrivateKey later = STRANGER_KEY; // its public key sorts after the partner's
         assertTrue(Arrays.compareUnsigned(later.publicKey().toBytes(), PEER.toBytes()) > 0);
-        h = new PeerHarness(0, PeerHarness.config(later, null, SessionTimers.defaults()));
+        h = new PeerHarness(0, PeerHarness.config(later, null, SessionTimers.defaults(), Traversal.defaults()));
         h.partnerSilent = true;
         h.pathOpen();
 
@@ -1140,14 +1140,15 @@ class PeerMachineTest {
                 InetSocketAddress.createUnresolved("rv.example", 7777), OUR_LAN));
         assertThrows(IllegalArgumentException.class, () -> new PeerConfig(SELF_KEY, PEER, null, null, null,
                 InetSocketAddress.createUnresolved("peer.example", 51820), OUR_LAN, PeerTimers.defaults(),
-                SessionTimers.defaults()));
+                SessionTimers.defaults(), Traversal.defaults()));
         assertThrows(IllegalArgumentException.class, () -> new PeerConfig(SELF_KEY, PEER, null, RENDEZVOUS, null,
-                PEER_PUBLIC, OUR_LAN, PeerTimers.defaults(), SessionTimers.defaults()), "both modes at once");
+                PEER_PUBLIC, OUR_LAN, PeerTimers.defaults(), SessionTimers.defaults(), Traversal.defaults()),
+                "both modes at once");
         PeerConfig fine = PeerConfig.viaRendezvous(SELF_KEY, PEER, RENDEZVOUS, OUR_LAN);
         assertThrows(IllegalArgumentException.class,
                 () -> new PeerMachine(fine, 0L, WireSamples.seededRandom(1), h.wall), "session 0");
         PeerConfig shortPsk = new PeerConfig(SELF_KEY, PEER, new byte[31], RENDEZVOUS, null, null, OUR_LAN,
-                PeerTimers.defaults(), SessionTimers.defaults());
+                PeerTimers.defaults(), SessionTimers.defaults(), Traversal.defaults());
         assertThrows(IllegalArgumentException.class,
                 () -> new PeerMachine(shortPsk, 1L, WireSamples.seededRandom(1), h.wall), "a 31-byte pre-shared key");
     }

@@ -7,6 +7,7 @@ import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerOutput;
 import io.pinhole.peer.PeerState;
 import io.pinhole.peer.PeerTimers;
+import io.pinhole.peer.Traversal;
 import io.pinhole.wireguard.SessionTimers;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -28,6 +29,7 @@ public final class SimPeer {
     private final NoisePublicKey peerKey;
     private final InetSocketAddress rendezvous;
     private final PeerTimers timers;
+    private Traversal traversal = Traversal.defaults();
     private final List<byte[]> delivered = new ArrayList<>();
     private int port;
     private InetSocketAddress staticEndpoint;
@@ -59,6 +61,12 @@ public final class SimPeer {
         this.timers = timers;
     }
 
+    /** Other traversal choices (from the next start). */
+    public SimPeer withTraversal(Traversal choices) {
+        this.traversal = choices;
+        return this;
+    }
+
     /** Static mode: no rendezvous, the partner is contacted at {@code endpoint}. */
     public SimPeer withStaticEndpoint(InetSocketAddress endpoint) {
         this.staticEndpoint = endpoint;
@@ -71,7 +79,8 @@ public final class SimPeer {
         long session = net.random().nextLong() | 1;
         PeerConfig config = new PeerConfig(key, peerKey, null, staticEndpoint != null ? null : rendezvous, null,
                 staticEndpoint,
-                List.of(new InetSocketAddress(host.address(), port)), timers, SessionTimers.defaults());
+                List.of(new InetSocketAddress(host.address(), port)), timers, SessionTimers.defaults(),
+                traversal);
         machine = new PeerMachine(config, session, net.secureRandom(), net.wallClock());
         net.attach(host, (now, from, to, datagram) -> {
             if (generation == mine && to.getPort() == port) {

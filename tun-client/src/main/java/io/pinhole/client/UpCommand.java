@@ -9,6 +9,7 @@ import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.peer.PeerConfig;
 import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerTimers;
+import io.pinhole.peer.Traversal;
 import io.pinhole.crypto.PresharedKey;
 import io.pinhole.wireguard.SessionTimers;
 import java.time.Clock;
@@ -177,7 +178,7 @@ final class UpCommand implements Callable<Integer> {
                 }
             }
             PeerConfig config = new PeerConfig(key, peerKey, psk, server, serverKey, staticPeer, candidates,
-                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu));
+                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), Traversal.defaults());
             SecureRandom random = new SecureRandom();
             PeerMachine machine = new PeerMachine(config, random.nextLong() | 1, random, Clock.systemUTC());
             ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime);

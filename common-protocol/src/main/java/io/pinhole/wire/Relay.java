@@ -1,0 +1,68 @@
+package io.pinhole.wire;
+
+import io.pinhole.wire.MalformedMessageException.Reason;
+import java.nio.ByteBuffer;
+
+/**
+ * Relay: the RELAY frame, one peer-to-peer datagram carried through the rendezvous server when
+ * the peers cannot reach each other directly.
+ *
+ * <pre>
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +---------------+---------------+-------------------------------+
+ * |  type (0x57)  | version (=1)  |         reserved (0)          |
+ * +---------------+---------------+-------------------------------+
+ * |                                                               |
+ * ~   payload: one WireGuard message (types 1-4) or one PUNCH     ~
+ * |                                                               |
+ * +---------------------------------------------------------------+
+ * </pre>
+ *
+ * <p>The frame has no MAC of its own: the payload is authenticated end to end (WireGuard's AEAD
+ * and MACs, PUNCH's MAC under the peers' static-static key), and the server, which cannot read
+ * it, only checks the form. The sender is known to the server by its registered source
+ * endpoint; the server forwards the identical bytes to that registration's partner, so a
+ * relayed datagram is never larger than the one that caused it.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class Relay {
+    /** Largest payload: what fits one UDP datagram behind the header. */
+    public static final int MAX_PAYLOAD = 65_507 - Header.LENGTH;
+
+    private Relay() {
+    }
+
+    /** A new RELAY frame around {@code payload} (position..limit, not consumed). */
+    public static ByteBuffer wrap(ByteBuffer payload) {
+        if (payload.remaining() > MAX_PAYLOAD) {
+            throw new IllegalArgumentException("relay payload of " + payload.remaining() + " bytes exceeds "
+                    + MAX_PAYLOAD);
+        }
+        ByteBuffer frame = ByteBuffer.allocate(Header.LENGTH + payload.remaining());
+        Header.write(frame, MessageType.RELAY);
+        frame.put(payload.duplicate());
+        return frame.flip();
+    }
+
+    /**
+     * The payload of a RELAY frame (a view, sharing its bytes), after checking the header and
+     * that the payload is a peer-to-peer message: a WireGuard type or PUNCH.
+     *
+     * @throws MalformedMessageException on a bad header, an empty payload, or another payload type
+     */
+    public static ByteBuffer unwrap(ByteBuffer frame) throws MalformedMessageException {
+        ByteBuffer in = frame.duplicate();
+        Header.read(in, MessageType.RELAY);
+        if (!in.hasRemaining()) {
+            throw new MalformedMessageException(Reason.TRUNCATED, "RELAY without payload");
+        }
+        MessageType inner = Header.peekType(in);
+        if (!inner.isWireGuard() && inner != MessageType.PUNCH) {
+            throw new MalformedMessageException(Reason.BAD_FIELD, "RELAY carries " + inner
+                    + "; only WireGuard messages and PUNCH are relayed");
+        }
+        return in.slice();
+    }
+}
