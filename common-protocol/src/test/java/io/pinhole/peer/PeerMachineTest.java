@@ -196,7 +196,7 @@ class PeerMachineTest {
 
     @Test
     void withAPinnedServerKeyAChallengeNamingAnotherKeyIsDropped() {
-        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults(), Traversal.defaults()));
+        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults()));
         h.start();
         h.takeSent();
 
@@ -358,7 +358,7 @@ class PeerMachineTest {
 
     @Test
     void withAPinnedKeyARestartedRendezvousWithANewKeyIsNeverTrusted() {
-        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults(), Traversal.defaults()));
+        h = new PeerHarness(0, PeerHarness.config(SELF_KEY, SERVER, SessionTimers.defaults()));
         h.server = new Rendezvous(RendezvousConfig.defaults(), SERVER_KEY, WireSamples.seededRandom(5));
         h.start();
         assertEquals(PeerState.WAITING_FOR_PEER, h.machine.state());
@@ -719,7 +719,7 @@ class PeerMachineTest {
     void whenThePartnersKeySortsFirstWeWaitForItsInitiationThenInitiateOurselves() {
         NoisePrivateKey later = STRANGER_KEY; // its public key sorts after the partner's
         assertTrue(Arrays.compareUnsigned(later.publicKey().toBytes(), PEER.toBytes()) > 0);
-        h = new PeerHarness(0, PeerHarness.config(later, null, SessionTimers.defaults(), Traversal.defaults()));
+        h = new PeerHarness(0, PeerHarness.config(later, null, SessionTimers.defaults()));
         h.partnerSilent = true;
         h.pathOpen();
 
