@@ -20,6 +20,8 @@ public enum PeerDrop {
     UNSOLICITED_CHALLENGE,
     /** A PUNCH probe older than one already accepted, or an ack to no recent probe of ours. */
     STALE_PUNCH,
+    /** A RELAY frame while the relay is turned off (--no-relay). */
+    RELAY_OFF,
     /** A datagram that is neither WireGuard nor a pinhole control message. */
     UNSUPPORTED_TYPE,
     /** An IP packet from the TUN device dropped because the staging queue was full. */

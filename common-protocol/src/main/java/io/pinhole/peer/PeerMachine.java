@@ -12,6 +12,8 @@ import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
+import io.pinhole.wire.Relay;
+import io.pinhole.replay.ReplayFilter;
 import io.pinhole.wireguard.Identity;
 import io.pinhole.wireguard.SessionOutput;
 import io.pinhole.wireguard.WireGuardSession;
@@ -25,6 +27,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -71,7 +74,12 @@ public final class PeerMachine {
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
-    private static final int RECENT_PROBES = 64;
+    /** On a direct path, a packet from a worse-ranked address moves the path only after this much quiet. */
+    private static final long ROAM_QUIET = 2_000_000_000L;
+    /** Rank of the partner's observed endpoint and of addresses learnt from its packets (LAN candidates rank lower = better). */
+    private static final int RANK_PUBLIC = 100;
+    /** Most probe targets remembered for acknowledgements. */
+    private static final int MAX_PROBED = 32;
 
     private final PeerConfig config;
     private final long session;
@@ -87,6 +95,14 @@ public final class PeerMachine {
     private final long waitingRefreshNanos;
     private final String peerId;
     private final NoisePublicKey self;
+    private final SecureRandom random;
+    private final Traversal traversal;
+    /** The relay "endpoint": datagrams to it go through the rendezvous server in RELAY frames. */
+    private final InetSocketAddress relay;
+    private final long directSilentNanos;
+    private final long upgradeNanos;
+    private final long openerLeadNanos;
+    private final long lanSettleNanos;
 
     private PeerState state = PeerState.REGISTERING;
     private long now;
@@ -108,18 +124,35 @@ public final class PeerMachine {
     // the partner
     private long peerSession;
     private PeerInfo lastPeerInfo;
+    /** Where probes go, best first: the partner's LAN candidates, then its observed endpoint. */
     private final List<InetSocketAddress> punchTargets = new ArrayList<>();
+    /** True while a punching round runs (in PUNCHING, or in the background of a relayed or LAN-settling path). */
+    private boolean punching;
     private long roundEndsAt;
     private long roundStartedAt;
     private long nextPunchAt;
     private long punchCounter;
-    private long peerProbeCounter;
-    /** The counter of the last ack accepted: an ack opens or moves the path once. */
-    private long lastAckCounter;
+    /** The partner's probe counters seen: each probe is answered once, in any order, never replayed. */
+    private final ReplayFilter peerProbes = new ReplayFilter();
+    private long directAttempts;
+    private long nextUpgradeAt;
+    /** When a LAN-settling round (a direct path is open, a better one may answer) stops. */
+    private long settleEndsAt;
+    /** Per probed address: the recent probe counters sent there (each counter goes to one address only), and when. */
+    private final Map<InetSocketAddress, Probed> probed = new HashMap<>();
+    private long nextPathProbeAt;
+    private long rttNanos = -1;
 
     // the path
+    /** Where packets to the partner go: a direct address, or {@link #relay}. */
     private InetSocketAddress endpoint;
+    private int endpointRank = Integer.MAX_VALUE;
     private long lastReceivedAt;
+    /** Last authenticated packet from the direct {@link #endpoint}. */
+    private long lastDirectAt;
+    /** Last authenticated packet through the relay. */
+    private long lastRelayAt;
+    private long pathSince;
     private long lastSentAt;
     private long handshakesSeen;
     private boolean tunnelUp;
@@ -127,6 +160,7 @@ public final class PeerMachine {
     /** True while inside a call into the WireGuard session, which its callbacks must not re-enter. */
     private boolean inSession;
     private boolean pathOpenedInSession;
+    private boolean pathMovedInSession;
 
     private final EnumMap<PeerDrop, Long> drops = new EnumMap<>(PeerDrop.class);
     private long packetsSent;
@@ -136,14 +170,14 @@ public final class PeerMachine {
         @Override
         public void sendToPeer(ByteBuffer datagram) {
             if (endpoint != null) {
-                out.send(endpoint, datagram);
+                sendVia(endpoint, datagram);
                 lastSentAt = now;
             }
         }
 
         @Override
         public void send(InetSocketAddress to, ByteBuffer datagram) {
-            out.send(to, datagram);
+            sendVia(to, datagram);
         }
 
         @Override
@@ -172,6 +206,13 @@ public final class PeerMachine {
         this.session = session;
         this.wall = wall;
         this.self = config.key().publicKey();
+        this.random = random;
+        this.traversal = config.traversal();
+        this.relay = config.usesRelay() ? config.rendezvous() : null;
+        this.directSilentNanos = traversal.directSilent().toNanos();
+        this.upgradeNanos = traversal.upgradeInterval().toNanos();
+        this.openerLeadNanos = traversal.openerLead().toNanos();
+        this.lanSettleNanos = traversal.lanSettle().toNanos();
         this.wg = new WireGuardSession(new Identity(config.key(), config.peer(), config.presharedKey()), random, wall,
                 config.session());
         this.punchKey = ControlKeys.peerPeer(config.key(), config.peer());
@@ -228,6 +269,10 @@ public final class PeerMachine {
         enter(now, out);
         try {
             MessageType type = Header.peekType(datagram);
+            if (type == MessageType.RELAY) {
+                onRelayed(from, datagram);
+                return;
+            }
             if (type.isWireGuard()) {
                 long handshakes = wg.handshakesCompleted();
                 inSession = true;
@@ -239,6 +284,10 @@ public final class PeerMachine {
                 if (pathOpenedInSession) {
                     pathOpenedInSession = false;
                     startTunnel(wg.handshakesCompleted() == handshakes);
+                }
+                if (pathMovedInSession) {
+                    pathMovedInSession = false;
+                    wg.pathMoved(now, toSession);
                 }
                 noticeHandshake(from);
                 return;
@@ -260,6 +309,27 @@ public final class PeerMachine {
         } catch (MalformedMessageException e) {
             count(PeerDrop.MALFORMED);
             LOG.log(Level.TRACE, () -> "dropped datagram from " + from + ": " + e.getMessage());
+        }
+    }
+
+    /** A RELAY frame: a datagram from the partner through the rendezvous server. */
+    private void onRelayed(InetSocketAddress from, ByteBuffer frame) throws MalformedMessageException {
+        if (!fromServer(from)) {
+            return;
+        }
+        if (relay == null) {
+            count(PeerDrop.RELAY_OFF);
+            return;
+        }
+        onDatagram(now, relay, Relay.unwrap(frame), out); // unwrap admits WireGuard and PUNCH only
+    }
+
+    /** Sends to a direct address, or through the relay when {@code to} is the relay. */
+    private void sendVia(InetSocketAddress to, ByteBuffer datagram) {
+        if (to.equals(relay)) {
+            out.send(config.rendezvous(), Relay.wrap(datagram));
+        } else {
+            out.send(to, datagram);
         }
     }
 
@@ -303,7 +373,11 @@ public final class PeerMachine {
             sendRegister();
         }
         switch (state) {
-            case PUNCHING -> tickPunching();
+            case PUNCHING -> {
+                if (punching) {
+                    tickPunching();
+                }
+            }
             case CONNECTED -> tickConnected();
             default -> {
             }
@@ -322,7 +396,7 @@ public final class PeerMachine {
             out.send(config.rendezvous(), leave.encode(serverMacKey));
         }
         if (endpoint != null) {
-            out.send(endpoint, leave.encode(punchKey));
+            sendVia(endpoint, leave.encode(punchKey));
         }
         String told = config.usesRendezvous() && serverMacKey != null ? "the rendezvous" : "";
         if (endpoint != null) {
@@ -444,13 +518,20 @@ public final class PeerMachine {
         notePeerSession(info.peerSession());
         switch (state) {
             case CONNECTED -> {
-                if (previousSession == info.peerSession()
-                        && (info.observed().equals(endpoint) || info.candidates().contains(endpoint))) {
+                boolean restarted = previousSession != info.peerSession();
+                boolean known = info.observed().equals(endpoint) || info.candidates().contains(endpoint);
+                if (!restarted && (known || !news)) {
                     return; // a refresh of what we know
                 }
                 LOG.log(Level.INFO, "peer {0} {1}; punching to its new endpoint {2}", peerId,
-                        previousSession != info.peerSession() ? "restarted" : "moved", info.observed());
-                startPunching(true);
+                        restarted ? "restarted" : "moved", info.observed());
+                if (relay != null) {
+                    InetSocketAddress previous = endpoint;
+                    moveToRelay();
+                    beginRound(previous);
+                } else {
+                    startPunching(true);
+                }
             }
             case PUNCHING -> {
                 if (news) {
@@ -463,53 +544,142 @@ public final class PeerMachine {
                     retryNanos = retryInitialNanos;
                     nextRegisterAt = now + refreshNanos;
                 }
-                startPunching(false);
+                if (relay != null) {
+                    openPath(relay);
+                    beginRound(null);
+                } else {
+                    startPunching(false);
+                }
             }
             default -> {
             }
         }
     }
 
+    /** No path without the relay: punch until one answers (PUNCHING). */
     private void startPunching(boolean keepCurrentEndpoint) {
+        InetSocketAddress previous = keepCurrentEndpoint ? endpoint : null;
+        boolean already = state == PeerState.PUNCHING;
+        state = PeerState.PUNCHING;
+        endpoint = null;
+        endpointRank = Integer.MAX_VALUE;
+        beginRound(previous);
+        if (!already) {
+            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, punchTargets);
+        }
+        if (nextPunchAt == now) {
+            tickPunching();
+        }
+    }
+
+    /**
+     * Starts a punching round to the partner's candidates (LAN first, then its observed endpoint,
+     * then {@code previous}, a direct endpoint that used to work). With openers on, each target
+     * first gets a TTL-limited probe and the full probes follow after the opener lead.
+     */
+    private void beginRound(InetSocketAddress previous) {
         LinkedHashSet<InetSocketAddress> targets = new LinkedHashSet<>();
         if (lastPeerInfo != null) {
-            targets.add(lastPeerInfo.observed());
             targets.addAll(lastPeerInfo.candidates());
+            targets.add(lastPeerInfo.observed());
         }
-        if (keepCurrentEndpoint && endpoint != null) {
-            targets.add(endpoint);
+        if (previous != null && !previous.equals(relay)) {
+            targets.add(previous);
         }
         punchTargets.clear();
         punchTargets.addAll(targets);
-        if (state != PeerState.PUNCHING) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, punchTargets);
-        }
-        state = PeerState.PUNCHING;
-        endpoint = null;
+        probed.keySet().removeIf(a -> !targets.contains(a) && !a.equals(endpoint));
+        punching = true;
+        directAttempts++;
         roundStartedAt = now;
         roundEndsAt = now + punchRoundNanos;
-        nextPunchAt = now;
-        tickPunching();
+        settleEndsAt = 0;
+        nextPunchAt = sendOpeners() ? now + openerLeadNanos : now;
+        if (state == PeerState.CONNECTED) {
+            LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId, punchTargets,
+                    directAttempts);
+        }
+    }
+
+    /** TTL-limited probes that open our own NAT's mappings; true if the edge could send them. */
+    private boolean sendOpeners() {
+        int ttl = traversal.openerTtl();
+        if (ttl == 0 || punchTargets.isEmpty()) {
+            return false;
+        }
+        boolean sent = false;
+        for (InetSocketAddress target : punchTargets) {
+            if (out.sendWithTtl(target, nextProbe(), ttl)) {
+                noteProbe(target);
+                sent = true;
+            }
+        }
+        return sent;
+    }
+
+    private ByteBuffer nextProbe() {
+        punchCounter++;
+        return new Punch(self, config.peer(), session, peerSession, punchCounter, false).encode(punchKey);
+    }
+
+    private void noteProbe(InetSocketAddress target) {
+        Probed p = probed.get(target);
+        if (p == null) {
+            if (probed.size() >= MAX_PROBED) {
+                probed.keySet().removeIf(a -> !a.equals(endpoint));
+            }
+            p = new Probed();
+            probed.put(target, p);
+        }
+        p.note(punchCounter, now);
     }
 
     private void tickPunching() {
         if (now - roundEndsAt >= 0) {
-            LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
-                    peerId, punchTargets, punchRoundNanos / 1_000_000_000L);
-            state = PeerState.WAITING_FOR_PEER;
-            lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
-            sendRegister();
+            punching = false;
+            if (state == PeerState.PUNCHING) {
+                LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
+                        peerId, punchTargets, punchRoundNanos / 1_000_000_000L);
+                state = PeerState.WAITING_FOR_PEER;
+                lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
+                sendRegister();
+            } else if (relay != null && relay.equals(endpoint)) {
+                long wait = upgradeNanos + (upgradeNanos > 10 ? Math.floorMod(random.nextLong(), upgradeNanos / 10) : 0);
+                nextUpgradeAt = now + wait;
+                LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
+                        + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L, punchTargets,
+                        wait / 1_000_000_000L);
+            }
+            return;
+        }
+        if (settleEndsAt != 0 && now - settleEndsAt >= 0) {
+            punching = false; // a direct path is open; no better one answered
             return;
         }
         if (now - nextPunchAt >= 0) {
-            punchCounter++;
-            ByteBuffer probe = new Punch(self, config.peer(), session, peerSession, punchCounter, false)
-                    .encode(punchKey);
             for (InetSocketAddress target : punchTargets) {
-                out.send(target, probe.duplicate());
+                if (rank(target) < endpointRank) {
+                    out.send(target, nextProbe()); // a counter of its own: its ack proves this address
+                    noteProbe(target);
+                }
             }
-            nextPunchAt = now + punchIntervalNanos;
+            nextPunchAt = now + punchIntervalNanos + Math.floorMod(random.nextLong(), punchIntervalNanos / 4 + 1);
         }
+    }
+
+    /** A probe on the current path, every keepalive interval: it measures the RTT and proves the path. */
+    private void sendPathProbe() {
+        sendVia(endpoint, nextProbe());
+        noteProbe(endpoint);
+    }
+
+    /** Lower is better: the partner's LAN candidates in its order, then anything public; the relay last. */
+    private int rank(InetSocketAddress address) {
+        if (address.equals(relay)) {
+            return Integer.MAX_VALUE;
+        }
+        int lan = lastPeerInfo == null ? -1 : lastPeerInfo.candidates().indexOf(address);
+        return lan >= 0 ? lan : RANK_PUBLIC;
     }
 
     private void onPunch(InetSocketAddress from, Punch punch, ByteBuffer datagram) {
@@ -525,27 +695,28 @@ public final class PeerMachine {
             count(PeerDrop.WRONG_SESSION); // the partner's session comes from the server's PEER_INFO
             return;
         }
+        long rtt = -1;
         if (punch.ack()) {
-            if (punch.receiverSession() != session || punch.counter() > punchCounter
-                    || punch.counter() <= punchCounter - RECENT_PROBES || punch.counter() <= lastAckCounter) {
-                count(PeerDrop.STALE_PUNCH); // includes a repeated ack: it proves nothing new
-                return;
-            }
-            lastAckCounter = punch.counter();
-        } else {
-            if (punch.counter() < peerProbeCounter) {
+            // An ack counts once, and only from the address its probe went to (each probe has its own counter).
+            Probed p = probed.get(from);
+            long sentAt = p == null || punch.receiverSession() != session ? -1 : p.ack(punch.counter());
+            if (sentAt < 0) {
                 count(PeerDrop.STALE_PUNCH);
                 return;
             }
-            boolean fresh = punch.counter() > peerProbeCounter;
-            peerProbeCounter = punch.counter();
-            out.send(from, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(), true)
-                    .encode(punchKey));
-            if (!fresh) {
-                return; // the same probe again (another path, or a replay): answered, but it proves nothing new
+            rtt = now - sentAt;
+        } else {
+            if (!peerProbes.accept(punch.counter(), Long.MAX_VALUE)) {
+                count(PeerDrop.STALE_PUNCH); // a replay, or too old
+                return;
             }
+            sendVia(from, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(), true)
+                    .encode(punchKey));
         }
         onAuthenticated(from);
+        if (rtt >= 0 && from.equals(endpoint)) {
+            rttNanos = rtt;
+        }
     }
 
     /** Records the partner's session id; a new one means it restarted and its keys are gone. */
@@ -559,19 +730,90 @@ public final class PeerMachine {
             tunnelUp = false;
         }
         peerSession = id;
-        peerProbeCounter = 0;
+        peerProbes.reset();
     }
 
-    /** An authenticated packet from the partner arrived from {@code from}. */
+    /**
+     * An authenticated packet from the partner arrived from {@code from} (the relay, or a direct
+     * address). Path choice: a direct path beats the relay at once; on a direct path, a better
+     * ranked address (a LAN candidate) or an equally ranked one (the partner roamed) takes over at
+     * once, a worse one only after the current address has been quiet for a while; the relay
+     * takes over from a direct path that has been quiet (the partner no longer hears it).
+     */
     private void onAuthenticated(InetSocketAddress from) {
         lastReceivedAt = now;
-        if (state == PeerState.CONNECTED) {
-            if (!from.equals(endpoint)) {
-                LOG.log(Level.INFO, "peer {0} moved from {1} to {2}", peerId, endpoint, from);
-                endpoint = from;
-            }
-        } else {
+        boolean viaRelay = from.equals(relay);
+        if (viaRelay) {
+            lastRelayAt = now;
+        } else if (from.equals(endpoint)) {
+            lastDirectAt = now;
+        }
+        if (state != PeerState.CONNECTED) {
             openPath(from);
+            return;
+        }
+        if (from.equals(endpoint)) {
+            return;
+        }
+        if (viaRelay) {
+            if (now - lastDirectAt >= ROAM_QUIET) {
+                LOG.log(Level.INFO, "peer {0} reaches us through the relay and {1} has been quiet for {2} ms; "
+                        + "following it to the relay", peerId, endpoint, (now - lastDirectAt) / 1_000_000);
+                InetSocketAddress previous = endpoint;
+                moveToRelay();
+                if (!punching) {
+                    beginRound(previous);
+                }
+            }
+            return;
+        }
+        int rank = rank(from);
+        if (relay != null && relay.equals(endpoint)) {
+            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay)", peerId, from,
+                    (now - pathSince) / 1_000_000);
+            moveDirect(from, rank);
+            if (inSession) {
+                pathMovedInSession = true; // the session is mid-call; it is told when it returns
+            } else {
+                wg.pathMoved(now, toSession);
+            }
+        } else if (rank <= endpointRank || now - lastDirectAt >= ROAM_QUIET) {
+            LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < endpointRank ? "has a better path:"
+                    : "moved", endpoint, from);
+            moveDirect(from, rank);
+        }
+    }
+
+    private void moveDirect(InetSocketAddress to, int rank) {
+        endpoint = to;
+        endpointRank = rank;
+        lastDirectAt = now;
+        pathSince = now;
+        rttNanos = -1;
+        settle();
+    }
+
+    private void moveToRelay() {
+        endpoint = relay;
+        endpointRank = Integer.MAX_VALUE;
+        lastRelayAt = now;
+        pathSince = now;
+        rttNanos = -1;
+    }
+
+    /** A direct path opened: stop punching, or keep probing better-ranked targets for a moment. */
+    private void settle() {
+        if (!punching) {
+            return;
+        }
+        boolean better = false;
+        for (InetSocketAddress target : punchTargets) {
+            better |= rank(target) < endpointRank;
+        }
+        if (better) {
+            settleEndsAt = Math.min(roundEndsAt, now + lanSettleNanos);
+        } else {
+            punching = false;
         }
     }
 
@@ -580,10 +822,21 @@ public final class PeerMachine {
         boolean punched = state == PeerState.PUNCHING;
         state = PeerState.CONNECTED;
         endpoint = from;
+        endpointRank = rank(from);
         lastReceivedAt = now;
         lastSentAt = now;
-        LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
-                punched ? " (punched in " + tookMillis + " ms)" : "");
+        pathSince = now;
+        rttNanos = -1;
+        if (from.equals(relay)) {
+            lastRelayAt = now;
+            LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
+                    + "path", peerId, config.rendezvous());
+        } else {
+            lastDirectAt = now;
+            LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
+                    punched ? " (punched in " + tookMillis + " ms)" : "");
+            settle();
+        }
         if (inSession) {
             // Called back by the WireGuard session (SessionOutput.authenticated), which must not be
             // called into now: its handshake is half done. Started when it returns.
@@ -614,10 +867,14 @@ public final class PeerMachine {
         handshakesSeen = completed;
         if (!tunnelUp && state == PeerState.CONNECTED && wg.canSend(now)) {
             tunnelUp = true;
-            LOG.log(Level.INFO, "tunnel up: WireGuard handshake with peer {0} at {1} complete", peerId, from);
+            LOG.log(Level.INFO, "tunnel up: WireGuard handshake with peer {0} {1} complete", peerId, describe(from));
         } else if (rekeyed && tunnelUp) {
             LOG.log(Level.DEBUG, "new WireGuard keypair with peer {0}", peerId);
         }
+    }
+
+    private String describe(InetSocketAddress address) {
+        return address.equals(relay) ? "through the relay " + config.rendezvous() : "at " + address;
     }
 
     private void onLeave(Leave leave, ByteBuffer datagram) {
@@ -634,7 +891,9 @@ public final class PeerMachine {
         if (config.usesRendezvous() || config.staticEndpoint() == null) {
             state = PeerState.WAITING_FOR_PEER;
             endpoint = null;
+            endpointRank = Integer.MAX_VALUE;
             lastPeerInfo = null;
+            punching = false;
         }
     }
 
@@ -644,10 +903,18 @@ public final class PeerMachine {
         if (now - lastReceivedAt >= deadNanos) {
             tunnelUp = false;
             if (config.usesRendezvous()) {
-                LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} at {1} for {2} s; punching again and "
-                        + "re-registering", peerId, endpoint, deadNanos / 1_000_000_000L);
+                LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} {1} for {2} s; punching again{3} and "
+                        + "re-registering", peerId, describe(endpoint), deadNanos / 1_000_000_000L,
+                        relay != null ? " (on the relay meanwhile)" : "");
                 sendRegister();
-                startPunching(true);
+                if (relay != null) {
+                    InetSocketAddress previous = endpoint;
+                    moveToRelay();
+                    lastReceivedAt = now;
+                    beginRound(previous);
+                } else {
+                    startPunching(true);
+                }
             } else {
                 InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
@@ -658,11 +925,52 @@ public final class PeerMachine {
             }
             return;
         }
+        if (punching) {
+            tickPunching();
+        } else if (relay != null && relay.equals(endpoint) && now - nextUpgradeAt >= 0) {
+            beginRound(null);
+        }
+        if (relay != null && !relay.equals(endpoint) && now - lastDirectAt >= directSilentNanos) {
+            LOG.log(Level.WARNING, "direct path to peer {0} at {1} silent for {2} s; falling back to the relay",
+                    peerId, endpoint, (now - lastDirectAt) / 1_000_000_000L);
+            InetSocketAddress previous = endpoint;
+            moveToRelay();
+            beginRound(previous);
+        }
+        if (config.usesRendezvous() && peerSession != 0 && now - nextPathProbeAt >= 0) {
+            sendPathProbe();
+            nextPathProbeAt = now + keepaliveNanos;
+        }
         if (now - lastSentAt >= keepaliveNanos) {
             if (!wg.sendKeepalive(now, toSession)) {
                 wg.initiate(now, toSession, false); // no keypair yet: keep handshaking (it also keeps NATs open)
             }
             lastSentAt = now;
+        }
+    }
+
+    /** The recent probes sent to one address: counters and times, in a small ring; an ack consumes its entry. */
+    private static final class Probed {
+        private static final int RECENT = 8;
+        private final long[] counters = new long[RECENT];
+        private final long[] sentAt = new long[RECENT];
+        private int next;
+
+        void note(long counter, long at) {
+            counters[next] = counter;
+            sentAt[next] = at;
+            next = (next + 1) % RECENT;
+        }
+
+        /** When the probe {@code counter} went out, or -1 if it did not go here recently or was acked already. */
+        long ack(long counter) {
+            for (int i = 0; i < RECENT; i++) {
+                if (counters[i] == counter && counter != 0) {
+                    counters[i] = 0;
+                    return sentAt[i];
+                }
+            }
+            return -1;
         }
     }
 
@@ -673,21 +981,28 @@ public final class PeerMachine {
         return state;
     }
 
-    /** True when a WireGuard keypair is usable: IP packets flow. */
+    /** True when a WireGuard keypair is usable and the partner has not gone silent: IP packets flow. */
     public boolean tunnelReady() {
-        return state == PeerState.CONNECTED && wg.canSend(now);
+        return state == PeerState.CONNECTED && tunnelUp && wg.canSend(now);
     }
 
-    /** The partner's endpoint of the working path, or null when not connected. */
+    /** How packets reach the partner now. */
+    public PathKind path() {
+        InetSocketAddress at = endpoint();
+        return at == null ? PathKind.NONE : at.equals(relay) ? PathKind.RELAYED : PathKind.DIRECT;
+    }
+
+    /** The partner's endpoint of the working path (the relay's for a relayed one), or null when not connected. */
     public InetSocketAddress endpoint() {
         return state == PeerState.CONNECTED ? endpoint : null;
     }
 
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
-        PathKind path = state == PeerState.CONNECTED ? PathKind.DIRECT : PathKind.NONE;
-        return new PeerStatus(state, path, endpoint(), -1, tunnelReady(), publicEndpoint, 0, packetsSent,
-                packetsReceived);
+        InetSocketAddress at = endpoint();
+        PathKind path = at == null ? PathKind.NONE : at.equals(relay) ? PathKind.RELAYED : PathKind.DIRECT;
+        return new PeerStatus(state, path, path == PathKind.RELAYED ? config.rendezvous() : at, rttNanos,
+                tunnelReady(), publicEndpoint, directAttempts, packetsSent, packetsReceived);
     }
 
     /** Our public endpoint as the rendezvous server last saw it, or null. */

@@ -20,7 +20,7 @@ import java.nio.ByteBuffer;
  * </pre>
  *
  * <p>The frame has no MAC of its own: the payload is authenticated end to end (WireGuard's AEAD
- * and MACs, PUNCH's MAC under the peers' static-static key), and the server, which cannot read
+ * and MACs, PUNCH's and LEAVE's MAC under the peers' static-static key), and the server, which cannot read
  * it, only checks the form. The sender is known to the server by its registered source
  * endpoint; the server forwards the identical bytes to that registration's partner, so a
  * relayed datagram is never larger than the one that caused it.
@@ -48,7 +48,7 @@ public final class Relay {
 
     /**
      * The payload of a RELAY frame (a view, sharing its bytes), after checking the header and
-     * that the payload is a peer-to-peer message: a WireGuard type or PUNCH.
+     * that the payload is a peer-to-peer message: a WireGuard type, PUNCH or LEAVE.
      *
      * @throws MalformedMessageException on a bad header, an empty payload, or another payload type
      */
@@ -59,9 +59,9 @@ public final class Relay {
             throw new MalformedMessageException(Reason.TRUNCATED, "RELAY without payload");
         }
         MessageType inner = Header.peekType(in);
-        if (!inner.isWireGuard() && inner != MessageType.PUNCH) {
+        if (!inner.isWireGuard() && inner != MessageType.PUNCH && inner != MessageType.LEAVE) {
             throw new MalformedMessageException(Reason.BAD_FIELD, "RELAY carries " + inner
-                    + "; only WireGuard messages and PUNCH are relayed");
+                    + "; only WireGuard messages, PUNCH and LEAVE are relayed");
         }
         return in.slice();
     }

@@ -179,6 +179,18 @@ public final class WireGuardSession {
         }
     }
 
+    /**
+     * The path moved (from the relay to a direct address, say) before a keypair was usable: the
+     * side whose key sorts first sends a new initiation on the new path at once, even if one went
+     * out on the old path within REKEY_TIMEOUT (that one, or its response, may be lost with the
+     * old path). The other side keeps waiting for it.
+     */
+    public void pathMoved(long now, SessionOutput out) {
+        if (!usable(current, now) && id.initiatesOnNewPath()) {
+            initiate(now, out, true);
+        }
+    }
+
     /** Starts a handshake now unless one was sent within REKEY_TIMEOUT (or {@code force}). */
     public void initiate(long now, SessionOutput out, boolean force) {
         if (!force && handshakeInProgress && now - lastInitiationSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {

@@ -354,8 +354,14 @@ final class PeerHarness implements PeerOutput {
 
     /** The counter of our latest probe. */
     long ourLatestProbe() {
+        return ourLatestProbe(null);
+    }
+
+    /** The counter of our latest probe to {@code target} (any target if null); each probe goes to one address. */
+    long ourLatestProbe(InetSocketAddress target) {
         List<Sent> probes = sent.stream().filter(s -> s.type() == MessageType.PUNCH)
-                .filter(s -> !((Punch) s.message()).ack()).toList();
+                .filter(s -> !((Punch) s.message()).ack()).filter(s -> target == null || s.to().equals(target))
+                .toList();
         if (probes.isEmpty()) {
             throw new AssertionError("we sent no probe");
         }
@@ -367,7 +373,7 @@ final class PeerHarness implements PeerOutput {
     }
 
     void ackFromPeer(InetSocketAddress from) {
-        receive(from, ackFromPeer(ourLatestProbe()));
+        receive(from, ackFromPeer(ourLatestProbe(from)));
     }
 
     void tun(byte[] packet) {

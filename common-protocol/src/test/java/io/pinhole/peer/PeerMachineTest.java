@@ -49,6 +49,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -65,6 +66,11 @@ class PeerMachineTest {
 
     private static List<Sent> punchesTo(PeerHarness h, InetSocketAddress to) {
         return h.sentTo(to).stream().filter(s -> s.type() == MessageType.PUNCH).toList();
+    }
+
+    /** WireGuard messages to {@code to} (not the PUNCH path probes that go every 5 s as well). */
+    private static List<Sent> wireGuardTo(PeerHarness h, InetSocketAddress to) {
+        return h.sentTo(to).stream().filter(s -> s.type() != MessageType.PUNCH).toList();
     }
 
     /** WireGuard transport messages (data and keepalives) to {@code to}. */
@@ -375,7 +381,7 @@ class PeerMachineTest {
     // ---------------------------------------------------------------- punching
 
     @Test
-    void peerInfoStartsPunchingEveryCandidateEvery200MillisecondsWithAuthenticatedProbes() {
+    void peerInfoStartsPunchingEveryCandidateEvery200MillisecondsWithJitterAndAuthenticatedProbes() {
         h.start();
         h.challenge();
         h.registered();
@@ -385,17 +391,27 @@ class PeerMachineTest {
         h.advance(Duration.ofMillis(1_000));
 
         assertEquals(PeerState.PUNCHING, h.machine.state());
+        Set<Long> counters = new HashSet<>();
         for (InetSocketAddress target : List.of(PEER_PUBLIC, PEER_LAN)) {
             List<Sent> punches = punchesTo(h, target);
-            assertEquals(List.of(0L, 200L, 400L, 600L, 800L, 1_000L), millisOf(h, punches), "punches to " + target);
-            for (int i = 0; i < punches.size(); i++) {
-                assertEquals(new Punch(SELF, PEER, SESSION, PEER_SESSION, i + 1, false), punches.get(i).message());
-                assertTrue(punches.get(i).macValid(ControlKeys.peerPeer(PEER_KEY, SELF)), "the partner can check it");
+            List<Long> at = millisOf(h, punches);
+            assertEquals(0L, at.get(0), "the first burst at once");
+            for (int i = 1; i < at.size(); i++) {
+                long gap = at.get(i) - at.get(i - 1);
+                assertTrue(gap >= 200 && gap <= 250, "200 ms apart plus up to a quarter of jitter: " + at);
+            }
+            assertTrue(at.size() >= 4, "bursts keep coming: " + at);
+            for (Sent punch : punches) {
+                Punch probe = (Punch) punch.message();
+                assertEquals(new Punch(SELF, PEER, SESSION, PEER_SESSION, probe.counter(), false), probe);
+                assertTrue(punch.macValid(ControlKeys.peerPeer(PEER_KEY, SELF)), "the partner can check it");
+                assertTrue(counters.add(probe.counter()), "each probe has a counter of its own, so its ack proves "
+                        + "which address answered");
             }
         }
-        assertEquals(12, h.sentOfType(MessageType.PUNCH).size(), "to nobody else");
-        assertEquals(List.of(PEER_PUBLIC, PEER_LAN), h.sent().subList(0, 2).stream().map(Sent::to).toList(),
-                "the observed endpoint first, then the LAN candidates");
+        assertEquals(counters.size(), h.sentOfType(MessageType.PUNCH).size(), "to nobody else");
+        assertEquals(List.of(PEER_LAN, PEER_PUBLIC), h.sent().subList(0, 2).stream().map(Sent::to).toList(),
+                "the LAN candidates first, then the observed endpoint");
     }
 
     @Test
@@ -567,20 +583,26 @@ class PeerMachineTest {
         h.challenge();
         h.registered();
         h.peerInfo();
-        h.advance(Duration.ofSeconds(10)); // probes 1-50; the round ends
-        h.peerInfo();                      // a new round: probe 51
-        h.advance(Duration.ofSeconds(3));  // probes 52-66
-        long latest = h.ourLatestProbe();
-        assertEquals(66, latest);
+        h.advance(Duration.ofSeconds(10)); // the round ends
+        h.peerInfo();                      // a new round
+        h.advance(Duration.ofSeconds(3));
+        List<Long> toPublic = punchesTo(h, PEER_PUBLIC).stream().map(s -> ((Punch) s.message()).counter()).toList();
+        long latest = toPublic.get(toPublic.size() - 1);
+        long toLan = h.ourLatestProbe(PEER_LAN);
 
         h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION + 1, latest, true), h.punchMac);
-        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, latest + 1, true), h.punchMac);
-        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, latest - 64, true), h.punchMac);
-        assertEquals(3, h.drops(PeerDrop.STALE_PUNCH), "another session, a probe never sent, one too old");
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, h.ourLatestProbe() + 1, true),
+                h.punchMac);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, toLan, true), h.punchMac);
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, toPublic.get(toPublic.size() - 9), true),
+                h.punchMac);
+        assertEquals(4, h.drops(PeerDrop.STALE_PUNCH),
+                "another session, a probe never sent, one sent to another address, one too old");
         assertEquals(PeerState.PUNCHING, h.machine.state());
 
-        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, latest - 63, true), h.punchMac);
-        assertEquals(PeerState.CONNECTED, h.machine.state(), "the 64th latest probe is still recent");
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, toPublic.get(toPublic.size() - 8), true),
+                h.punchMac);
+        assertEquals(PeerState.CONNECTED, h.machine.state(), "the 8th latest probe to that address is still recent");
     }
 
     @Test
@@ -622,20 +644,28 @@ class PeerMachineTest {
     }
 
     @Test
-    void aProbeOlderThanOneAcceptedIsStale() {
+    void probesAreAnsweredOnceEachInAnyOrderAndTheLanPathWins() {
         h.start();
         h.challenge();
         h.registered();
         h.peerInfo();
         h.wireGuardLinked = false;
         h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, 7, false), h.punchMac);
+        assertEquals(PEER_PUBLIC, h.machine.endpoint());
         h.takeSent();
 
+        // the partner's probe to our LAN address went out first but arrives second
         h.receive(PEER_LAN, new Punch(PEER, SELF, PEER_SESSION, SESSION, 6, false), h.punchMac);
+        assertEquals(List.of(PEER_LAN), punchesTo(h, PEER_LAN).stream().map(Sent::to).toList(), "acked");
+        assertEquals(PEER_LAN, h.machine.endpoint(), "a LAN candidate beats the public endpoint");
+        h.takeSent();
 
-        assertEquals(List.of(), h.sent(), "not acked");
-        assertEquals(1, h.drops(PeerDrop.STALE_PUNCH));
-        assertEquals(PEER_PUBLIC, h.machine.endpoint());
+        h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, 6, false), h.punchMac);
+        h.receive(ATTACKER, new Punch(PEER, SELF, PEER_SESSION, SESSION, 7, false), h.punchMac);
+        assertEquals(List.of(), punchesTo(h, PEER_PUBLIC), "replays are not acked");
+        assertEquals(List.of(), h.sentTo(ATTACKER));
+        assertEquals(2, h.drops(PeerDrop.STALE_PUNCH));
+        assertEquals(PEER_LAN, h.machine.endpoint());
     }
 
     @Test
@@ -644,7 +674,7 @@ class PeerMachineTest {
         assertTrue(h.machine.tunnelReady());
         byte[] probe = h.probeFromPeer();
         h.receive(PEER_PUBLIC, probe); // authentic, from where the path is
-        byte[] ack = h.ackFromPeer(h.ourLatestProbe());
+        byte[] ack = h.ackFromPeer(h.ourLatestProbe(PEER_PUBLIC));
         h.receive(PEER_PUBLIC, ack);   // the partner's ack to our probe, late but authentic
         assertEquals(PEER_PUBLIC, h.machine.endpoint());
 
@@ -666,9 +696,9 @@ class PeerMachineTest {
         h.partnerSilent = true;
         h.advance(Duration.ofSeconds(15)); // dead: punching again, with new probes
         assertEquals(PeerState.PUNCHING, h.machine.state());
-        long oldProbe = h.ourLatestProbe();
+        List<Long> toPublic = punchesTo(h, PEER_PUBLIC).stream().map(s -> ((Punch) s.message()).counter()).toList();
         h.advance(Duration.ofMillis(400));
-        byte[] oldAck = h.ackFromPeer(oldProbe - 1);
+        byte[] oldAck = h.ackFromPeer(toPublic.get(toPublic.size() - 2));
         h.receive(PEER_PUBLIC, oldAck); // an authentic ack, delivered late: opens the path once
         assertEquals(PeerState.CONNECTED, h.machine.state());
         h.advance(Duration.ofSeconds(15));
@@ -776,10 +806,10 @@ class PeerMachineTest {
         h.takeSent();
 
         h.advance(Duration.ofMillis(4_950));
-        assertEquals(List.of(), h.sentTo(PEER_PUBLIC));
+        assertEquals(List.of(), wireGuardTo(h, PEER_PUBLIC));
         h.advance(Duration.ofMillis(50));
 
-        List<Sent> sent = h.sentTo(PEER_PUBLIC);
+        List<Sent> sent = wireGuardTo(h, PEER_PUBLIC);
         assertEquals(1, sent.size());
         assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(0).type());
         assertEquals(148, sent.get(0).bytes().length);
