@@ -33,18 +33,22 @@ import org.slf4j.LoggerFactory;
  *       keepalive, dead-peer detection).
  * </ol>
  * The three run in parallel; their calls into the machine are serialised by one lock (the
- * machine is not thread-safe). Sends go straight to the socket, writes straight to the device.
+ * machine is not thread-safe). Sends go straight to the socket ({@link UdpSender}), writes
+ * straight to the device. Every send, TTL-limited ones included, happens inside such a call, so
+ * with the lock held; the socket is closed with the lock held too.
  *
  * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
  * LEAVE, closes the device, which removes it, and the socket, and joins the threads);
- * {@link #awaitStopped()} blocks until then. Error contract: send and device-write failures are
- * logged (rate-limited) and counted, never thrown into the machine; an unexpected failure of a
- * thread stops the runtime with a log line saying why.
+ * {@link #awaitStopped()} blocks until then. Thread-safety: {@code stop}, {@code failed} and
+ * {@code awaitStopped} may be called from any thread; {@code start} once.
+ *
+ * <p>Error contract: send and device-write failures are logged (rate-limited) and counted,
+ * never thrown into the machine; an unexpected failure of a thread stops the runtime with a log
+ * line saying why.
  */
 public final class ClientRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(ClientRuntime.class);
     private static final long TICK_MILLIS = 50;
-    private static final long ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     private final PeerMachine machine;
     private final DatagramChannel udp;
@@ -53,30 +57,29 @@ public final class ClientRuntime {
     private final LongSupplier clock;
     private final ReentrantLock lock = new ReentrantLock();
     private final ScheduledExecutorService timer;
+    private final UdpSender sender;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile boolean failed;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private Thread udpThread;
     private Thread tunThread;
-    private long sendErrors;
-    private long lastSendErrorLog = Long.MIN_VALUE;
     private long writeErrors;
 
+    /** The machine's output; called only with {@link #lock} held (see {@link UdpSender}). */
     private final PeerOutput output = new PeerOutput() {
         @Override
         public void send(InetSocketAddress to, ByteBuffer datagram) {
-            try {
-                udp.send(datagram, to);
-            } catch (ClosedChannelException e) {
-                // stopping
-            } catch (IOException e) {
-                sendErrors++;
-                long now = clock.getAsLong();
-                if (lastSendErrorLog == Long.MIN_VALUE || now - lastSendErrorLog >= ERROR_LOG_INTERVAL_NANOS) {
-                    lastSendErrorLog = now;
-                    LOG.warn("cannot send to {}: {} ({} send errors so far)", to, e.getMessage(), sendErrors);
-                }
-            }
+            sender.send(to, datagram);
+        }
+
+        /**
+         * Sends with a limited TTL: set, send and restore happen under the machine lock, so no
+         * other datagram can leave with that TTL. False, and nothing sent, when the TTL cannot be
+         * limited (logged once at WARNING).
+         */
+        @Override
+        public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            return sender.sendWithTtl(to, datagram, ttl);
         }
 
         @Override
@@ -105,6 +108,7 @@ public final class ClientRuntime {
         this.tun = tun;
         this.mtu = mtu;
         this.clock = clock;
+        this.sender = new UdpSender(udp, clock);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
     }
 
@@ -177,13 +181,17 @@ public final class ClientRuntime {
         } catch (RuntimeException e) {
             LOG.warn("could not send LEAVE: {}", e.toString());
         }
-        timer.shutdownNow();
+        // shutdown, not shutdownNow: interrupting a tick inside a send would close the channel
+        // from this thread while the tick still holds the lock (and may be restoring the TTL).
+        timer.shutdown();
         tun.close();
-        try {
-            udp.close();
-        } catch (IOException e) {
-            LOG.warn("closing the UDP socket: {}", e.toString());
-        }
+        locked(() -> {
+            try {
+                udp.close(); // under the lock: no send, TTL-limited or not, is in progress
+            } catch (IOException e) {
+                LOG.warn("closing the UDP socket: {}", e.toString());
+            }
+        });
         joinQuietly(udpThread);
         joinQuietly(tunThread);
         LOG.info("stopped; {} removed", tun.name());
