@@ -26,6 +26,7 @@ import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -106,6 +107,11 @@ final class UpCommand implements Callable<Integer> {
                     + "before the partner's NAT; 1-255, 0 turns openers off (default: ${DEFAULT-VALUE}).")
     int openerTtl;
 
+    @Option(names = "--status-file", paramLabel = "PATH",
+            description = "Write the tunnel's state here once a second, for `pinhole status` "
+                    + "(default: /run/pinhole/<dev>.status).")
+    Path statusFile;
+
     @Option(names = {"-v", "--verbose"}, description = "Log debug detail.")
     boolean verbose;
 
@@ -184,6 +190,9 @@ final class UpCommand implements Callable<Integer> {
             throw new SetupException(PinholeMain.USAGE, "--opener-ttl needs --rendezvous: openers are part of hole "
                     + "punching");
         }
+        if (statusFile != null) {
+            checkStatusFile(statusFile);
+        }
         NoisePublicKey serverKey = null;
         if (rendezvousKey != null) {
             try {
@@ -205,6 +214,7 @@ final class UpCommand implements Callable<Integer> {
         }
         DatagramChannel udp = null;
         try {
+            Path status = statusFile != null ? statusFile : defaultStatusFile(tun.name());
             tun.configure(localAddress, remoteAddress, mtu);
             udp = openSocket(server != null ? server : staticPeer);
             int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
@@ -225,9 +235,10 @@ final class UpCommand implements Callable<Integer> {
                 log.info("relay {}, {}", noRelay ? "off" : "on",
                         openerTtl == 0 ? "no openers" : "TTL-" + openerTtl + " openers");
             }
+            log.info("status in {} (pinhole status reads it)", status);
             SecureRandom random = new SecureRandom();
             PeerMachine machine = new PeerMachine(config, random.nextLong() | 1, random, Clock.systemUTC());
-            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime);
+            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime, status);
             for (String signal : new String[] {"TERM", "INT"}) {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
                     log.info("SIG{}: leaving", signal);
@@ -249,6 +260,33 @@ final class UpCommand implements Callable<Integer> {
             tun.close();
             throw e;
         }
+    }
+
+    /** Refuses a {@code --status-file} whose directory does not exist, or that is a directory. */
+    private static void checkStatusFile(Path file) throws SetupException {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new SetupException(PinholeMain.USAGE, "--status-file " + file + ": directory " + dir
+                    + " does not exist");
+        }
+        if (Files.isDirectory(file)) {
+            throw new SetupException(PinholeMain.USAGE, "--status-file " + file + " is a directory; give a file");
+        }
+    }
+
+    /** {@code /run/pinhole/<device>.status}, creating {@code /run/pinhole} (0755) if missing. */
+    private static Path defaultStatusFile(String device) throws SetupException {
+        Path dir = StatusFile.DEFAULT_DIR;
+        if (!Files.isDirectory(dir)) {
+            try {
+                Files.createDirectories(dir);
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            } catch (IOException e) {
+                throw new SetupException(1, "cannot create " + dir + " for the status file: " + StatusFile.reason(e)
+                        + " (give another place with --status-file)");
+            }
+        }
+        return StatusFile.defaultPath(device);
     }
 
     private DatagramChannel openSocket(InetSocketAddress server) throws SetupException {

@@ -132,6 +132,17 @@ class UpCommandErrorsTest {
     }
 
     @Test
+    void aStatusFileInADirectoryThatDoesNotExistIsRefused() throws IOException {
+        Path nowhere = dir.resolve("no-such-dir").resolve("tun0.status");
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--status-file", nowhere.toString()),
+                "--status-file " + nowhere + ": directory " + nowhere.getParent() + " does not exist");
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--status-file", dir.toString()),
+                "--status-file " + dir + " is a directory; give a file");
+    }
+
+    @Test
     void optionsPicocliCannotParseGetOneLineToo() throws IOException {
         assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
                 "--local", "10.10.0.1", "--remote", "10.10.0.2", "--mtu", "big"),

@@ -1,5 +1,13 @@
 package io.pinhole.client.tun;
 
+import io.pinhole.client.ClientRuntime;
+import io.pinhole.crypto.NoisePrivateKey;
+import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.peer.PeerConfig;
+import io.pinhole.peer.PeerMachine;
+import io.pinhole.peer.PeerTimers;
+import io.pinhole.peer.Traversal;
+import io.pinhole.wireguard.SessionTimers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -14,7 +22,10 @@ import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -57,6 +68,7 @@ public final class TunNetnsChild {
                 case "deleted-while-open" -> deletedWhileOpen(args[1]);
                 case "udp-receive" -> udpReceive(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
                 case "ttl-send" -> ttlSend(Arrays.copyOfRange(args, 1, args.length));
+                case "runtime-status" -> runtimeStatus(args[1], Path.of(args[2]));
                 default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
             }
             emit("done");
@@ -348,6 +360,30 @@ public final class TunNetnsChild {
                 emit("sent", "payload", p[3], "ttl", p[2], "result", sent);
             }
         }
+    }
+
+    /**
+     * A {@link ClientRuntime} on a real device, listening only (no rendezvous, no peer endpoint,
+     * so it sends nothing), writing its status to {@code statusFile}; stopped after the parent
+     * has looked.
+     */
+    private static void runtimeStatus(String name, Path statusFile) throws Exception {
+        SecureRandom random = new SecureRandom();
+        NoisePrivateKey key = NoisePrivateKey.generate(random);
+        NoisePublicKey peer = NoisePrivateKey.generate(random).publicKey();
+        PeerConfig config = new PeerConfig(key, peer, null, null, null, null, List.of(), PeerTimers.defaults(),
+                SessionTimers.defaults(), Traversal.defaults());
+        PeerMachine machine = new PeerMachine(config, 1, random, Clock.systemUTC());
+        TunDevice dev = TunDevice.open(name);
+        dev.configure(LOCAL, PEER, 1400);
+        DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET);
+        udp.bind(new InetSocketAddress(0));
+        ClientRuntime runtime = new ClientRuntime(machine, udp, dev, 1400, System::nanoTime, statusFile);
+        runtime.start();
+        emit("started", "pid", ProcessHandle.current().pid());
+        pause("running");
+        runtime.stop();
+        emit("stopped", "statusFileExists", Files.exists(statusFile), "udpOpen", udp.isOpen());
     }
 
     private static ByteBuffer wrap(byte[] packet, boolean direct, boolean readOnly) {
