@@ -68,6 +68,16 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
         core.expire(ticker.nanoTime());
     }
 
+    /**
+     * The statistics line: datagrams, registrations, pairings, challenges, relayed frames and
+     * bytes, drops by reason.
+     */
+    String statsLine() {
+        return "stats: " + datagrams + " datagrams, " + core.registrations() + " registrations, " + core.pairings()
+                + " pairings, " + core.challenges() + " challenges, relayed " + core.relayedPackets() + " packets ("
+                + core.relayedBytes() + " bytes), " + core.droppedTotal() + " dropped " + core.drops();
+    }
+
     /** Datagrams received so far. */
     long datagrams() {
         return datagrams;
