@@ -407,11 +407,11 @@ public final class PeerMachine {
         }
         enter(now, out);
         Leave leave = new Leave(self, session, nextTimestamp());
+        if (endpoint != null) {
+            sendVia(endpoint, leave.encode(punchKey)); // first: through the relay it needs our registration
+        }
         if (config.usesRendezvous() && serverMacKey != null) {
             out.send(config.rendezvous(), leave.encode(serverMacKey));
-        }
-        if (endpoint != null) {
-            sendVia(endpoint, leave.encode(punchKey));
         }
         String told = config.usesRendezvous() && serverMacKey != null ? "the rendezvous" : "";
         if (endpoint != null) {
