@@ -69,13 +69,13 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The statistics line: datagrams, registrations, pairings, challenges, relayed frames and
-     * bytes, drops by reason.
+     * The statistics line: datagrams, registrations, pairings, challenges, drops by reason, then
+     * relayed frames and bytes (last, so that readers of the older line still parse it).
      */
     String statsLine() {
         return "stats: " + datagrams + " datagrams, " + core.registrations() + " registrations, " + core.pairings()
-                + " pairings, " + core.challenges() + " challenges, relayed " + core.relayedPackets() + " packets ("
-                + core.relayedBytes() + " bytes), " + core.droppedTotal() + " dropped " + core.drops();
+                + " pairings, " + core.challenges() + " challenges, " + core.droppedTotal() + " dropped "
+                + core.drops() + ", relayed " + core.relayedPackets() + " packets (" + core.relayedBytes() + " bytes)";
     }
 
     /** Datagrams received so far. */
