@@ -48,7 +48,8 @@ import java.util.Map;
  *   <li>Registration (rendezvous mode): REGISTER carries the server's address cookie, a
  *       timestamp and a MAC under the peer-server key; the first one, lacking both, is answered
  *       by a CHALLENGE naming the server key. Refreshed at the server's interval (every 5 s
- *       while the partner is absent); unanswered, retried with backoff from 1 s to 30 s.
+ *       while the partner is absent); unanswered, retried with backoff from 1 s to 8 s until a path
+ *       exists, and to 30 s after.
  *   <li>Paths (rendezvous mode with the relay, the default): on PEER_INFO the tunnel starts at once
  *       on the relay (RELAY frames through the rendezvous server, still end-to-end WireGuard)
  *       and a punching round runs beside it: authenticated PUNCH probes to every candidate of
@@ -87,6 +88,8 @@ public final class PeerMachine {
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
+    /** The longest REGISTER backoff before a path exists (a connected peer backs off to the configured maximum). */
+    private static final long UNPAIRED_RETRY_MAX = 8_000_000_000L;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
     /** On a direct path, a packet from a worse-ranked address moves the path only after this much quiet. */
@@ -380,7 +383,9 @@ public final class PeerMachine {
             if (awaitingRegistered) {
                 unansweredRegisters++;
                 long waited = retryNanos;
-                retryNanos = Math.min(retryNanos * 2, retryMaxNanos);
+                // Until the partner is found, a lost exchange costs seconds, not half a minute.
+                long cap = state == PeerState.CONNECTED ? retryMaxNanos : Math.min(retryMaxNanos, UNPAIRED_RETRY_MAX);
+                retryNanos = Math.min(retryNanos * 2, cap);
                 Level level = state == PeerState.CONNECTED && unansweredRegisters > 1 ? Level.DEBUG : Level.WARNING;
                 LOG.log(level, "rendezvous {0} not answering ({1} unanswered, waited {2} ms); retrying in {3} s",
                         config.rendezvous(), unansweredRegisters, waited / 1_000_000, retryNanos / 1_000_000_000.0);
@@ -957,8 +962,11 @@ public final class PeerMachine {
             nextPathProbeAt = now + keepaliveNanos;
         }
         if (now - lastSentAt >= keepaliveNanos) {
-            if (!wg.sendKeepalive(now, toSession)) {
-                wg.initiate(now, toSession, false); // no keypair yet: keep handshaking (it also keeps NATs open)
+            if (!wg.sendKeepalive(now, toSession) && (wg.initiatesFirst() || !config.usesRendezvous())) {
+                // No keypair yet: keep handshaking. Between two pinhole peers only the side that
+                // initiates first does: if both did, on this fixed 5 s beat, their initiations would
+                // cross every time (each answer replaces the other's half-done handshake).
+                wg.initiate(now, toSession, false);
             }
             lastSentAt = now;
         }

@@ -179,6 +179,11 @@ public final class WireGuardSession {
         }
     }
 
+    /** True for the side that initiates on a new path (its public key sorts first). */
+    public boolean initiatesFirst() {
+        return id.initiatesOnNewPath();
+    }
+
     /**
      * The path moved (from the relay to a direct address, say) before a keypair was usable: the
      * side whose key sorts first sends a new initiation on the new path at once, even if one went
