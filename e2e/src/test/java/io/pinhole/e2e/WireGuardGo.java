@@ -2,11 +2,13 @@ package io.pinhole.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pinhole.crypto.NoisePrivateKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -62,21 +64,29 @@ final class WireGuardGo implements AutoCloseable {
         Path sock = RUN_DIR.resolve(name + ".sock");
         try {
             Path key = lab.logDir().resolve("wg-" + node + ".key");
-            String publicKey;
-            for (int attempt = 1; ; attempt++) {
+            String privateKey;
+            if (otherKey == null) {
                 Lab.Result gen = lab.exec(node, Duration.ofSeconds(10), "wg", "genkey");
                 assertTrue(gen.ok(), "wg genkey failed: " + gen);
-                Files.writeString(key, gen.output().strip() + "\n");
-                Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-                Lab.Result pub = lab.execWithInput(node, Duration.ofSeconds(10), key, "wg", "pubkey");
-                assertTrue(pub.ok(), "wg pubkey failed: " + pub);
-                publicKey = pub.output().strip();
-                if (otherKey == null || (Arrays.compareUnsigned(Base64.getDecoder().decode(publicKey),
-                        Base64.getDecoder().decode(otherKey)) < 0) == sortsFirst) {
-                    break;
+                privateKey = gen.output().strip();
+            } else {
+                // Drawn here, not by `wg genkey` in a loop: a key that must sort before one starting
+                // with byte 0x07 is 1 draw in 37, too rare for a bounded number of process starts.
+                byte[] other = Base64.getDecoder().decode(otherKey);
+                SecureRandom random = new SecureRandom();
+                NoisePrivateKey candidate = NoisePrivateKey.generate(random);
+                for (int attempt = 1; (Arrays.compareUnsigned(candidate.publicKey().toBytes(), other) < 0) != sortsFirst;
+                        attempt++) {
+                    assertTrue(attempt < 1_000_000, "no key sorts " + (sortsFirst ? "before " : "after ") + otherKey);
+                    candidate = NoisePrivateKey.generate(random);
                 }
-                assertTrue(attempt < 64, "64 random keys all sorted on the same side of " + otherKey);
+                privateKey = candidate.toBase64();
             }
+            Files.writeString(key, privateKey + "\n");
+            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+            Lab.Result pub = lab.execWithInput(node, Duration.ofSeconds(10), key, "wg", "pubkey");
+            assertTrue(pub.ok(), "wg pubkey failed: " + pub);
+            String publicKey = pub.output().strip();
             Lab.Proc p = lab.start(node, "wireguard-go", "env", "WG_PROCESS_FOREGROUND=1", Lab.tool("wireguard-go"), name);
             WireGuardGo wg = new WireGuardGo(lab, node, name, p, key, publicKey);
             boolean up = Lab.await(Duration.ofSeconds(20), Duration.ofMillis(100), () -> !p.isAlive() || Files.exists(sock));
