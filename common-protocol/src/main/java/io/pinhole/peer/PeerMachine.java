@@ -810,6 +810,7 @@ public final class PeerMachine {
         lastDirectAt = now;
         pathSince = now;
         rttNanos = -1;
+        nextPathProbeAt = now; // measure the new path's RTT at once
         settle();
     }
 
@@ -819,6 +820,7 @@ public final class PeerMachine {
         lastRelayAt = now;
         pathSince = now;
         rttNanos = -1;
+        nextPathProbeAt = now;
     }
 
     /** A direct path opened: stop punching, or keep probing better-ranked targets for a moment. */

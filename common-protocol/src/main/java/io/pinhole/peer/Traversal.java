@@ -22,9 +22,13 @@ import java.time.Duration;
  */
 public record Traversal(boolean relay, int openerTtl, Duration openerLead, Duration directSilent,
                         Duration upgradeInterval, Duration lanSettle) {
-    /** Defaults: relay on, TTL-2 openers 250 ms ahead, fall back after 8 s, retry direct every 60 s. */
+    /**
+     * Defaults: relay on, TTL-2 openers 1 s ahead (the two peers' PEER_INFOs can be handled a few
+     * hundred ms apart on a busy machine; the tunnel runs on the relay meanwhile), fall back after
+     * 8 s, retry direct every 60 s.
+     */
     public static Traversal defaults() {
-        return new Traversal(true, 2, Duration.ofMillis(250), Duration.ofSeconds(8), Duration.ofSeconds(60),
+        return new Traversal(true, 2, Duration.ofSeconds(1), Duration.ofSeconds(8), Duration.ofSeconds(60),
                 Duration.ofSeconds(1));
     }
 
