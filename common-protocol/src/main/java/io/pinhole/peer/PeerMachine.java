@@ -56,7 +56,7 @@ import java.util.Map;
  *       the partner, its LAN addresses first, every 200 ms plus up to 50 ms of jitter, for 10 s,
  *       each probe with a counter of its own so that its ack proves which address answered.
  *       With openers on, each round starts with TTL-limited probes that open our own NAT's
- *       mappings without reaching the partner's NAT, and the full probes follow 250 ms later
+ *       mappings without reaching the partner's NAT, and the full probes follow 1 s later
  *       (a Linux NAT without an input filter otherwise remaps our port when the partner's first
  *       probe lands before ours left). The first authenticated packet from a direct address
  *       moves the tunnel there; a LAN candidate beats a public address (probing continues 1 s
