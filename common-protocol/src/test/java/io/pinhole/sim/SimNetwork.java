@@ -141,6 +141,16 @@ public final class SimNetwork {
 
     /** Sends a datagram from {@code host} (source port {@code port}) to {@code to}. */
     public void send(Host host, int port, InetSocketAddress to, ByteBuffer datagram) {
+        send(host, port, to, datagram, 64);
+    }
+
+    /**
+     * Sends with an IP TTL of {@code ttl}: each NAT that forwards it needs at least 2 left and
+     * takes one, and crossing the internet between the NATs needs at least 2 left after the
+     * sender's NATs (there is at least one router there). So TTL 2 behind one NAT opens that NAT's
+     * mapping and dies before the partner's NAT, as in the namespace lab.
+     */
+    public void send(Host host, int port, InetSocketAddress to, ByteBuffer datagram, int ttl) {
         ByteBuffer copy = ByteBuffer.allocate(datagram.remaining()).put(datagram.duplicate()).flip();
         InetSocketAddress source = new InetSocketAddress(host.address, port);
         Host local = hosts.get(to.getAddress());
@@ -156,6 +166,10 @@ public final class SimNetwork {
         int hops = 1;
         SimNat outer = null;
         for (SimNat nat = host.nat; nat != null; nat = nat.upstream()) {
+            if (ttl < 2) {
+                return; // time exceeded at this router
+            }
+            ttl--;
             if (to.getAddress().equals(nat.publicAddress())) {
                 hairpin(nat, wanSource, hops, to, copy);
                 return;
@@ -167,6 +181,9 @@ public final class SimNetwork {
             wanSource = nat.outbound(now, wanSource, to);
             hops++;
             outer = nat;
+        }
+        if (outer != null && ttl < 2) {
+            return; // time exceeded at the first router past our NATs: the mappings are made, nothing arrives
         }
         SimNat remote = nats.get(to.getAddress());
         hop(hops, wanSource, to, copy, outer, remote != null && remote.upstream() == null ? remote : null);

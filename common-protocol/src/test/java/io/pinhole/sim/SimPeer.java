@@ -43,6 +43,12 @@ public final class SimPeer {
         }
 
         @Override
+        public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            net.send(host, port, to, datagram, ttl);
+            return true;
+        }
+
+        @Override
         public void deliver(ByteBuffer ipPacket) {
             byte[] bytes = new byte[ipPacket.remaining()];
             ipPacket.duplicate().get(bytes);
