@@ -762,7 +762,7 @@ public final class PeerMachine {
             return false;
         }
         InetSocketAddress target = lastPeerInfo.observed();
-        birthday = new Birthday(target.getAddress(), opened, now, openerLeadNanos, random);
+        birthday = new Birthday(target, opened, now, openerLeadNanos, random);
         int ttl = traversal.openerTtl();
         int limited = 0;
         for (int socket = 1; socket <= birthday.spares(); socket++) {
