@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  * The three run in parallel; their calls into the machine are serialised by one lock (the
  * machine is not thread-safe). Sends go straight to the socket, writes straight to the device.
+ * The spare sockets of birthday punching are {@link SpareSockets}' (its own receive thread,
+ * {@code pinhole-spare-udp}, calls into the machine under the same lock).
  *
  * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
  * LEAVE, closes the device, which removes it, and the socket, and joins the threads);
@@ -61,6 +63,7 @@ public final class ClientRuntime {
     private long sendErrors;
     private long lastSendErrorLog = Long.MIN_VALUE;
     private long writeErrors;
+    private final SpareSockets spares;
 
     private final PeerOutput output = new PeerOutput() {
         @Override
@@ -77,6 +80,22 @@ public final class ClientRuntime {
                     LOG.warn("cannot send to {}: {} ({} send errors so far)", to, e.getMessage(), sendErrors);
                 }
             }
+        }
+
+        @Override
+        public int openSpareSockets(int n) {
+            return spares.open(n);
+        }
+
+        @Override
+        public boolean sendFrom(int socket, InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            return socket == 0 ? PeerOutput.super.sendFrom(socket, to, datagram, ttl)
+                    : spares.sendFrom(socket, to, datagram, ttl);
+        }
+
+        @Override
+        public void closeSpareSockets(int keep) {
+            spares.closeExcept(keep);
         }
 
         @Override
@@ -106,6 +125,19 @@ public final class ClientRuntime {
         this.mtu = mtu;
         this.clock = clock;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
+        this.spares = new SpareSockets(localAddress(udp),
+                (socket, from, datagram) -> locked(() -> machine.onDatagram(clock.getAsLong(), socket, from, datagram,
+                        output)),
+                e -> fail("spare udp receive", e));
+    }
+
+    /** The main socket's local address, for the spare sockets (the wildcard if unknown). */
+    private static java.net.InetAddress localAddress(DatagramChannel udp) {
+        try {
+            return ((InetSocketAddress) udp.getLocalAddress()).getAddress();
+        } catch (IOException | RuntimeException e) {
+            return null; // InetSocketAddress(null, 0): the wildcard
+        }
     }
 
     /** Registers with the server and starts the three threads. */
@@ -178,6 +210,7 @@ public final class ClientRuntime {
             LOG.warn("could not send LEAVE: {}", e.toString());
         }
         timer.shutdownNow();
+        spares.close();
         tun.close();
         try {
             udp.close();
