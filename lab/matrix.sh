@@ -7,10 +7,13 @@
 # time: lab/lab.sh up with a fresh prefix, bin/pinhole-rendezvous in rdv, `bin/pinhole up` in a
 # and b (fresh keys per run, both on UDP port 51820, tunnel 10.10.0.1 <-> 10.10.0.2), and a ping
 # from a to 10.10.0.2 (every 200 ms) until the first reply or the timeout (default 45 s) from
-# the moment both clients were started; then a ping back from b, the clients' logs read for the
-# path ("path to peer ... open at ADDR", "tunnel up"), everything this script started stopped
-# by PID (SIGTERM, then SIGKILL after 10 s) and the lab torn down, also when a cell fails.
-# Cells run sequentially; once --budget seconds (default 840) have passed, the cells left are
+# the moment both clients were started; then a ping back from b, up to 20 s for the path to
+# settle (both status files direct), the final path read from the clients' status files, 5
+# pings more, everything this script started stopped by PID (SIGTERM, then SIGKILL after 10 s)
+# and the lab torn down, also when a cell fails. The verdict is ok when the tunnel works and the
+# path is direct wherever the NATs allow one (relayed where they cannot); the script exits 1 if
+# any cell is not ok.
+# Cells run sequentially; once --budget seconds (default 1500) have passed, the cells left are
 # listed as not run. Unless --no-sim, the simulated matrix (NatMatrixSimTest) runs too and its
 # table goes into the same file. Writes the markdown table to FILE (default docs/nat-matrix.md)
 # with the date, the command and notes about the machine; logs stay in a directory it names.
@@ -29,7 +32,7 @@ MODES=(home open symmetric cgnat blocked)
 NETEM='loss 20% delay 100ms'
 RDV=203.0.113.10:7777
 TUN_A=10.10.0.1 TUN_B=10.10.0.2
-TIMEOUT=45 BUDGET=840 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
+TIMEOUT=45 SETTLE=20 BUDGET=1500 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
 COMMAND="lab/matrix.sh${*:+ $*}"
 
 die() { echo "matrix: $*" >&2; exit 2; }
@@ -158,27 +161,39 @@ log_time() {
   echo $((ts - T0_MS))
 }
 
-# the address of the last "path to peer ... open at ADDR" in FILE, or "-"
-path_of() {
-  local a
-  a=$(grep -E -o 'path to peer [^ ]+ open at [^ ]+' "$1" 2>/dev/null | tail -n1 | awk '{print $NF}')
-  a=${a#/} # InetSocketAddress prints /ADDR:PORT
-  echo "${a:--}"
-}
-
 secs() {
   if [[ $1 == - ]]; then echo -; else awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; fi
 }
 
-# the kind of path ADDR is, in cell CELL
+# KEY's value in the status file FILE (written by `pinhole up --status-file`), or "-"
+status_of() {
+  local v
+  v=$(sed -n "s/^$2=//p" "$1" 2>/dev/null | head -n1)
+  echo "${v:--}"
+}
+
+# the kind of path PATH (direct|relayed|none) to ADDR is, in cell CELL
 path_kind() {
-  local addr=${1%:*}
-  case $addr in
-    -) echo - ;;
-    10.*) echo "direct (LAN)" ;;
-    198.51.100.2 | 192.0.2.2) if [[ $2 == same-* ]]; then echo "direct (hairpin)"; else echo "direct"; fi ;;
-    203.0.113.10) echo "relayed" ;;
-    *) echo "other ($addr)" ;;
+  local path=$1 addr=${2%:*}
+  case $path in
+    relayed) echo "relayed" ;;
+    direct)
+      case $addr in
+        10.*) echo "direct (LAN)" ;;
+        198.51.100.2 | 192.0.2.2) if [[ $3 == same-* ]]; then echo "direct (hairpin)"; else echo "direct"; fi ;;
+        *) echo "direct ($addr)" ;;
+      esac ;;
+    *) echo - ;;
+  esac
+}
+
+# what the cell must end on: "relay" where no direct path can exist, else "direct"
+expected_path() {
+  case $1 in
+    *blocked*) echo relay ;;               # UDP only to the rendezvous host
+    symmetric-symmetric) echo relay ;;     # both sides map per destination at random
+    same-isolated-hairpin-off) echo relay ;; # no LAN path, no hairpin
+    *) echo direct ;;
   esac
 }
 
@@ -204,7 +219,7 @@ for cell in "${RUN[@]}"; do
     netem-both) args+=(--netem "$NETEM" --netem-b "$NETEM") ;;
   esac
   if ((SECONDS - START >= BUDGET)); then
-    ROWS+=("| $cell | \`${args[*]}\` | not run | | | | | | time budget spent |")
+    ROWS+=("| $cell | \`${args[*]}\` | not run | | | | | | | | time budget spent |")
     continue
   fi
   CELLDIR=$WORK/$cell
@@ -214,7 +229,7 @@ for cell in "${RUN[@]}"; do
     [[ -e /run/netns/${P}rdv || -e /run/netns/${P}a || -e /run/pinhole-lab/$P ]] || break
   done
   log "cell $cell: lab.sh up $P ${args[*]}"
-  connected=no back=- t_ping=- t_tun_a=- t_tun_b=- path_a=- path_b=- note=''
+  connected=no back=- t_ping=- t_tun_a=- t_tun_b=- path_a=- path_b=- spath_a=- spath_b=- rtt_a=- final=- t_direct=- note=''
   LAB_UP=1
   if ! "$LAB" -v up "$P" "${args[@]}" >"$CELLDIR/lab.log" 2>&1; then
     note="lab.sh up failed"
@@ -225,9 +240,9 @@ for cell in "${RUN[@]}"; do
     else
       T0_MS=$(now_ms)
       start client-a a bin/pinhole up --rendezvous "$RDV" --private-key "$WORK/a.key" --peer "$PUB_B" \
-        --dev tun0 --local "$TUN_A" --remote "$TUN_B" --listen-port 51820
+        --dev tun0 --local "$TUN_A" --remote "$TUN_B" --listen-port 51820 --status-file "$CELLDIR/a.status"
       start client-b b bin/pinhole up --rendezvous "$RDV" --private-key "$WORK/b.key" --peer "$PUB_A" \
-        --dev tun0 --local "$TUN_B" --remote "$TUN_A" --listen-port 51820
+        --dev tun0 --local "$TUN_B" --remote "$TUN_A" --listen-port 51820 --status-file "$CELLDIR/b.status"
       if ! wait_log "$CELLDIR/client-a.log" "tun0 up" 20 || ! wait_log "$CELLDIR/client-b.log" "tun0 up" 20; then
         note="a client did not start"
       else
@@ -240,6 +255,17 @@ for cell in "${RUN[@]}"; do
           else
             back=no
           fi
+          # let the path settle: a direct path may come after the first ping (relay first, LAN after hairpin)
+          end=$((SECONDS + SETTLE))
+          while ((SECONDS < end)); do
+            [[ $(status_of "$CELLDIR/a.status" path) == direct && $(status_of "$CELLDIR/b.status" path) == direct ]] && break
+            sleep 0.5
+          done
+          sleep 1.5 # one more status write: a LAN path may replace a hairpin one within the settle second
+          spath_a=$(status_of "$CELLDIR/a.status" path) spath_b=$(status_of "$CELLDIR/b.status" path)
+          path_a=$(status_of "$CELLDIR/a.status" endpoint) path_b=$(status_of "$CELLDIR/b.status" endpoint)
+          rtt_a=$(status_of "$CELLDIR/a.status" rtt_ms)
+          "$LAB" exec "$P" a ping -n -c 5 -i 0.2 -W 2 "$TUN_B" >"$CELLDIR/ping-a-final.log" 2>&1 && final=yes || final=no
         fi
         alive || note="a program exited early"
       fi
@@ -248,8 +274,7 @@ for cell in "${RUN[@]}"; do
   if [[ -f $CELLDIR/client-a.log ]]; then
     t_tun_a=$(log_time "$CELLDIR/client-a.log" "tunnel up")
     t_tun_b=$(log_time "$CELLDIR/client-b.log" "tunnel up")
-    path_a=$(path_of "$CELLDIR/client-a.log")
-    path_b=$(path_of "$CELLDIR/client-b.log")
+    t_direct=$(log_time "$CELLDIR/client-a.log" "direct path to peer|path to peer .* open at")
   fi
   "$LAB" status "$P" >"$CELLDIR/lab-status.txt" 2>&1 || true
   for n in cga cgb nata natb; do
@@ -258,9 +283,15 @@ for cell in "${RUN[@]}"; do
     fi
   done
   teardown
-  kind=$(path_kind "$path_a" "$cell")
-  log "cell $cell: connected=$connected back=$back first ping $(secs "$t_ping") s, path a->$path_a b->$path_b ($kind) $note"
-  ROWS+=("| $cell | \`${args[*]}\` | $connected | $back | $kind | $path_a / $path_b | $(secs "$t_ping") | $(secs "$t_tun_a") / $(secs "$t_tun_b") | $note |")
+  kind=$(path_kind "$spath_a" "$path_a" "$cell")
+  expect=$(expected_path "$cell")
+  verdict=FAIL
+  if [[ $connected == yes && $back == yes && $final == yes && $spath_a == "$spath_b" ]]; then
+    if [[ $expect == direct && $spath_a == direct ]] || [[ $expect == relay && $spath_a == relayed ]]; then verdict=ok; fi
+  fi
+  [[ $kind == relayed ]] && t_direct=-
+  log "cell $cell: $verdict connected=$connected back=$back first ping $(secs "$t_ping") s, a->$path_a ($kind) b->$path_b ($spath_b) $note"
+  ROWS+=("| $cell | \`${args[*]}\` | **$verdict** | $connected / $back / $final | $expect | $kind | $path_a / $path_b | $(secs "$t_ping") | $(secs "$t_direct") | $rtt_a | $note |")
 done
 TOTAL=$((SECONDS - START))
 
@@ -295,24 +326,28 @@ mkdir -p "$(dirname "$OUT")"
 {
   echo "# NAT matrix"
   echo
-  echo "Where pinhole stands today against each pair of NAT behaviours (issue 4). Produced by"
+  echo "pinhole against each pair of NAT behaviours (issue 4). Produced by"
   echo "\`$COMMAND\` on $(date -u +'%Y-%m-%d %H:%M UTC'), at commit $COMMIT$DIRTY; do not edit by hand, run it again."
   echo
   echo "## Lab (real programs, real nftables NATs in network namespaces)"
   echo
   echo "Each cell: a fresh lab (\`lab/lab.sh up PREFIX ARGS\`), \`bin/pinhole-rendezvous\` on 203.0.113.10:7777,"
   echo "\`bin/pinhole up\` on a (10.0.1.2) and b (10.0.2.2, or 10.0.1.3 behind the same NAT), both on UDP port"
-  echo "51820, started together at t=0. **connected**: a ping from a to b's tunnel address (10.10.0.2, one"
-  echo "every 200 ms) answered within ${TIMEOUT} s; **back**: then b to a within 5 s; **path**: the last"
-  echo "\"path to peer ... open at ADDR\" in a's log (direct: to the other NAT's public address; LAN: to a"
-  echo "private candidate; hairpin: to the shared NAT's public address; relayed: through the rendezvous"
-  echo "host, which does not exist yet); **first ping**: seconds from t=0 to the first reply; **tunnel up**:"
-  echo "seconds from t=0 to \"tunnel up\" in a's / b's log (- = never)."
+  echo "51820, each with \`--status-file\`, started together at t=0. **verdict**: ok when the tunnel works both"
+  echo "ways and both clients end on the expected path: **direct** wherever the two NATs allow a direct path at"
+  echo "all, **relay** where they cannot (UDP blocked except to the rendezvous host; both NATs symmetric; two"
+  echo "isolated LAN ports behind a NAT without hairpinning). **works**: a ping from a to b's tunnel address"
+  echo "(10.10.0.2, one every 200 ms) answered within ${TIMEOUT} s / then b to a within 5 s / 5 of 5 pings"
+  echo "a to b after the path settled (up to ${SETTLE} s for both to go direct). **path**: from a's status file"
+  echo "(direct: to the other NAT's public address; LAN: to a private candidate; hairpin: to the shared NAT's"
+  echo "public address; relayed: through the rendezvous server); **endpoints**: a's and b's status files;"
+  echo "**first ping**: seconds from t=0 to the first reply; **direct after**: seconds from t=0 to a's log line"
+  echo "opening the direct path; **RTT**: a's last probe round trip on its path, in ms."
   echo "A cell M1-M2 puts a behind M1 and b behind M2; mixed cells run one way round only, and once:"
   echo "a race (which peer acts on its PEER_INFO first) can decide a cell, so one run is one sample."
   echo
-  echo "| cell | lab.sh up | connected | back | path | a's path / b's path | first ping (s) | tunnel up a / b (s) | note |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| cell | lab.sh up | verdict | works (a->b / b->a / after settling) | expected | path | endpoints a / b | first ping (s) | direct after (s) | RTT (ms) | note |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "Run time: ${TOTAL} s for ${#RUN[@]} cells (timeout ${TIMEOUT} s per cell, cells one after another)."
@@ -333,3 +368,8 @@ mkdir -p "$(dirname "$OUT")"
   fi
 } >"$OUT"
 log "wrote $OUT (${TOTAL} s)"
+FAILED=$(printf '%s\n' "${ROWS[@]}" | grep -c -v '\*\*ok\*\*' || true)
+if ((FAILED > 0)); then
+  log "$FAILED cell(s) not ok"
+  exit 1
+fi

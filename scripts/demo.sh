@@ -126,9 +126,9 @@ hr "Starting the rendezvous server and both peers"
 start rendezvous rdv bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}"
 sleep 1
 start client-a a bin/pinhole up --rendezvous "$RDV" --private-key "$WORK/a.key" --peer "$PUB_B" \
-  --dev tun0 --local "$TUN_A" --remote "$TUN_B"
+  --dev tun0 --local "$TUN_A" --remote "$TUN_B" --status-file "$WORK/a.status"
 start client-b b bin/pinhole up --rendezvous "$RDV" --private-key "$WORK/b.key" --peer "$PUB_A" \
-  --dev tun0 --local "$TUN_B" --remote "$TUN_A"
+  --dev tun0 --local "$TUN_B" --remote "$TUN_A" --status-file "$WORK/b.status"
 
 hr "Waiting up to ${WAIT_S} s for the tunnel"
 t0=$SECONDS up_a=0 up_b=0

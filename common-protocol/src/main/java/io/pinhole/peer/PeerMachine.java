@@ -49,14 +49,29 @@ import java.util.Map;
  *       timestamp and a MAC under the peer-server key; the first one, lacking both, is answered
  *       by a CHALLENGE naming the server key. Refreshed at the server's interval (every 5 s
  *       while the partner is absent); unanswered, retried with backoff from 1 s to 30 s.
- *   <li>Punching: on PEER_INFO, authenticated PUNCH probes go to every candidate of the partner
- *       every 200 ms; the first authenticated PUNCH or WireGuard message from the partner opens
- *       the path (CONNECTED) and the WireGuard handshake runs on it. A round without answer ends
- *       after 10 s and the machine asks the server again, forever.
+ *   <li>Paths (rendezvous mode with the relay, the default): on PEER_INFO the tunnel starts at once
+ *       on the relay (RELAY frames through the rendezvous server, still end-to-end WireGuard)
+ *       and a punching round runs beside it: authenticated PUNCH probes to every candidate of
+ *       the partner, its LAN addresses first, every 200 ms plus up to 50 ms of jitter, for 10 s,
+ *       each probe with a counter of its own so that its ack proves which address answered.
+ *       With openers on, each round starts with TTL-limited probes that open our own NAT's
+ *       mappings without reaching the partner's NAT, and the full probes follow 250 ms later
+ *       (a Linux NAT without an input filter otherwise remaps our port when the partner's first
+ *       probe lands before ours left). The first authenticated packet from a direct address
+ *       moves the tunnel there; a LAN candidate beats a public address (probing continues 1 s
+ *       for one). A round without answer leaves the tunnel on the relay and is tried again
+ *       every 60 s (+ up to 10%). A direct path without an authenticated packet for 8 s falls
+ *       back to the relay; when the partner's packets come through the relay while our direct
+ *       path has been quiet for 2 s, we follow it there.
+ *   <li>Without the relay (--no-relay): PUNCHING until the first authenticated answer opens the
+ *       path (CONNECTED); a round without answer ends after 10 s and the machine asks the
+ *       server again, forever.
  *   <li>Connected: IP packets go through WireGuard; after 5 s without sending, a keepalive (an
- *       empty WireGuard transport message); after 15 s without an authenticated packet, the
- *       path is dead: punching resumes (the last endpoint included) and the registration is
- *       renewed. An authenticated packet from a new address moves the path there (roaming).
+ *       empty WireGuard transport message); every 5 s a PUNCH probe on the path measures its
+ *       RTT; after 15 s without an authenticated packet, the partner is dead: punching resumes
+ *       (the last endpoint included, on the relay meanwhile) and the registration is renewed.
+ *       An authenticated packet from a new address of the same rank moves the path there
+ *       (roaming).
  *   <li>Static mode: the path is assumed to the configured endpoint and WireGuard alone runs on
  *       it, so a plain WireGuard peer can be the partner; a dead path is retried there.
  *   <li>Birthday punching ({@link Traversal#birthday()}): when a punching round for a direct
@@ -445,11 +460,11 @@ public final class PeerMachine {
         }
         enter(now, out);
         Leave leave = new Leave(self, session, nextTimestamp());
+        if (endpoint != null) {
+            sendVia(endpoint, endpointSocket, leave.encode(punchKey)); // first: through the relay it needs our registration
+        }
         if (config.usesRendezvous() && serverMacKey != null) {
             out.send(config.rendezvous(), leave.encode(serverMacKey));
-        }
-        if (endpoint != null) {
-            sendVia(endpoint, endpointSocket, leave.encode(punchKey));
         }
         String told = config.usesRendezvous() && serverMacKey != null ? "the rendezvous" : "";
         if (endpoint != null) {

@@ -4,12 +4,14 @@ package io.pinhole.peer;
  * PeerState: the lifecycle of a {@link PeerMachine}.
  *
  * <pre>
- *  REGISTERING --REGISTERED--> WAITING_FOR_PEER --PEER_INFO--> PUNCHING --packet from peer--> CONNECTED
- *       |                            ^   ^                        |                              |
- *       +--------PEER_INFO-----------|---|----------------------->|                              |
- *                                    |   +-- round ends, no answer+                              |
- *                                    +------------- peer says LEAVE ----------------------------+
- *                        PUNCHING &lt;-- 15 s silence (dead): punch the last endpoint, re-register --+
+ *  REGISTERING --REGISTERED--> WAITING_FOR_PEER --PEER_INFO, relay on--> CONNECTED (relayed; punching beside it)
+ *       |                            ^   ^                                  |  ^     direct answer: CONNECTED (direct)
+ *       +--PEER_INFO-----------------|---|--> (as from WAITING_FOR_PEER)    |  |     8 s quiet: back to relayed
+ *                                    |   |                                  |  |
+ *                                    |   +--PEER_INFO, --no-relay--> PUNCHING --first answer--+
+ *                                    |   +---- round ends, no answer ------+
+ *                                    +------------- peer says LEAVE --------------------------+
+ *  CONNECTED --15 s silence (dead)--> relayed and punching again, re-registered (--no-relay: PUNCHING)
  *  any state --leave()--> CLOSED
  * </pre>
  */
@@ -18,9 +20,9 @@ public enum PeerState {
     REGISTERING,
     /** Registered; the partner has not registered yet. */
     WAITING_FOR_PEER,
-    /** Sending punches to the partner's candidates until one answers. */
+    /** No relay (--no-relay): sending punches to the partner's candidates until one answers. */
     PUNCHING,
-    /** A direct path works; IP packets flow. */
+    /** A path works, direct or relayed (see {@link PathKind}); IP packets flow once WireGuard is up. */
     CONNECTED,
     /** Left; the machine does nothing more. */
     CLOSED

@@ -3,6 +3,7 @@ package io.pinhole.rendezvous;
 import io.pinhole.crypto.Blake2s;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.ratelimiter.ByteBucket;
 import io.pinhole.ratelimiter.HandshakeRateLimiter;
 import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage.Challenge;
@@ -14,6 +15,7 @@ import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
+import io.pinhole.wire.Relay;
 import io.pinhole.wire.Transmit;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -22,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +45,17 @@ import java.util.Map;
  * {@link #expire(long)}. Replies are REGISTERED and PEER_INFO only, both smaller than the
  * fixed-size REGISTER that triggers them, so the server never amplifies.
  *
+ * <p>Relay: a RELAY frame ({@link Relay}) from the observed endpoint of a live registration whose
+ * partner is registered and wants it back (the pairing rule of PEER_INFO) is forwarded, the
+ * identical bytes, to the partner's observed endpoint. The server checks only the frame's form,
+ * never reads its payload, and sends exactly as many bytes as it received. Each registration has
+ * a byte budget ({@link RendezvousConfig#relayBytesPerSecond()}, bursts of
+ * {@link RendezvousConfig#relayBurstBytes()}, at least {@link RendezvousConfig#RELAY_MIN_COST}
+ * bytes a frame); a rate of 0 turns the relay off. When two registrations claim one endpoint, the
+ * latest REGISTER owns it (the other relays again once it refreshes). The start of relaying for a
+ * pair is logged (again after a minute without relaying, or toward a new endpoint), never each
+ * frame.
+ *
  * <p>Authentication: a REGISTER must carry a cookie that the server gave its source address in a
  * CHALLENGE (with the server's public key), a timestamp newer than the last one accepted for
  * its key, and a MAC under the key derived from DH(peer, server) ({@link ControlKeys}); so
@@ -61,6 +75,8 @@ public final class Rendezvous {
     private static final long TABLE_FULL_LOG_INTERVAL = 60_000_000_000L;
     private static final long COOKIE_SECRET_LIFETIME = 120_000_000_000L;
     private static final long DEPARTED_MEMORY = 300_000_000_000L;
+    /** Relaying for a pair is logged again after this long without relaying for it. */
+    private static final long RELAY_LOG_IDLE = 60_000_000_000L;
 
     private record Departed(long timestamp, long at) {
     }
@@ -73,9 +89,13 @@ public final class Rendezvous {
     private final long peerInfoMinNanos;
     /** Insertion order is refresh order: a refresh re-inserts, so the head expires first. */
     private final LinkedHashMap<NoisePublicKey, Registration> table = new LinkedHashMap<>();
+    /** The registration each observed endpoint belongs to (the latest REGISTER from it); RELAY's sender. */
+    private final HashMap<InetSocketAddress, Registration> byEndpoint = new HashMap<>();
     private final EnumMap<ServerDrop, Long> drops = new EnumMap<>(ServerDrop.class);
     private long pairings;
     private long challenges;
+    private long relayedPackets;
+    private long relayedBytes;
     private final NoisePrivateKey serverKey;
     private final NoisePublicKey serverPublic;
     private final SecureRandom random;
@@ -100,9 +120,15 @@ public final class Rendezvous {
         byte[] macKey;
         /** Timestamp of the last REGISTER accepted. */
         long timestamp;
+        /** What this peer may still have relayed; null while the relay is off. */
+        final ByteBucket relayBudget;
+        /** When this peer's frames were last relayed, and where to (for the log). */
+        long relayedAt = Long.MIN_VALUE;
+        InetSocketAddress relayedTo;
 
-        Registration(NoisePublicKey key) {
+        Registration(NoisePublicKey key, ByteBucket relayBudget) {
             this.key = key;
+            this.relayBudget = relayBudget;
         }
     }
 
@@ -129,6 +155,10 @@ public final class Rendezvous {
             MessageType type = Header.peekType(datagram);
             if (type.isWireGuard()) {
                 count(ServerDrop.NOT_FOR_SERVER); // peer-to-peer traffic, not an unknown type
+                return;
+            }
+            if (type == MessageType.RELAY) {
+                onRelay(now, from, datagram, out);
                 return;
             }
             message = ControlMessage.decode(datagram);
@@ -194,7 +224,8 @@ public final class Rendezvous {
                 tableFull(now);
                 return;
             }
-            reg = new Registration(register.self());
+            reg = new Registration(register.self(), config.relayOn()
+                    ? new ByteBucket(config.relayBytesPerSecond(), config.relayBurstBytes(), now) : null);
             LOG.log(Level.INFO, "registered {0} (session {1}) from {2}, wants {3}", register.self().shortId(),
                     Long.toHexString(register.session()), from, register.wanted().shortId());
         } else if (reg.session != register.session() || !reg.observed.equals(from)) {
@@ -205,7 +236,12 @@ public final class Rendezvous {
                 || !register.candidates().equals(reg.candidates) || !register.wanted().equals(reg.wanted);
         if (reg.session != register.session() || !from.equals(reg.observed)) {
             reg.lastPeerInfoSent = null; // a new session or address has not heard any news yet
+            reg.relayedAt = Long.MIN_VALUE; // and relaying for it, if any, is news for the log
         }
+        if (reg.observed != null) {
+            byEndpoint.remove(reg.observed, reg);
+        }
+        byEndpoint.put(from, reg); // the latest REGISTER from an endpoint owns it
         reg.wanted = register.wanted();
         reg.session = register.session();
         reg.observed = from;
@@ -218,8 +254,8 @@ public final class Rendezvous {
         int refreshSeconds = (int) config.refreshInterval().toSeconds();
         reply(out, from, new Registered(register.session(), refreshSeconds, from), reg.macKey, Register.LENGTH);
 
-        Registration partner = table.get(reg.wanted);
-        if (partner != null && partner.wanted.equals(reg.key)) {
+        Registration partner = partnerOf(reg);
+        if (partner != null) {
             if (changed) {
                 pairings++;
                 LOG.log(Level.INFO, "paired {0} at {1} with {2} at {3}", reg.key.shortId(), reg.observed,
@@ -231,6 +267,12 @@ public final class Rendezvous {
                 sendPeerInfo(now, out, partner, reg);
             }
         }
+    }
+
+    /** The registration {@code reg} is paired with: registered, and wanting {@code reg} back; or null. */
+    private Registration partnerOf(Registration reg) {
+        Registration partner = table.get(reg.wanted);
+        return partner != null && partner.wanted.equals(reg.key) ? partner : null;
     }
 
     private void tableFull(long now) {
@@ -333,9 +375,55 @@ public final class Rendezvous {
             return;
         }
         table.remove(leave.sender());
+        byEndpoint.remove(reg.observed, reg);
         reg.timestamp = leave.timestamp();
         rememberDeparted(now, reg);
         LOG.log(Level.INFO, "{0} (session {1}) left", leave.sender().shortId(), Long.toHexString(leave.session()));
+    }
+
+    /**
+     * Forwards a RELAY frame, unchanged, from a registered peer to its partner; or drops it under
+     * the first rule it breaks: relay off, malformed, unknown sender, unpaired, over budget.
+     */
+    private void onRelay(long now, InetSocketAddress from, ByteBuffer datagram, Transmit out) {
+        if (!config.relayOn()) {
+            count(ServerDrop.RELAY_OFF);
+            return;
+        }
+        try {
+            Relay.unwrap(datagram); // the form only: the payload is the peers' business
+        } catch (MalformedMessageException e) {
+            count(ServerDrop.of(e.reason()));
+            LOG.log(Level.TRACE, () -> "dropped RELAY from " + from + ": " + e.getMessage());
+            return;
+        }
+        Registration sender = byEndpoint.get(from);
+        if (sender == null || now - sender.refreshedAt >= ttlNanos) {
+            count(ServerDrop.RELAY_UNKNOWN_SENDER);
+            return;
+        }
+        Registration partner = partnerOf(sender);
+        if (partner == null || now - partner.refreshedAt >= ttlNanos) {
+            count(ServerDrop.RELAY_UNPAIRED);
+            return;
+        }
+        int length = datagram.remaining();
+        if (!sender.relayBudget.take(now, Math.max(RendezvousConfig.RELAY_MIN_COST, length))) {
+            count(ServerDrop.RELAY_RATE_LIMITED);
+            return;
+        }
+        boolean news = sender.relayedAt == Long.MIN_VALUE || now - sender.relayedAt >= RELAY_LOG_IDLE
+                || !partner.observed.equals(sender.relayedTo);
+        sender.relayedAt = now;
+        sender.relayedTo = partner.observed;
+        if (news) {
+            LOG.log(Level.INFO, "relaying for {0} at {1} -> {2} at {3}", sender.key.shortId(), from,
+                    partner.key.shortId(), partner.observed);
+        }
+        relayedPackets++;
+        relayedBytes += length;
+        // a copy: the edge owns the datagram it handed in, and the Transmit owns what it is given
+        out.send(partner.observed, ByteBuffer.allocate(length).put(datagram.duplicate()).flip());
     }
 
     /** Removes registrations not refreshed within the TTL. Call about once a second. */
@@ -347,6 +435,7 @@ public final class Rendezvous {
                 break;
             }
             it.remove();
+            byEndpoint.remove(reg.observed, reg);
             rememberDeparted(now, reg);
             LOG.log(Level.INFO, "registration of {0} from {1} expired", reg.key.shortId(), reg.observed);
         }
@@ -370,6 +459,16 @@ public final class Rendezvous {
     /** Number of times two peers were paired (or re-paired after a change). */
     public long pairings() {
         return pairings;
+    }
+
+    /** RELAY frames forwarded. */
+    public long relayedPackets() {
+        return relayedPackets;
+    }
+
+    /** Bytes of RELAY frames forwarded (whole frames, as received and as sent). */
+    public long relayedBytes() {
+        return relayedBytes;
     }
 
     /** A snapshot of the drop counters. */

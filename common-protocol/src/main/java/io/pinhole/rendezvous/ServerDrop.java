@@ -2,7 +2,10 @@ package io.pinhole.rendezvous;
 
 import io.pinhole.wire.MalformedMessageException;
 
-/** ServerDrop: why the rendezvous server dropped a datagram without acting on it. */
+/**
+ * ServerDrop: why the rendezvous server dropped a datagram without acting on it. A malformed
+ * datagram, RELAY frames included, is dropped under its {@link MalformedMessageException.Reason}.
+ */
 public enum ServerDrop {
     TRUNCATED,
     OVERSIZED,
@@ -24,7 +27,15 @@ public enum ServerDrop {
     /** A REGISTER that would need a Diffie-Hellman while its address exceeds its rate. */
     RATE_LIMITED,
     /** A public key for which no shared key exists (low-order point). */
-    BAD_KEY;
+    BAD_KEY,
+    /** A RELAY frame while the relay is off ({@link RendezvousConfig#relayBytesPerSecond()} 0). */
+    RELAY_OFF,
+    /** A RELAY frame from an endpoint that is not the observed endpoint of a live registration. */
+    RELAY_UNKNOWN_SENDER,
+    /** A RELAY frame from a registration whose partner is not registered or does not want it back. */
+    RELAY_UNPAIRED,
+    /** A RELAY frame beyond its sender's byte budget. */
+    RELAY_RATE_LIMITED;
 
     static ServerDrop of(MalformedMessageException.Reason reason) {
         return switch (reason) {

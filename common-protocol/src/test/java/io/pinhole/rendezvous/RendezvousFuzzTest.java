@@ -18,6 +18,8 @@ import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.DatagramFuzzer;
 import io.pinhole.wire.MalformedMessageException;
+import io.pinhole.wire.MessageType;
+import io.pinhole.wire.Relay;
 import io.pinhole.wire.WireSamples;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -37,11 +39,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * RendezvousFuzzTest: a long seeded stream of authentic, forged, replayed, mutated and random
- * datagrams from a few addresses, in virtual time across the long overflow, with bursts from one
- * address. After every datagram: nothing thrown, no reply larger than its request, replies only
- * to the sender or to the registered partner it asked for, every reply MACed for its recipient,
- * nothing registered or removed without the peer's MAC, and every datagram accounted for
- * (answered, challenged, or counted as a drop).
+ * datagrams, RELAY frames among them, from a few addresses, in virtual time across the long
+ * overflow, with bursts from one address. After every datagram: nothing thrown, no reply larger
+ * than its request, replies only to the sender or to the registered partner it asked for, every
+ * reply MACed for its recipient, a relayed frame only the identical bytes from the endpoint of a
+ * registration to its partner's, nothing registered or removed without the peer's MAC, and every
+ * datagram accounted for (answered, challenged, relayed, or counted as a drop).
  */
 class RendezvousFuzzTest {
     private static final int DATAGRAMS = 100_000;
@@ -68,6 +71,10 @@ class RendezvousFuzzTest {
 
     /** Where each key was last registered, as the replies tell. */
     private final Map<NoisePublicKey, InetSocketAddress> registeredAt = new HashMap<>();
+    /** Whom each key wanted when it last registered. */
+    private final Map<NoisePublicKey, NoisePublicKey> wantedBy = new HashMap<>();
+    /** The key last registered from each endpoint, while it is registered there: a RELAY's sender. */
+    private final Map<InetSocketAddress, NoisePublicKey> ownerOf = new HashMap<>();
 
     private record Input(InetSocketAddress from, byte[] datagram) {
     }
@@ -94,8 +101,10 @@ class RendezvousFuzzTest {
         keys.add(LOW_ORDER);
         macKeys.put(LOW_ORDER, WireSamples.sequence(0x99, 32)); // no key exists; the fuzz still tries
 
-        // 8 of the 9 keys fit: the table fills (TABLE_FULL) yet new keys still need Diffie-Hellmans (RATE_LIMITED)
-        RendezvousConfig config = RendezvousConfig.defaults().withMaxRegistrations(8);
+        // 8 of the 9 keys fit: the table fills (TABLE_FULL) yet new keys still need Diffie-Hellmans (RATE_LIMITED);
+        // a small relay budget, so that floods of RELAY frames meet the limit
+        RendezvousConfig config = RendezvousConfig.defaults().withMaxRegistrations(8)
+                .withRelay(4096, RendezvousConfig.RELAY_MIN_BURST);
         Rendezvous server = new Rendezvous(config, SERVER_KEY, WireSamples.seededRandom(0xf022_0001L));
         RecordingTransmit out = new RecordingTransmit();
         DatagramFuzzer fuzzer = new DatagramFuzzer(0xf022_0001L, seeds());
@@ -106,28 +115,38 @@ class RendezvousFuzzTest {
         int registeredReplies = 0;
         int challengeReplies = 0;
         int leaves = 0;
+        int relayed = 0;
         int burstLeft = 0;
+        int burstKind = 0;
+        int burstKey = 0;
         InetSocketAddress burstFrom = null;
         for (int i = 0; i < DATAGRAMS; i++) {
             if (burstLeft > 0) {
                 burstLeft--;
             } else {
                 now += random.nextInt(10) < 7 ? random.nextInt(5_000_000) : random.nextInt(1_000_000_000);
-                if (random.nextInt(100) == 0) {
-                    burstLeft = 12; // a flood from one address at one instant
-                    burstFrom = addresses.get(random.nextInt(addresses.size()));
+                if (random.nextInt(50) == 0) {
+                    burstLeft = 12; // a flood from one address at one instant:
+                    burstKind = random.nextInt(3); // REGISTERs of any keys, of one key, or RELAYs
+                    burstKey = random.nextInt(keys.size());
+                    burstFrom = burstKind == 2 ? registeredOrAny(random) : addresses.get(random.nextInt(addresses.size()));
                 }
             }
             if (i % 20 == 0) {
                 server.expire(now);
             }
-            Input input = burstLeft > 0 ? new Input(burstFrom, register(random, burstFrom))
-                    : nextInput(fuzzer, random);
+            Input input = burstLeft == 0 ? nextInput(fuzzer, random)
+                    : new Input(burstFrom, switch (burstKind) {
+                        case 0 -> register(random, burstFrom, random.nextInt(keys.size()));
+                        case 1 -> register(random, burstFrom, burstKey); // unknown or low-order: Diffie-Hellmans
+                        default -> relay(random);
+                    });
             InetSocketAddress from = input.from();
             byte[] datagram = input.datagram();
             long dropsBefore = server.droppedTotal();
             long challengesBefore = server.challenges();
             int registrationsBefore = server.registrations();
+            long relayedBefore = server.relayedPackets();
             try {
                 server.onDatagram(now, from, ByteBuffer.wrap(datagram), out);
                 List<Reply> replies = out.take();
@@ -177,7 +196,12 @@ class RendezvousFuzzTest {
                             assertTrue(r.macValid(macKeys.get(register.wanted())), "PEER_INFO MACed for the partner");
                         }
                     }
-                    registeredAt.put(register.self(), from);
+                    InetSocketAddress previous = registeredAt.put(register.self(), from);
+                    if (previous != null) {
+                        ownerOf.remove(previous, register.self());
+                    }
+                    ownerOf.put(from, register.self());
+                    wantedBy.put(register.self(), register.wanted());
                     assertEquals(dropsBefore, server.droppedTotal(), "acted on, not dropped");
                 } else if (decoded instanceof Leave leave) {
                     assertEquals(List.of(), replies);
@@ -189,10 +213,21 @@ class RendezvousFuzzTest {
                         assertTrue(ControlMessage.macValid(ByteBuffer.wrap(datagram), macKeys.get(leave.sender())),
                                 "removed without the peer's MAC");
                         assertEquals(registeredAt.get(leave.sender()), from, "removed from another address");
+                        ownerOf.remove(from, leave.sender());
                     }
+                } else if (!replies.isEmpty() && datagram[0] == MessageType.RELAY.code()) {
+                    relayed++;
+                    NoisePublicKey sender = ownerOf.get(from);
+                    NoisePublicKey partner = wantedBy.get(sender);
+                    assertEquals(sender, wantedBy.get(partner), "relayed only between two keys that want each other");
+                    assertEquals(List.of(Reply.relayed(registeredAt.get(partner), datagram)), replies,
+                            "the identical bytes, once, to the partner's registered endpoint");
+                    assertEquals(relayedBefore + 1, server.relayedPackets());
+                    assertEquals(dropsBefore, server.droppedTotal(), "relayed, not dropped");
                 } else {
-                    assertEquals(List.of(), replies, "only a REGISTER is ever answered");
+                    assertEquals(List.of(), replies, "only a REGISTER is ever answered, and a RELAY relayed");
                     assertEquals(dropsBefore + 1, server.droppedTotal(), "counted as exactly one drop");
+                    assertEquals(relayedBefore, server.relayedPackets());
                 }
             } catch (RuntimeException | AssertionError e) {
                 throw new AssertionError("datagram " + i + " from " + from + ": "
@@ -203,16 +238,23 @@ class RendezvousFuzzTest {
         assertTrue(pairingReplies > 1_000, "and pairs often: " + pairingReplies);
         assertTrue(challengeReplies > 5_000, "and is challenged often: " + challengeReplies);
         assertTrue(leaves > 100, "and leaves: " + leaves);
+        assertTrue(relayed > 1_000, "and relays: " + relayed);
         for (ServerDrop drop : ServerDrop.values()) {
+            if (drop == ServerDrop.RELAY_OFF) {
+                continue; // needs a server with the relay off: RendezvousTest
+            }
             assertTrue(server.drops().getOrDefault(drop, 0L) > 0, "the fuzz reached " + drop + ": " + server.drops());
         }
     }
 
     private Input nextInput(DatagramFuzzer fuzzer, Random random) {
         InetSocketAddress from = addresses.get(random.nextInt(addresses.size()));
+        if (random.nextInt(10) == 0) { // a RELAY frame, usually from where some key registered
+            return new Input(random.nextInt(4) == 0 ? from : registeredOrAny(random), relay(random));
+        }
         int dice = random.nextInt(100);
         if (dice < 40) {
-            return new Input(from, register(random, from));
+            return new Input(from, register(random, from, random.nextInt(keys.size())));
         }
         if (dice < 48 && !captured.isEmpty()) {
             int pick = random.nextInt(captured.size());
@@ -232,8 +274,7 @@ class RendezvousFuzzTest {
     }
 
     /** A REGISTER from {@code from}: usually with the cookie it was given and a correct MAC, sometimes not. */
-    private byte[] register(Random random, InetSocketAddress from) {
-        int selfIndex = random.nextInt(keys.size());
+    private byte[] register(Random random, InetSocketAddress from, int selfIndex) {
         NoisePublicKey self = keys.get(selfIndex);
         // keys come in pairs (0 and 1, 2 and 3, ...) that usually want each other
         int wantedIndex = random.nextInt(10) < 7 && selfIndex < 8 ? selfIndex ^ 1 : random.nextInt(keys.size() - 1);
@@ -261,6 +302,22 @@ class RendezvousFuzzTest {
         return datagram;
     }
 
+    /** The endpoint some key registered from last, or any address while there is none. */
+    private InetSocketAddress registeredOrAny(Random random) {
+        List<InetSocketAddress> registered = List.copyOf(registeredAt.values());
+        return registered.isEmpty() ? addresses.get(random.nextInt(addresses.size()))
+                : registered.get(random.nextInt(registered.size()));
+    }
+
+    /** A well-formed RELAY frame: a WireGuard message of some type and length, or a PUNCH. */
+    private static byte[] relay(Random random) {
+        int type = 1 + random.nextInt(5);
+        byte[] payload = new byte[type == 5 ? Punch.LENGTH : 32 + random.nextInt(1500)];
+        random.nextBytes(payload);
+        payload[0] = (byte) (type == 5 ? MessageType.PUNCH.code() : type);
+        return WireSamples.bytes(Relay.wrap(ByteBuffer.wrap(payload)));
+    }
+
     private long nextTimestamp(NoisePublicKey key) {
         return timestamps.merge(key, 1_763_700_000_000_000L, (old, one) -> old + 1);
     }
@@ -284,7 +341,8 @@ class RendezvousFuzzTest {
         byte[] mac = macKeys.get(keys.get(0));
         seeds.add(WireSamples.bytes(new Register(keys.get(0), keys.get(1), 1L, 1L, null, addresses).encode(mac)));
         seeds.add(WireSamples.bytes(new Leave(keys.get(0), 1L, 2L).encode(mac)));
-        seeds.add(WireSamples.bytes(new Punch(keys.get(0), keys.get(1), 1L, 2L, 3L, false).encode(mac)));
+        byte[] punch = WireSamples.bytes(new Punch(keys.get(0), keys.get(1), 1L, 2L, 3L, false).encode(mac));
+        seeds.add(punch);
         seeds.add(WireSamples.bytes(new Challenge(keys.get(0), new byte[16]).encode(null)));
         byte[] wireGuard = new byte[148];
         wireGuard[0] = 1;
@@ -292,6 +350,8 @@ class RendezvousFuzzTest {
         byte[] transport = new byte[32 + 64];
         transport[0] = 4;
         seeds.add(transport);
+        seeds.add(WireSamples.bytes(Relay.wrap(ByteBuffer.wrap(transport))));
+        seeds.add(WireSamples.bytes(Relay.wrap(ByteBuffer.wrap(punch))));
         return seeds;
     }
 

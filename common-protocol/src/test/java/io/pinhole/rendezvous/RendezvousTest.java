@@ -21,6 +21,8 @@ import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
 import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
+import io.pinhole.ratelimiter.ByteBucket;
+import io.pinhole.wire.Relay;
 import io.pinhole.wire.WireSamples;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -60,6 +62,7 @@ class RendezvousTest {
     private static final InetSocketAddress A_NAT = endpoint("198.51.100.2", 40001);
     private static final InetSocketAddress A_NAT_NEW_PORT = endpoint("198.51.100.2", 40999);
     private static final InetSocketAddress B_NAT = endpoint("192.0.2.2", 40002);
+    private static final InetSocketAddress B_NAT_NEW_PORT = endpoint("192.0.2.2", 40998);
     private static final InetSocketAddress C_NAT = endpoint("2001:db8:c::2", 40003);
     private static final InetSocketAddress ATTACKER = endpoint("203.0.113.66", 6666);
     private static final List<InetSocketAddress> A_LAN = List.of(endpoint("10.0.1.2", 51820));
@@ -81,7 +84,12 @@ class RendezvousTest {
     }
 
     private List<Reply> send(double seconds, InetSocketAddress from, byte[] datagram) {
-        server.onDatagram(at(seconds), from, WireSamples.wrap(datagram), out);
+        return sendAt(at(seconds), from, datagram);
+    }
+
+    /** As {@link #send}, at {@code now} exactly (nanoseconds). */
+    private List<Reply> sendAt(long now, InetSocketAddress from, byte[] datagram) {
+        server.onDatagram(now, from, WireSamples.wrap(datagram), out);
         return out.take();
     }
 
@@ -741,7 +749,12 @@ class RendezvousTest {
     void theConfigRefusesNonsense() {
         assertThrows(IllegalArgumentException.class, () -> config.withMaxRegistrations(0));
         assertThrows(IllegalArgumentException.class, () -> new RendezvousConfig(Duration.ofSeconds(20),
-                Duration.ofSeconds(20), 10, Duration.ofSeconds(1)));
+                Duration.ofSeconds(20), 10, Duration.ofSeconds(1), 0, RendezvousConfig.RELAY_MIN_BURST));
+        assertThrows(IllegalArgumentException.class, () -> config.withRelay(-1, 1 << 20));
+        assertThrows(IllegalArgumentException.class, () -> config.withRelay(1 << 20,
+                RendezvousConfig.RELAY_MIN_BURST - 1), "a burst that could never pass one full-size frame");
+        assertThrows(IllegalArgumentException.class, () -> config.withRelay(1L << 40, 1 << 20));
+        assertFalse(config.withRelay(0, RendezvousConfig.RELAY_MIN_BURST).relayOn(), "0 is off, not an error");
     }
 
     // ---------------------------------------------------------------- leave
@@ -879,5 +892,303 @@ class RendezvousTest {
         // a genuine new registration, with a newer timestamp, is welcome
         register(63, A_NAT, A, B);
         assertEquals(1, server.registrations());
+    }
+
+    // ---------------------------------------------------------------- relay
+
+    /** A RELAY frame around a WireGuard transport message with {@code n} bytes of ciphertext (to the server). */
+    private static byte[] relayedTransport(int n) {
+        byte[] transport = WireSamples.sequence(0x40, 32 + n);
+        transport[0] = 4;
+        transport[1] = 0;
+        transport[2] = 0;
+        transport[3] = 0;
+        return frame(transport);
+    }
+
+    private static byte[] frame(byte[] payload) {
+        return WireSamples.bytes(Relay.wrap(WireSamples.wrap(payload)));
+    }
+
+    /** A and B registered and wanting each other. */
+    private void pairAB(double seconds) {
+        register(seconds, A_NAT, A, B, 1L, A_LAN);
+        register(seconds, B_NAT, B, A, 2L, B_LAN);
+    }
+
+    @Test
+    void aRelayFrameGoesUnchangedToThePartnerBothWays() {
+        pairAB(0);
+        byte[] handshake = new byte[148];
+        handshake[0] = 1;
+        byte[] initiation = frame(handshake);
+        byte[] punch = frame(WireSamples.bytes(new Punch(B, A, 2L, 1L, 9L, false)
+                .encode(ControlKeys.peerPeer(B_KEY, A))));
+        byte[] data = relayedTransport(1420);
+
+        assertEquals(List.of(Reply.relayed(B_NAT, initiation)), send(1, A_NAT, initiation));
+        assertEquals(List.of(Reply.relayed(A_NAT, punch)), send(1, B_NAT, punch));
+        assertEquals(List.of(Reply.relayed(B_NAT, data)), send(1, A_NAT, data), "the whole frame, header included");
+
+        assertEquals(3, server.relayedPackets());
+        assertEquals(initiation.length + punch.length + data.length, server.relayedBytes());
+        assertEquals(0, server.droppedTotal());
+    }
+
+    @Test
+    void aRelayFromAnEndpointNoRegistrationWasSeenAtIsUnknownSender() {
+        pairAB(0);
+        byte[] data = relayedTransport(64);
+
+        assertEquals(List.of(), send(1, ATTACKER, data));
+        assertEquals(List.of(), send(1, A_NAT_NEW_PORT, data), "A's address, another port");
+
+        assertEquals(Map.of(ServerDrop.RELAY_UNKNOWN_SENDER, 2L), server.drops());
+        assertEquals(0, server.relayedPackets());
+    }
+
+    @Test
+    void aRelayIsForwardedOnlyWhenThePartnerIsRegisteredAndWantsTheSenderBack() {
+        byte[] data = relayedTransport(64);
+        register(0, A_NAT, A, B);
+        assertEquals(List.of(), send(1, A_NAT, data), "B is not registered");
+        register(2, B_NAT, B, C);
+        assertEquals(List.of(), send(3, A_NAT, data), "B wants C, not A");
+        assertEquals(List.of(), send(3, B_NAT, data), "C is not registered");
+        assertEquals(3, drops(ServerDrop.RELAY_UNPAIRED));
+
+        register(4, C_NAT, C, B);
+        assertEquals(List.of(Reply.relayed(C_NAT, data)), send(5, B_NAT, data), "B and C are a pair");
+        assertEquals(List.of(), send(5, A_NAT, data), "A still is not");
+        assertEquals(4, drops(ServerDrop.RELAY_UNPAIRED));
+    }
+
+    /** Sends a frame from A's endpoint and one from B's at {@code seconds}; neither may be relayed. */
+    private void assertNeitherRelayed(double seconds, String why) {
+        assertEquals(List.of(), send(seconds, A_NAT, relayedTransport(64)), "from A: " + why);
+        assertEquals(List.of(), send(seconds, B_NAT, relayedTransport(64)), "to A: " + why);
+    }
+
+    @Test
+    void afterALeaveNeitherSideIsRelayed() {
+        pairAB(0);
+        send(1, A_NAT, leave(A, 1L, macKey(A)));
+
+        assertNeitherRelayed(2, "A left");
+
+        assertEquals(Map.of(ServerDrop.RELAY_UNKNOWN_SENDER, 1L, ServerDrop.RELAY_UNPAIRED, 1L), server.drops());
+    }
+
+    @Test
+    void anExpiredRegistrationIsNotRelayedEvenBeforeExpireRuns() {
+        pairAB(0);
+        register(40, B_NAT, B, A, 2L, B_LAN);
+        byte[] data = relayedTransport(64);
+        assertEquals(1, send(59.9, A_NAT, data).size(), "A lives until 60 s");
+
+        assertNeitherRelayed(60, "A is past its TTL, before expire() runs");
+        server.expire(at(60));
+        assertNeitherRelayed(61, "A expired");
+
+        assertEquals(Map.of(ServerDrop.RELAY_UNKNOWN_SENDER, 2L, ServerDrop.RELAY_UNPAIRED, 2L), server.drops());
+    }
+
+    @Test
+    void afterAReRegistrationFromANewAddressOnlyTheNewOneRelaysAndIsRelayedTo() {
+        pairAB(0);
+        register(1, A_NAT_NEW_PORT, A, B, 1L, A_LAN);
+        byte[] data = relayedTransport(64);
+
+        assertEquals(List.of(), send(2, A_NAT, data), "the old address is nobody now");
+        assertEquals(List.of(Reply.relayed(B_NAT, data)), send(2, A_NAT_NEW_PORT, data));
+        assertEquals(List.of(Reply.relayed(A_NAT_NEW_PORT, data)), send(2, B_NAT, data));
+        assertEquals(Map.of(ServerDrop.RELAY_UNKNOWN_SENDER, 1L), server.drops());
+    }
+
+    @Test
+    void whenTwoRegistrationsClaimOneEndpointTheLatestOwnsIt() {
+        pairAB(0);
+        register(1, A_NAT, C, D); // C registers from A's endpoint
+        register(1, C_NAT, D, C);
+        byte[] data = relayedTransport(64);
+
+        assertEquals(List.of(Reply.relayed(C_NAT, data)), send(2, A_NAT, data), "relayed as C, to D");
+        send(3, A_NAT, leave(C, sessionOf(C), macKey(C)));
+        assertEquals(List.of(), send(4, A_NAT, data), "C left: A does not own the endpoint until it refreshes");
+        register(5, A_NAT, A, B, 1L, A_LAN);
+        assertEquals(List.of(Reply.relayed(B_NAT, data)), send(6, A_NAT, data));
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {Long.MAX_VALUE - 5 * SECOND, Long.MIN_VALUE, -1, 0})
+    void eachSenderGetsItsBurstAtOnceThenExactlyItsRate(long origin) {
+        t0 = origin;
+        useConfig(config.withRelay(10_000, 9_216));
+        pairAB(0);
+        byte[] data = relayedTransport(964); // a frame of 1000 bytes
+        int relayed = 0;
+        for (int i = 0; i < 12; i++) {
+            relayed += send(1, A_NAT, data).size();
+        }
+        assertEquals(9, relayed, "9,000 of the 9,216 bytes at once");
+        assertEquals(3, drops(ServerDrop.RELAY_RATE_LIMITED));
+        assertEquals(1, send(1, B_NAT, data).size(), "B has a budget of its own");
+
+        // two frames offered every 100 ms for 10 s; 1,000 bytes earned every 100 ms
+        relayed = 0;
+        for (int step = 1; step <= 100; step++) {
+            long now = at(1) + step * SECOND / 10;
+            relayed += sendAt(now, A_NAT, data).size() + sendAt(now, A_NAT, data).size();
+        }
+        assertEquals(100, relayed, "10,000 bytes a second, to the frame");
+        assertEquals(3 + 100, drops(ServerDrop.RELAY_RATE_LIMITED));
+        assertEquals(9 + 1 + 100, server.relayedPackets());
+        assertEquals(110 * 1000, server.relayedBytes());
+    }
+
+    @Test
+    void tinyFramesCostSixtyFourBytesEach() {
+        useConfig(config.withRelay(10_000, 9_216));
+        pairAB(0);
+        byte[] keepalive = relayedTransport(0); // 36 bytes
+
+        int relayed = 0;
+        while (!send(1, A_NAT, keepalive).isEmpty()) {
+            relayed++;
+        }
+        assertEquals(9_216 / 64, relayed);
+        assertEquals(relayed * 36L, server.relayedBytes(), "counted as sent, 36 bytes each");
+        assertEquals(1, drops(ServerDrop.RELAY_RATE_LIMITED));
+    }
+
+    @Test
+    void aRefreshDoesNotRefillTheBudget() {
+        useConfig(config.withRelay(10_000, 9_216));
+        pairAB(0);
+        byte[] data = relayedTransport(9_216 - 36);
+        assertEquals(1, send(1, A_NAT, data).size());
+
+        register(1, A_NAT, A, B, 1L, A_LAN);
+        register(1, A_NAT_NEW_PORT, A, B, 1L, A_LAN);
+        assertEquals(List.of(), send(1, A_NAT_NEW_PORT, data));
+        assertEquals(1, drops(ServerDrop.RELAY_RATE_LIMITED));
+    }
+
+    @Test
+    void withTheRelayOffNothingIsRelayedAndPairingStillWorks() {
+        useConfig(config.withRelay(0, RendezvousConfig.RELAY_MIN_BURST));
+        register(0, A_NAT, A, B);
+        assertEquals(2, peerInfos(register(0, B_NAT, B, A)).size());
+
+        assertEquals(List.of(), send(1, A_NAT, relayedTransport(64)));
+        assertEquals(List.of(), send(1, ATTACKER, new byte[] {0x57, 1, 0, 0}), "off before anything else");
+
+        assertEquals(Map.of(ServerDrop.RELAY_OFF, 2L), server.drops());
+        assertEquals(0, server.relayedPackets());
+    }
+
+    @Test
+    void malformedRelayFramesAreDroppedUnderTheirMalformedReason() {
+        pairAB(0);
+        byte[] register = registerBytes(A, B, 1L, List.of(), null, null);
+        byte[] badVersion = relayedTransport(64);
+        badVersion[1] = 2;
+        byte[] reserved = relayedTransport(64);
+        reserved[3] = 1;
+        byte[] unknownInner = relayedTransport(64);
+        unknownInner[4] = 0x7f;
+        Map<byte[], ServerDrop> cases = new java.util.LinkedHashMap<>();
+        cases.put(new byte[] {0x57, 1, 0, 0}, ServerDrop.TRUNCATED);        // no payload
+        cases.put(new byte[] {0x57, 1, 0, 0, 4, 0, 0}, ServerDrop.TRUNCATED); // a payload shorter than a type
+        cases.put(frame(register), ServerDrop.BAD_FIELD);                    // a REGISTER inside
+        cases.put(frame(frame(new byte[36])), ServerDrop.BAD_FIELD);         // a RELAY inside
+        cases.put(badVersion, ServerDrop.BAD_VERSION);
+        cases.put(reserved, ServerDrop.BAD_FIELD);
+        cases.put(unknownInner, ServerDrop.UNKNOWN_TYPE);
+
+        cases.forEach((datagram, reason) -> {
+            long before = drops(reason);
+            assertEquals(List.of(), send(1, A_NAT, datagram));
+            assertEquals(before + 1, drops(reason), reason.toString());
+        });
+        assertEquals(cases.size(), server.droppedTotal());
+        assertEquals(0, server.relayedPackets());
+    }
+
+    @Test
+    void theStartOfRelayingIsLoggedOnceNotPerFrame() {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(Rendezvous.class.getName());
+        List<String> lines = new java.util.ArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                String text = java.text.MessageFormat.format(record.getMessage(), record.getParameters());
+                if (text.startsWith("relaying")) {
+                    lines.add(text);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Level savedLevel = log.getLevel();
+        log.setLevel(java.util.logging.Level.INFO); // the tests' logging configuration shows warnings only
+        log.addHandler(handler);
+        try {
+            pairAB(0);
+            byte[] data = relayedTransport(64);
+            for (double t = 1; t < 59; t += 0.5) {
+                send(t, A_NAT, data);
+            }
+            assertEquals(List.of("relaying for " + A.shortId() + " at " + A_NAT + " -> " + B.shortId() + " at "
+                    + B_NAT), lines, "once for a minute of relaying");
+            send(59, B_NAT, data);
+            assertEquals(2, lines.size(), "the other direction is its own news");
+
+            pairAB(59.5); // refreshes, as peers do: not news
+            pairAB(110);
+            send(118.4, A_NAT, data);
+            assertEquals(2, lines.size(), "59.9 s without relaying: the same episode");
+            pairAB(160);
+            send(178.4, A_NAT, data);
+            assertEquals(3, lines.size(), "60 s without relaying: news again");
+            register(179, B_NAT_NEW_PORT, B, A, 2L, B_LAN);
+            send(179, A_NAT, data);
+            send(179, A_NAT, data);
+            assertEquals(4, lines.size(), "toward B's new endpoint: news, once");
+            assertTrue(lines.get(3).endsWith(" at " + B_NAT_NEW_PORT), lines.get(3));
+        } finally {
+            log.removeHandler(handler);
+            log.setLevel(savedLevel);
+        }
+    }
+
+    @Test
+    void noRelayedFrameIsLargerThanItsRequestNorSentMoreThanOnce() {
+        useConfig(config.withRelay(ByteBucket.MAX, ByteBucket.MAX));
+        pairAB(0);
+        for (int n : new int[] {0, 1, 15, 16, 1420, 9000, Relay.MAX_PAYLOAD - 32}) {
+            byte[] data = relayedTransport(n);
+            List<Reply> replies = send(1, A_NAT, data);
+            assertEquals(1, replies.size());
+            assertEquals(data.length, replies.get(0).size(), "exactly the request's size");
+        }
+    }
+
+    @Test
+    void twoKeysRegisteredFromOneAddressCannotBeUsedToAmplifyARelayTowardIt() {
+        InetSocketAddress victim = endpoint("192.0.2.99", 53);
+        register(0, victim, A, B);
+        register(0, victim, B, A);
+        byte[] data = relayedTransport(1420);
+
+        List<Reply> replies = send(1, victim, data);
+
+        assertEquals(List.of(Reply.relayed(victim, data)), replies, "one datagram of the same size, no more");
     }
 }

@@ -25,6 +25,7 @@ class BirthdaySimTest {
     void theSymmetricSideKeepsTheOneSpareSocketThatWasHitAndTheEasySideUsesItsMainSocket() {
         SimLab lab = lab(3);
         assertTrue(lab.startAndConnect(Duration.ofSeconds(45)), lab::describe);
+        assertTrue(lab.bothDirect(Duration.ofSeconds(30)), "on the relay first, then direct: " + lab.describe());
         assertTrue(lab.pingBothWays(Duration.ofSeconds(2)));
 
         assertEquals(PathKind.DIRECT, lab.a.machine().path());
@@ -47,7 +48,8 @@ class BirthdaySimTest {
         SimLab lab = lab(3);
         lab.a.withTraversal(Traversal.defaults().withBirthday(false));
         lab.b.withTraversal(Traversal.defaults().withBirthday(false));
-        lab.startAndConnect(Duration.ofSeconds(45));
+        assertTrue(lab.startAndConnect(Duration.ofSeconds(45)), "on the relay");
+        assertFalse(lab.bothDirect(Duration.ofSeconds(45)), lab::describe);
         assertFalse(lab.a.machine().path() == PathKind.DIRECT, lab::describe);
         assertEquals(0, lab.a.mostSpareSockets());
     }

@@ -24,6 +24,7 @@ class HolePunchingSimTest {
         SimLab lab = SimLab.homeRouters();
 
         assertTrue(lab.startAndConnect(Duration.ofSeconds(3)), "both peers connect within 3 s");
+        assertTrue(lab.bothDirect(Duration.ofSeconds(1)), "and go direct (they start on the relay)");
         // each peer's path leads to the other NAT's public address, not to a private one
         assertEquals("198.51.100.2", lab.b.machine().endpoint().getAddress().getHostAddress());
         assertEquals("192.0.2.2", lab.a.machine().endpoint().getAddress().getHostAddress());
@@ -71,6 +72,7 @@ class HolePunchingSimTest {
     void anIdleTunnelStaysUpForAnHourOnKeepalives() {
         SimLab lab = SimLab.homeRouters();
         assertTrue(lab.startAndConnect(Duration.ofSeconds(3)));
+        assertTrue(lab.bothDirect(Duration.ofSeconds(2)));
         InetSocketAddress path = lab.a.machine().endpoint();
 
         for (int minute = 0; minute < 60; minute++) {

@@ -136,6 +136,13 @@ public final class SimLab {
         return net.runUntil(() -> a.connected() && b.connected(), limit);
     }
 
+    /** Runs until both peers' tunnels are on a direct path (the relay carries them before); true if within {@code limit}. */
+    public boolean bothDirect(Duration limit) {
+        return net.runUntil(() -> a.connected() && b.connected()
+                && a.machine().path() == io.pinhole.peer.PathKind.DIRECT
+                && b.machine().path() == io.pinhole.peer.PathKind.DIRECT, limit);
+    }
+
     /** Sends one fresh packet each way and runs until both arrive; true if they did in {@code limit}. */
     public boolean pingBothWays(Duration limit) {
         int beforeA = a.delivered().size();

@@ -267,7 +267,7 @@ class ControlMessageRoundTripTest {
     void everyTypeByteMapsToItsTypeAndNothingElseIsKnown() {
         for (int code = 0; code < 256; code++) {
             MessageType type = MessageType.ofCode(code);
-            if ((code >= 1 && code <= 4) || (code >= 0x50 && code <= 0x54) || code == 0x56) {
+            if ((code >= 1 && code <= 4) || (code >= 0x50 && code <= 0x54) || code == 0x56 || code == 0x57) {
                 assertEquals(code, type.code());
                 assertEquals(code <= 4, type.isWireGuard());
             } else {
@@ -276,6 +276,7 @@ class ControlMessageRoundTripTest {
         }
         assertNull(MessageType.ofCode((byte) 0x55), "PLAIN_DATA is gone: 0x55 is unknown");
         assertEquals(MessageType.CHALLENGE, MessageType.ofCode((byte) 0x56));
+        assertEquals(MessageType.RELAY, MessageType.ofCode((byte) 0x57));
         assertNull(MessageType.ofCode((byte) 0xd6), "negative byte values are taken as unsigned");
     }
 

@@ -97,7 +97,7 @@ class MalformedMessageTest {
     // ---------------------------------------------------------------- type, version, reserved
 
     @ParameterizedTest
-    @ValueSource(ints = {0x00, 0x05, 0x4f, 0x55, 0x57, 0x5f, 0x80, 0xff})
+    @ValueSource(ints = {0x00, 0x05, 0x4f, 0x55, 0x58, 0x5f, 0x80, 0xff})
     void anUnknownTypeByteIsUnknownType(int type) {
         byte[] raw = sealed(new Leave(key(1), 1L, 2L));
         raw[0] = (byte) type;
@@ -117,6 +117,13 @@ class MalformedMessageTest {
             assertEquals(MessageType.ofCode(type), Header.peekType(ByteBuffer.wrap(raw)));
             assertEquals(Reason.UNKNOWN_TYPE, rejectionOf(raw), "type " + type + " of " + length + " bytes");
         }
+    }
+
+    @Test
+    void aRelayFrameIsAKnownTypeButNotAControlMessage() throws Exception {
+        byte[] raw = bytes(Relay.wrap(ByteBuffer.wrap(sealed(new Punch(key(1), key(33), 1L, 2L, 3L, false)))));
+        assertEquals(MessageType.RELAY, Header.peekType(ByteBuffer.wrap(raw)));
+        assertEquals(Reason.UNKNOWN_TYPE, rejectionOf(raw));
     }
 
     @ParameterizedTest

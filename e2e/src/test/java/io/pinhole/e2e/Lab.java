@@ -116,6 +116,11 @@ public final class Lab implements AutoCloseable {
 
     /** Brings up a new lab with a fresh prefix. */
     public static Lab up(String natA, String natB) {
+        return upWith("--nat-a", natA, "--nat-b", natB);
+    }
+
+    /** Brings up a new lab with a fresh prefix and these {@code lab.sh up} options (e.g. --same-nat --hairpin on). */
+    public static Lab upWith(String... labArgs) {
         Path root = repoRoot();
         synchronized (Lab.class) {
             if (!reaped) {
@@ -139,13 +144,15 @@ public final class Lab implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         OPEN.add(lab);
-        Result r = lab.host(Duration.ofSeconds(60), null, labScript(root).toString(), "up", prefix, "--nat-a", natA, "--nat-b", natB);
+        List<String> cmd = new ArrayList<>(List.of(labScript(root).toString(), "up", prefix));
+        cmd.addAll(List.of(labArgs));
+        Result r = lab.host(Duration.ofSeconds(60), null, cmd.toArray(String[]::new));
         if (!r.ok()) {
             lab.close();
             throw new IllegalStateException("lab.sh up " + prefix + " failed: " + r);
         }
         lab.up = true;
-        Narrator.say("lab " + prefix + " is up (NAT A: " + natA + ", NAT B: " + natB + "); logs in " + root.relativize(lab.logDir));
+        Narrator.say("lab " + prefix + " is up (" + String.join(" ", labArgs) + "); logs in " + root.relativize(lab.logDir));
         return lab;
     }
 

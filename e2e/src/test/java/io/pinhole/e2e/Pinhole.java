@@ -98,6 +98,7 @@ public final class Pinhole {
             "--peer", k.publicKey(peer.other()),
             "--dev", DEV, "--local", peer.local, "--remote", peer.remote));
         cmd.addAll(List.of(extra));
+        withStatusFile(cmd, peer);
         return lab.start(peer.node, peer.clientName(), cmd.toArray(String[]::new));
     }
 
@@ -113,7 +114,25 @@ public final class Pinhole {
             "--peer", k.publicKey(peer.other()),
             "--dev", DEV, "--local", peer.local, "--remote", peer.remote));
         cmd.addAll(List.of(extra));
+        withStatusFile(cmd, peer);
         return lab.start(peer.node, peer.clientName(), cmd.toArray(String[]::new));
+    }
+
+    /**
+     * The default status file of {@code peer}'s client, in the lab's log directory: both peers
+     * use {@code tun0} (in their own namespaces), so {@code pinhole up}'s own default,
+     * {@code /run/pinhole/tun0.status}, would be shared by the two, and by a real pinhole on this
+     * machine.
+     */
+    public Path statusFile(Peer peer) {
+        return lab.logDir().toAbsolutePath().resolve(peer.node + ".status");
+    }
+
+    /** Adds {@code --status-file} for {@code peer} unless the caller gave one. */
+    private void withStatusFile(List<String> cmd, Peer peer) {
+        if (!cmd.contains("--status-file")) {
+            cmd.addAll(List.of("--status-file", statusFile(peer).toString()));
+        }
     }
 
     /** Starts the server and both clients and waits until A and B ping each other across the tunnel. */

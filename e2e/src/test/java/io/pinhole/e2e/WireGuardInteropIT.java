@@ -213,7 +213,8 @@ class WireGuardInteropIT {
     static Lab.Proc startPinhole(Pinhole pinhole, String node, String peerKey, String... extra) {
         List<String> cmd = new ArrayList<>(List.of(pinhole.bin("pinhole"), "up",
             "--private-key", pinhole.privateKeyFile(Peer.A).toString(), "--peer", peerKey,
-            "--dev", Pinhole.DEV, "--local", PINHOLE_IP, "--remote", WG_IP));
+            "--dev", Pinhole.DEV, "--local", PINHOLE_IP, "--remote", WG_IP,
+            "--status-file", pinhole.lab().logDir().resolve("pinhole-" + node + ".status").toString()));
         cmd.addAll(List.of(extra));
         return pinhole.lab().start(node, "pinhole-" + node, cmd.toArray(String[]::new));
     }

@@ -68,6 +68,16 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
         core.expire(ticker.nanoTime());
     }
 
+    /**
+     * The statistics line: datagrams, registrations, pairings, challenges, drops by reason, then
+     * relayed frames and bytes (last, so that readers of the older line still parse it).
+     */
+    String statsLine() {
+        return "stats: " + datagrams + " datagrams, " + core.registrations() + " registrations, " + core.pairings()
+                + " pairings, " + core.challenges() + " challenges, " + core.droppedTotal() + " dropped "
+                + core.drops() + ", relayed " + core.relayedPackets() + " packets (" + core.relayedBytes() + " bytes)";
+    }
+
     /** Datagrams received so far. */
     long datagrams() {
         return datagrams;

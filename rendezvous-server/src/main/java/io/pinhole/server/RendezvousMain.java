@@ -1,6 +1,7 @@
 package io.pinhole.server;
 
 import io.pinhole.config.HostPort;
+import io.pinhole.ratelimiter.ByteBucket;
 import io.pinhole.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -13,7 +14,10 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import io.pinhole.crypto.KeyFormatException;
 import io.pinhole.crypto.NoisePrivateKey;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -25,9 +29,11 @@ import picocli.CommandLine.Option;
  * closes the socket and exits 0. Exit 2 for bad arguments, 1 when the address cannot be bound.
  */
 @Command(name = "pinhole-rendezvous", mixinStandardHelpOptions = true, version = "pinhole-rendezvous 0.1.0",
-        description = "Public rendezvous server for pinhole: pairs peers by public key and tells each the "
-                + "other's observed endpoint.")
+        description = "Public rendezvous server for pinhole: pairs peers by public key, tells each the "
+                + "other's observed endpoint, and relays for pairs that cannot meet directly.")
 public final class RendezvousMain implements Callable<Integer> {
+    private static final Pattern BYTE_COUNT = Pattern.compile("([0-9]+)([KkMm]?)");
+
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "0.0.0.0:7777",
             description = "UDP address to listen on (default: ${DEFAULT-VALUE}).")
     String listen;
@@ -44,6 +50,17 @@ public final class RendezvousMain implements Callable<Integer> {
             description = "Log a statistics line this often when something changed; 0 = never "
                     + "(default: ${DEFAULT-VALUE}).")
     int statsSeconds;
+
+    @Option(names = "--relay-rate", paramLabel = "BYTES_PER_SEC", defaultValue = "2M",
+            description = "Bytes per second each registered peer may have relayed to its partner when the two "
+                    + "cannot meet directly; 0 turns the relay off. A whole number, or with K (x1024) or M "
+                    + "(x1048576) (default: ${DEFAULT-VALUE}).")
+    String relayRate;
+
+    @Option(names = "--relay-burst", paramLabel = "BYTES", defaultValue = "256K",
+            description = "Bytes each peer may have relayed at once, above its rate; at least 9K. A whole number, "
+                    + "or with K or M (default: ${DEFAULT-VALUE}).")
+    String relayBurst;
 
     @Option(names = "--private-key", paramLabel = "FILE",
             description = "The server's X25519 private key (from `pinhole genkey`), so its public key stays the "
@@ -82,7 +99,9 @@ public final class RendezvousMain implements Callable<Integer> {
                 throw new IllegalArgumentException("--registration-ttl must be at least 3 seconds");
             }
             Duration ttl = Duration.ofSeconds(ttlSeconds);
-            config = new RendezvousConfig(ttl, ttl.dividedBy(3), maxRegistrations, Duration.ofSeconds(1));
+            long rate = byteCount("--relay-rate", relayRate, 0);
+            long burst = byteCount("--relay-burst", relayBurst, RendezvousConfig.RELAY_MIN_BURST);
+            config = new RendezvousConfig(ttl, ttl.dividedBy(3), maxRegistrations, Duration.ofSeconds(1), rate, burst);
         } catch (IllegalArgumentException e) {
             System.err.println("pinhole-rendezvous: " + e.getMessage());
             return 2;
@@ -117,6 +136,30 @@ public final class RendezvousMain implements Callable<Integer> {
         }
         server.awaitClose();
         return 0;
+    }
+
+    /**
+     * A byte count: a whole number, or one followed by K (x1024) or M (x1048576), either case; from
+     * {@code min} to {@link ByteBucket#MAX}.
+     *
+     * @throws IllegalArgumentException naming {@code option}, for anything else
+     */
+    static long byteCount(String option, String value, long min) {
+        Matcher m = BYTE_COUNT.matcher(value);
+        long count = -1;
+        if (m.matches() && m.group(1).length() <= 12) {
+            long unit = switch (m.group(2).toUpperCase(Locale.ROOT)) {
+                case "K" -> 1L << 10;
+                case "M" -> 1L << 20;
+                default -> 1;
+            };
+            count = Long.parseLong(m.group(1)) * unit;
+        }
+        if (count < min || count > ByteBucket.MAX) {
+            throw new IllegalArgumentException(option + ": '" + value + "' is not a byte count from " + min + " to "
+                    + ByteBucket.MAX + " (a whole number, or with K = 1024 or M = 1048576, e.g. 2M)");
+        }
+        return count;
     }
 
     private static InetSocketAddress resolve(InetSocketAddress unresolved) {

@@ -16,10 +16,8 @@ import io.netty.util.concurrent.Ticker;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.rendezvous.Rendezvous;
 import io.pinhole.rendezvous.RendezvousConfig;
-import io.pinhole.rendezvous.ServerDrop;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,13 +25,20 @@ import org.slf4j.LoggerFactory;
 /**
  * RendezvousServer: one UDP socket serving every peer, on Netty's native epoll transport where
  * available (NIO otherwise), with a single event-loop thread that owns the {@link Rendezvous}
- * core. Logs a statistics line every {@code statsInterval} when anything changed.
+ * core. Logs a statistics line every {@code statsInterval} when anything changed (see
+ * {@link RendezvousHandler#statsLine()}).
  *
  * <p>Lifecycle: {@link #start} binds (throws if the address cannot be bound), {@link #close}
  * unbinds and stops the thread; close is idempotent. Thread-safe.
  */
 public final class RendezvousServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RendezvousServer.class);
+    /**
+     * The largest datagram read whole: the largest RELAY frame a pinhole peer sends. A longer
+     * datagram arrives cut to this size (UDP truncates silently); cut, it only shrinks, and if it
+     * is relayed its partner drops it as unauthenticated.
+     */
+    static final int MAX_DATAGRAM = RendezvousConfig.RELAY_LARGEST_FRAME;
 
     private final EventLoopGroup group;
     private final Channel channel;
@@ -64,12 +69,13 @@ public final class RendezvousServer implements AutoCloseable {
                     .channel(epoll ? EpollDatagramChannel.class : NioDatagramChannel.class)
                     .option(ChannelOption.SO_RCVBUF, 4 << 20)
                     .option(ChannelOption.SO_SNDBUF, 4 << 20)
-                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(2048))
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM))
                     .handler(handler);
             Channel channel = bootstrap.bind(listen).sync().channel();
-            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s; server key {}",
-                    channel.localAddress(), epoll ? "epoll" : "nio", config.maxRegistrations(),
-                    config.registrationTtl().toSeconds(), key.publicKey());
+            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s, relay {}; "
+                    + "server key {}", channel.localAddress(), epoll ? "epoll" : "nio", config.maxRegistrations(),
+                    config.registrationTtl().toSeconds(), config.relayOn() ? config.relayBytesPerSecond()
+                            + " bytes/s per peer, burst " + config.relayBurstBytes() : "off", key.publicKey());
             RendezvousServer server = new RendezvousServer(group, channel, handler);
             channel.eventLoop().scheduleAtFixedRate(handler::expire, 1, 1, TimeUnit.SECONDS);
             if (statsIntervalSeconds > 0) {
@@ -89,11 +95,7 @@ public final class RendezvousServer implements AutoCloseable {
 
             @Override
             public void run() {
-                Rendezvous core = handler.core();
-                Map<ServerDrop, Long> drops = core.drops();
-                String line = "stats: " + handler.datagrams() + " datagrams, " + core.registrations()
-                        + " registrations, " + core.pairings() + " pairings, " + core.challenges() + " challenges, "
-                        + core.droppedTotal() + " dropped " + drops;
+                String line = handler.statsLine();
                 if (!line.equals(last)) {
                     last = line;
                     LOG.info(line);

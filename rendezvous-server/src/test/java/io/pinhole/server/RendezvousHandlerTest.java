@@ -1,11 +1,13 @@
 package io.pinhole.server;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.DatagramPacket;
@@ -22,12 +24,15 @@ import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
+import io.pinhole.wire.Relay;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** RendezvousHandlerTest: the Netty edge around the rendezvous core, on an EmbeddedChannel. */
@@ -35,6 +40,10 @@ class RendezvousHandlerTest {
     private static final InetSocketAddress SERVER = new InetSocketAddress("203.0.113.10", 7777);
     private static final InetSocketAddress NAT_A = new InetSocketAddress("198.51.100.2", 40001);
     private static final InetSocketAddress NAT_B = new InetSocketAddress("192.0.2.2", 40002);
+
+    /** The stats line as the lab tests (FuzzIT) parse it: the relay counters must not break it. */
+    private static final Pattern STATS_AS_LAB_TESTS_READ_IT = Pattern.compile(
+            "stats: (\\d+) datagrams, \\d+ registrations, \\d+ pairings, (\\d+) challenges, (\\d+) dropped (\\{.*\\})");
 
     private final NoisePrivateKey privateA = NoisePrivateKey.generate(new SecureRandom());
     private final NoisePrivateKey privateB = NoisePrivateKey.generate(new SecureRandom());
@@ -113,6 +122,84 @@ class RendezvousHandlerTest {
         assertEquals(0, handler.core().registrations());
         assertEquals(0L, handler.core().drops().getOrDefault(ServerDrop.TABLE_FULL, 0L));
         assertFalse(channel.finish());
+    }
+
+    @Test
+    void relaysTheIdenticalFrameToThePartnerBothWaysAfterTheRequestIsReleased() throws Exception {
+        register(privateA, keyB, 11, NAT_A);
+        assertEquals(1, drainOutbound(), "REGISTERED");
+        register(privateB, keyA, 22, NAT_B);
+        assertEquals(3, drainOutbound(), "REGISTERED, PEER_INFO to each");
+        byte[] fromA = relayFrame(1420, 0x11);
+        byte[] fromB = relayFrame(0, 0x22);
+
+        byte[] receiveBuffer = fromA.clone();
+        DatagramPacket request = datagram(ByteBuffer.wrap(receiveBuffer), NAT_A);
+        channel.writeInbound(request);
+        assertEquals(0, request.refCnt(), "the request is released");
+        Arrays.fill(receiveBuffer, (byte) 0); // as a pooled receive buffer is reused once released
+        assertArrayEquals(fromA, relayedTo(channel.readOutbound(), NAT_B), "the relayed bytes are a copy");
+        channel.writeInbound(datagram(ByteBuffer.wrap(fromB), NAT_B));
+        assertArrayEquals(fromB, relayedTo(channel.readOutbound(), NAT_A));
+        assertNull(channel.readOutbound());
+
+        assertEquals(2, handler.core().relayedPackets());
+        assertEquals(fromA.length + fromB.length, handler.core().relayedBytes());
+        assertTrue(handler.statsLine().contains("relayed 2 packets (" + (fromA.length + fromB.length) + " bytes)"),
+                handler.statsLine());
+        assertFalse(channel.finish());
+    }
+
+    @Test
+    void aRelayFromAStrangerOrToNobodyIsDroppedUnanswered() throws Exception {
+        register(privateA, keyB, 11, NAT_A);
+        drainOutbound();
+
+        channel.writeInbound(datagram(ByteBuffer.wrap(relayFrame(64, 1)), new InetSocketAddress("203.0.113.66", 6666)));
+        channel.writeInbound(datagram(ByteBuffer.wrap(relayFrame(64, 2)), NAT_A)); // B is not registered
+
+        assertNull(channel.readOutbound());
+        assertEquals(1L, handler.core().drops().get(ServerDrop.RELAY_UNKNOWN_SENDER));
+        assertEquals(1L, handler.core().drops().get(ServerDrop.RELAY_UNPAIRED));
+        assertTrue(handler.statsLine().endsWith(" challenges, 2 dropped {RELAY_UNKNOWN_SENDER=1, RELAY_UNPAIRED=1}, "
+                + "relayed 0 packets (0 bytes)"), handler.statsLine());
+        assertTrue(STATS_AS_LAB_TESTS_READ_IT.matcher(handler.statsLine()).find(), handler.statsLine());
+        assertFalse(channel.finish());
+    }
+
+    /** A RELAY frame around a WireGuard transport message of {@code n} bytes of ciphertext, filled with {@code fill}. */
+    private static byte[] relayFrame(int n, int fill) {
+        byte[] transport = new byte[32 + n];
+        Arrays.fill(transport, (byte) fill);
+        transport[0] = 4;
+        transport[1] = 0;
+        transport[2] = 0;
+        transport[3] = 0;
+        ByteBuffer frame = Relay.wrap(ByteBuffer.wrap(transport));
+        byte[] bytes = new byte[frame.remaining()];
+        frame.get(bytes);
+        return bytes;
+    }
+
+    /** The bytes of an outbound datagram, checked to go to {@code expectedRecipient}; releases it. */
+    private static byte[] relayedTo(Object outbound, InetSocketAddress expectedRecipient) {
+        DatagramPacket packet = (DatagramPacket) outbound;
+        try {
+            assertEquals(expectedRecipient, packet.recipient());
+            return ByteBufUtil.getBytes(packet.content());
+        } finally {
+            packet.release();
+        }
+    }
+
+    /** Releases every outbound datagram; returns how many there were. */
+    private int drainOutbound() {
+        int n = 0;
+        for (Object o = channel.readOutbound(); o != null; o = channel.readOutbound()) {
+            ((DatagramPacket) o).release();
+            n++;
+        }
+        return n;
     }
 
     private static DatagramPacket datagram(ByteBuffer bytes, InetSocketAddress from) {

@@ -4,11 +4,14 @@ import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.TunException;
 import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerOutput;
+import io.pinhole.peer.PeerStatus;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -33,20 +36,30 @@ import org.slf4j.LoggerFactory;
  *       keepalive, dead-peer detection).
  * </ol>
  * The three run in parallel; their calls into the machine are serialised by one lock (the
- * machine is not thread-safe). Sends go straight to the socket, writes straight to the device.
+ * machine is not thread-safe). Sends go straight to the socket ({@link UdpSender}), writes
+ * straight to the device. Every send, TTL-limited ones included, happens inside such a call, so
+ * with the lock held; the socket is closed with the lock held too. A fourth thread,
+ * {@code pinhole-status}, writes the {@link StatusFile} once a second when there is one: it
+ * takes the machine's {@link PeerStatus} under the lock and writes the file outside it.
  * The spare sockets of birthday punching are {@link SpareSockets}' (its own receive thread,
  * {@code pinhole-spare-udp}, calls into the machine under the same lock).
  *
  * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
- * LEAVE, closes the device, which removes it, and the socket, and joins the threads);
- * {@link #awaitStopped()} blocks until then. Error contract: send and device-write failures are
- * logged (rate-limited) and counted, never thrown into the machine; an unexpected failure of a
- * thread stops the runtime with a log line saying why.
+ * LEAVE, closes the device, which removes it, and the socket, deletes the status file, and
+ * joins the threads); {@link #awaitStopped()} blocks until then. Thread-safety: {@code stop},
+ * {@code failed} and {@code awaitStopped} may be called from any thread; {@code start} once.
+ *
+ * <p>Error contract: send and device-write failures are logged (rate-limited) and counted,
+ * never thrown into the machine; a status file that cannot be written is logged once (and again
+ * after it worked in between) and does not stop the tunnel; if the status file belongs to another
+ * running pinhole (the same device name in another network namespace), it is left alone, with a
+ * warning; an unexpected failure of a thread stops the runtime with a log line saying why.
  */
 public final class ClientRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(ClientRuntime.class);
     private static final long TICK_MILLIS = 50;
-    private static final long ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
+    private static final long STATUS_INTERVAL_MILLIS = 1_000;
+    private static final long PID = ProcessHandle.current().pid();
 
     private final PeerMachine machine;
     private final DatagramChannel udp;
@@ -55,31 +68,36 @@ public final class ClientRuntime {
     private final LongSupplier clock;
     private final ReentrantLock lock = new ReentrantLock();
     private final ScheduledExecutorService timer;
+    private final Path statusFile;
+    private final ScheduledExecutorService statusWriter;
+    private final UdpSender sender;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile boolean failed;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private Thread udpThread;
     private Thread tunThread;
-    private long sendErrors;
-    private long lastSendErrorLog = Long.MIN_VALUE;
     private long writeErrors;
     private final SpareSockets spares;
+    /** Status thread only: another live pinhole's pid owning the file (0: none), whether we wrote it, whether it fails. */
+    private long statusOwner;
+    private boolean statusWritten;
+    private boolean statusFailing;
 
+    /** The machine's output; called only with {@link #lock} held (see {@link UdpSender}). */
     private final PeerOutput output = new PeerOutput() {
         @Override
         public void send(InetSocketAddress to, ByteBuffer datagram) {
-            try {
-                udp.send(datagram, to);
-            } catch (ClosedChannelException e) {
-                // stopping
-            } catch (IOException e) {
-                sendErrors++;
-                long now = clock.getAsLong();
-                if (lastSendErrorLog == Long.MIN_VALUE || now - lastSendErrorLog >= ERROR_LOG_INTERVAL_NANOS) {
-                    lastSendErrorLog = now;
-                    LOG.warn("cannot send to {}: {} ({} send errors so far)", to, e.getMessage(), sendErrors);
-                }
-            }
+            sender.send(to, datagram);
+        }
+
+        /**
+         * Sends with a limited TTL: set, send and restore happen under the machine lock, so no
+         * other datagram can leave with that TTL. False, and nothing sent, when the TTL cannot be
+         * limited (logged once at WARNING).
+         */
+        @Override
+        public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            return sender.sendWithTtl(to, datagram, ttl);
         }
 
         @Override
@@ -117,14 +135,21 @@ public final class ClientRuntime {
      * @param tun an open, configured TUN device, owned from now on
      * @param mtu the device MTU (the largest IP packet read from it)
      * @param clock monotonic nanoseconds ({@code System::nanoTime} in production)
+     * @param statusFile where to write the {@link StatusFile} once a second (its directory must
+     *     exist), or null for none
      */
-    public ClientRuntime(PeerMachine machine, DatagramChannel udp, TunDevice tun, int mtu, LongSupplier clock) {
+    public ClientRuntime(PeerMachine machine, DatagramChannel udp, TunDevice tun, int mtu, LongSupplier clock,
+                         Path statusFile) {
         this.machine = machine;
         this.udp = udp;
         this.tun = tun;
         this.mtu = mtu;
         this.clock = clock;
+        this.statusFile = statusFile;
+        this.sender = new UdpSender(udp, clock);
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
+        this.statusWriter = statusFile == null ? null
+                : Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-status"));
         this.spares = new SpareSockets(localAddress(udp),
                 (socket, from, datagram) -> locked(() -> machine.onDatagram(clock.getAsLong(), socket, from, datagram,
                         output)),
@@ -140,7 +165,7 @@ public final class ClientRuntime {
         }
     }
 
-    /** Registers with the server and starts the three threads. */
+    /** Registers with the server (or contacts the peer) and starts the threads. */
     public void start() {
         locked(() -> machine.start(clock.getAsLong(), output));
         udpThread = daemon(this::udpLoop, "pinhole-udp");
@@ -154,6 +179,88 @@ public final class ClientRuntime {
                 fail("timer", e);
             }
         }, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        if (statusWriter != null) {
+            statusWriter.scheduleAtFixedRate(this::writeStatus, 0, STATUS_INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Status thread: snapshot under the lock, write outside it; never throws (that would end the schedule). */
+    private void writeStatus() {
+        try {
+            long owner = statusWritten ? 0 : otherStatusOwner();
+            if (owner != statusOwner) {
+                statusOwner = owner;
+                if (owner != 0) {
+                    LOG.warn("status file {} belongs to pinhole process {}, which is running (the same device name in "
+                            + "another network namespace?): not touching it; give this one --status-file",
+                            statusFile, owner);
+                } else {
+                    LOG.info("status file {} is free again: writing it", statusFile);
+                }
+            }
+            if (owner != 0) {
+                return;
+            }
+            PeerStatus status = snapshot();
+            StatusFile.write(statusFile, StatusFile.Status.of(tun.name(), PID, System.currentTimeMillis(), status));
+            statusWritten = true;
+            if (statusFailing) {
+                statusFailing = false;
+                LOG.info("status file {} written again", statusFile);
+            }
+        } catch (IOException | RuntimeException e) {
+            if (!statusFailing) {
+                statusFailing = true;
+                LOG.warn("cannot write the status file {}: {} (pinhole status cannot see this tunnel until it works)",
+                        statusFile, e.toString());
+            }
+        }
+    }
+
+    /** The pid of another live pinhole whose current status file is at our path, or 0. */
+    private long otherStatusOwner() {
+        try {
+            StatusFile.Status existing = StatusFile.read(statusFile);
+            if (existing.pid() != PID
+                    && existing.staleReason(System.currentTimeMillis(), StatusFile::alive) == null) {
+                return existing.pid();
+            }
+        } catch (IOException e) {
+            // missing, unreadable or malformed: ours to write
+        }
+        return 0;
+    }
+
+    /** Stops the status thread and deletes the status file if it is ours. */
+    private void removeStatus() {
+        if (statusWriter == null) {
+            return;
+        }
+        statusWriter.shutdown();
+        try {
+            if (!statusWriter.awaitTermination(2, TimeUnit.SECONDS)) {
+                LOG.warn("the status thread did not stop within 2 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (StatusFile.read(statusFile).pid() == PID) {
+                Files.delete(statusFile);
+            }
+        } catch (IOException e) {
+            // gone already, or not ours
+        }
+    }
+
+    /** The machine's status, taken under the lock. */
+    private PeerStatus snapshot() {
+        lock.lock();
+        try {
+            return machine.status();
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void udpLoop() {
@@ -209,16 +316,21 @@ public final class ClientRuntime {
         } catch (RuntimeException e) {
             LOG.warn("could not send LEAVE: {}", e.toString());
         }
-        timer.shutdownNow();
+        // shutdown, not shutdownNow: interrupting a tick inside a send would close the channel
+        // from this thread while the tick still holds the lock (and may be restoring the TTL).
+        timer.shutdown();
         spares.close();
         tun.close();
-        try {
-            udp.close();
-        } catch (IOException e) {
-            LOG.warn("closing the UDP socket: {}", e.toString());
-        }
+        locked(() -> {
+            try {
+                udp.close(); // under the lock: no send, TTL-limited or not, is in progress
+            } catch (IOException e) {
+                LOG.warn("closing the UDP socket: {}", e.toString());
+            }
+        });
         joinQuietly(udpThread);
         joinQuietly(tunThread);
+        removeStatus();
         LOG.info("stopped; {} removed", tun.name());
         stopped.countDown();
     }

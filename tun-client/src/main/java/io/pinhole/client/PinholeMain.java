@@ -12,11 +12,14 @@ import picocli.CommandLine.Command;
 
 /**
  * PinholeMain: the {@code pinhole} command and its key subcommands; {@code up} is
- * {@link UpCommand}. Exit codes: 0 success, 1 runtime failure, 2 bad arguments or input.
+ * {@link UpCommand}, {@code status} is {@link StatusCommand}. Exit codes: 0 success, 1 runtime
+ * failure, 2 bad arguments or input. An argument picocli cannot parse (an unknown option, a
+ * missing one, {@code --mtu abc}) gets one line on stderr, not the whole usage.
  */
 @Command(name = "pinhole", mixinStandardHelpOptions = true, version = "pinhole 0.1.0",
         description = "Peer-to-peer VPN through NATs.",
-        subcommands = {PinholeMain.GenKey.class, PinholeMain.PubKey.class, PinholeMain.GenPsk.class, UpCommand.class})
+        subcommands = {PinholeMain.GenKey.class, PinholeMain.PubKey.class, PinholeMain.GenPsk.class, UpCommand.class,
+            StatusCommand.class})
 public final class PinholeMain implements Callable<Integer> {
     /** Exit code for bad arguments or input. */
     static final int USAGE = 2;
@@ -31,6 +34,12 @@ public final class PinholeMain implements Callable<Integer> {
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             cmd.getErr().println("pinhole: " + e.getMessage());
             return 1;
+        });
+        cli.setParameterExceptionHandler((e, rest) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println(cmd.getCommandSpec().qualifiedName() + ": " + e.getMessage() + " (see "
+                    + cmd.getCommandSpec().qualifiedName() + " --help)");
+            return USAGE;
         });
         return cli.execute(args);
     }

@@ -26,14 +26,20 @@ import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * UpCommand: {@code pinhole up}: opens the TUN device, finds the peer (through the rendezvous
@@ -42,7 +48,8 @@ import picocli.CommandLine.Option;
  * removes the device and exits 0. Bad arguments exit 2; a failure to set up exits 1; each with
  * one line saying what is wrong and what to do.
  */
-@Command(name = "up", description = "Bring the tunnel up and keep it up until stopped.")
+@Command(name = "up", description = "Bring the tunnel up and keep it up until stopped.",
+        defaultValueProvider = UpCommand.Defaults.class)
 final class UpCommand implements Callable<Integer> {
     private static final Pattern IPV4 = Pattern.compile(
             "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
@@ -91,8 +98,36 @@ final class UpCommand implements Callable<Integer> {
             description = "Local UDP port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
     int listenPort;
 
+    @Option(names = "--no-relay",
+            description = "Never carry the tunnel through the rendezvous server's relay: direct paths only.")
+    boolean noRelay;
+
+    @Option(names = "--opener-ttl", paramLabel = "N",
+            description = "Before punching, open our own NAT's mapping with a datagram of this IP TTL, which dies "
+                    + "before the partner's NAT; 1-255, 0 turns openers off (default: ${DEFAULT-VALUE}).")
+    int openerTtl;
+
+    @Option(names = "--status-file", paramLabel = "PATH",
+            description = "Write the tunnel's state here once a second, for `pinhole status` "
+                    + "(default: /run/pinhole/<dev>.status).")
+    Path statusFile;
+
     @Option(names = {"-v", "--verbose"}, description = "Log debug detail.")
     boolean verbose;
+
+    @Spec
+    CommandSpec spec;
+
+    /** Defaults that come from the core's own choices ({@link Traversal#defaults()}), so they cannot drift. */
+    static final class Defaults implements CommandLine.IDefaultValueProvider {
+        @Override
+        public String defaultValue(ArgSpec arg) {
+            if (arg instanceof OptionSpec option && option.longestName().equals("--opener-ttl")) {
+                return Integer.toString(Traversal.defaults().openerTtl());
+            }
+            return null;
+        }
+    }
 
     /** A setup failure with the exit code it deserves and a message for the user. */
     static final class SetupException extends Exception {
@@ -143,6 +178,21 @@ final class UpCommand implements Callable<Integer> {
         if (rendezvousKey != null && rendezvous == null) {
             throw new SetupException(PinholeMain.USAGE, "--rendezvous-key needs --rendezvous");
         }
+        if (openerTtl < 0 || openerTtl > 255) {
+            throw new SetupException(PinholeMain.USAGE, "--opener-ttl " + openerTtl
+                    + " is out of range 0-255 (0 turns openers off)");
+        }
+        if (rendezvous == null && given("--no-relay")) {
+            throw new SetupException(PinholeMain.USAGE, "--no-relay needs --rendezvous: only the rendezvous server "
+                    + "relays");
+        }
+        if (rendezvous == null && given("--opener-ttl")) {
+            throw new SetupException(PinholeMain.USAGE, "--opener-ttl needs --rendezvous: openers are part of hole "
+                    + "punching");
+        }
+        if (statusFile != null) {
+            checkStatusFile(statusFile);
+        }
         NoisePublicKey serverKey = null;
         if (rendezvousKey != null) {
             try {
@@ -164,6 +214,7 @@ final class UpCommand implements Callable<Integer> {
         }
         DatagramChannel udp = null;
         try {
+            Path status = statusFile != null ? statusFile : defaultStatusFile(tun.name());
             tun.configure(localAddress, remoteAddress, mtu);
             udp = openSocket(server != null ? server : staticPeer);
             int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
@@ -177,11 +228,17 @@ final class UpCommand implements Callable<Integer> {
                     log.warn("--listen-port is 0 (random): the peer cannot know where to reach this side");
                 }
             }
+            Traversal traversal = Traversal.defaults().withRelay(!noRelay).withOpenerTtl(openerTtl);
             PeerConfig config = new PeerConfig(key, peerKey, psk, server, serverKey, staticPeer, candidates,
-                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), Traversal.defaults());
+                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), traversal);
+            if (server != null) {
+                log.info("relay {}, {}", noRelay ? "off" : "on",
+                        openerTtl == 0 ? "no openers" : "TTL-" + openerTtl + " openers");
+            }
+            log.info("status in {} (pinhole status reads it)", status);
             SecureRandom random = new SecureRandom();
             PeerMachine machine = new PeerMachine(config, random.nextLong() | 1, random, Clock.systemUTC());
-            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime);
+            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime, status);
             for (String signal : new String[] {"TERM", "INT"}) {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
                     log.info("SIG{}: leaving", signal);
@@ -205,6 +262,33 @@ final class UpCommand implements Callable<Integer> {
         }
     }
 
+    /** Refuses a {@code --status-file} whose directory does not exist, or that is a directory. */
+    private static void checkStatusFile(Path file) throws SetupException {
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new SetupException(PinholeMain.USAGE, "--status-file " + file + ": directory " + dir
+                    + " does not exist");
+        }
+        if (Files.isDirectory(file)) {
+            throw new SetupException(PinholeMain.USAGE, "--status-file " + file + " is a directory; give a file");
+        }
+    }
+
+    /** {@code /run/pinhole/<device>.status}, creating {@code /run/pinhole} (0755) if missing. */
+    private static Path defaultStatusFile(String device) throws SetupException {
+        Path dir = StatusFile.DEFAULT_DIR;
+        if (!Files.isDirectory(dir)) {
+            try {
+                Files.createDirectories(dir);
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            } catch (IOException e) {
+                throw new SetupException(1, "cannot create " + dir + " for the status file: " + StatusFile.reason(e)
+                        + " (give another place with --status-file)");
+            }
+        }
+        return StatusFile.defaultPath(device);
+    }
+
     private DatagramChannel openSocket(InetSocketAddress server) throws SetupException {
         DatagramChannel udp = null;
         try {
@@ -222,6 +306,11 @@ final class UpCommand implements Callable<Integer> {
             closeQuietly(udp);
             throw new SetupException(1, "cannot open a UDP socket: " + e.getMessage());
         }
+    }
+
+    /** True when {@code option} was on the command line (not just defaulted). */
+    private boolean given(String option) {
+        return spec != null && spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
     private static NoisePrivateKey readPrivateKey(Path file) throws SetupException {

@@ -55,6 +55,7 @@ class UpCommandErrorsTest {
         assertEquals(2, r.code(), "exit code 2 for bad arguments; stderr: " + r.err());
         assertTrue(r.err().contains(mustSay), "stderr says '" + mustSay + "': " + r.err());
         assertFalse(r.err().contains("Exception"), "no stack trace: " + r.err());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
     }
 
     @Test
@@ -106,5 +107,60 @@ class UpCommandErrorsTest {
         String own = NoisePrivateKey.parse(Files.readString(Path.of(key))).publicKey().toString();
         assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", key, "--peer", own,
                 "--local", "10.10.0.1", "--remote", "10.10.0.2"), "own public key");
+    }
+
+    @Test
+    void anOpenerTtlOutside0To255OrNotANumberIsRefused() throws IOException {
+        String key = keyFile();
+        for (String bad : new String[] {"256", "-1"}) {
+            assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", key, "--peer", peer,
+                    "--local", "10.10.0.1", "--remote", "10.10.0.2", "--opener-ttl", bad),
+                    "pinhole up: --opener-ttl " + bad + " is out of range 0-255 (0 turns openers off)");
+        }
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", key, "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--opener-ttl", "two"),
+                "pinhole up: Invalid value for option '--opener-ttl': 'two' is not an int (see pinhole up --help)");
+    }
+
+    @Test
+    void relayAndOpenerFlagsNeedARendezvousServer() throws IOException {
+        String key = keyFile();
+        assertRefused(up("--peer-endpoint", "192.0.2.2:51820", "--private-key", key, "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--no-relay"), "--no-relay needs --rendezvous");
+        assertRefused(up("--private-key", key, "--peer", peer, "--local", "10.10.0.1", "--remote", "10.10.0.2",
+                "--opener-ttl", "3"), "--opener-ttl needs --rendezvous");
+    }
+
+    @Test
+    void aStatusFileInADirectoryThatDoesNotExistIsRefused() throws IOException {
+        Path nowhere = dir.resolve("no-such-dir").resolve("tun0.status");
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--status-file", nowhere.toString()),
+                "--status-file " + nowhere + ": directory " + nowhere.getParent() + " does not exist");
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--status-file", dir.toString()),
+                "--status-file " + dir + " is a directory; give a file");
+    }
+
+    @Test
+    void optionsPicocliCannotParseGetOneLineToo() throws IOException {
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--mtu", "big"),
+                "pinhole up: Invalid value for option '--mtu': 'big' is not an int (see pinhole up --help)");
+        assertRefused(up("--rendezvous", "203.0.113.10:7777", "--private-key", keyFile(), "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--no-such-option"),
+                "pinhole up: Unknown option: '--no-such-option' (see pinhole up --help)");
+    }
+
+    @Test
+    void theOpenerTtlDefaultIsTheCoresAndHelpSaysSo() {
+        UpCommand command = new UpCommand();
+        new picocli.CommandLine(command).parseArgs("--private-key", "k", "--peer", "p", "--local", "10.10.0.1",
+                "--remote", "10.10.0.2");
+        assertEquals(io.pinhole.peer.Traversal.defaults().openerTtl(), command.openerTtl);
+        assertFalse(command.noRelay);
+        String help = new picocli.CommandLine(new UpCommand()).getUsageMessage().replaceAll("\\s+", " ");
+        assertTrue(help.contains("0 turns openers off (default: " + io.pinhole.peer.Traversal.defaults().openerTtl()
+                + ")"), help);
     }
 }

@@ -34,7 +34,9 @@ final class Errno {
     static final int ENAMETOOLONG = 36;
     static final int ENOSYS = 38;
     static final int EBADFD = 77;
+    static final int ENOTSOCK = 88;
     static final int EMSGSIZE = 90;
+    static final int ENOPROTOOPT = 92;
     static final int EPROTONOSUPPORT = 93;
     static final int EOPNOTSUPP = 95;
     static final int EAFNOSUPPORT = 97;
@@ -77,7 +79,9 @@ final class Errno {
             case ENAMETOOLONG: return "ENAMETOOLONG";
             case ENOSYS: return "ENOSYS";
             case EBADFD: return "EBADFD";
+            case ENOTSOCK: return "ENOTSOCK";
             case EMSGSIZE: return "EMSGSIZE";
+            case ENOPROTOOPT: return "ENOPROTOOPT";
             case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
             case EOPNOTSUPP: return "EOPNOTSUPP";
             case EAFNOSUPPORT: return "EAFNOSUPPORT";

@@ -8,14 +8,16 @@ import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
 /**
- * The libc functions pinhole's TUN layer needs, bound with JNA direct mapping.
+ * The libc functions pinhole's native layer needs (the TUN device and the TTL of the UDP
+ * socket), bound with JNA direct mapping.
  *
  * <p>Every binding that can fail declares {@link LastErrorException}: JNA clears errno before the
  * call and throws with the errno value if the call set it, so a normal return means success.
  * {@code open} and {@code ioctl} are variadic in C; they are bound with a fixed argument list,
  * which matches the calling convention on the supported 64-bit Linux ABIs (x86-64, arm64).
  * {@code size_t}, {@code ssize_t}, {@code nfds_t} and {@code unsigned long} map to
- * {@link NativeLong}.
+ * {@link NativeLong}, {@code socklen_t} to {@code int}; an {@code int} option value is passed as an
+ * {@code int[]} of length 1, which direct mapping pins or copies for the call.
  */
 final class LibC {
     static {
@@ -45,6 +47,13 @@ final class LibC {
 
     /** {@code int socket(int domain, int type, int protocol)}. */
     static native int socket(int domain, int type, int protocol) throws LastErrorException;
+
+    /** {@code int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)}. */
+    static native int setsockopt(int fd, int level, int optname, int[] optval, int optlen) throws LastErrorException;
+
+    /** {@code int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)}. */
+    static native int getsockopt(int fd, int level, int optname, int[] optval, int[] optlen)
+            throws LastErrorException;
 
     /** {@code int eventfd(unsigned int initval, int flags)}. */
     static native int eventfd(int initval, int flags) throws LastErrorException;

@@ -1,7 +1,5 @@
 package io.pinhole.client.tun;
 
-import java.io.IOException;
-
 /**
  * TunException is the base of every error {@link TunDevice} reports: a failed system call, or use
  * of a closed device. The subclasses name the causes an operator can act on
@@ -18,12 +16,10 @@ import java.io.IOException;
  * <p>Thread-safety: instances are immutable apart from the {@link Throwable} machinery (stack
  * trace, suppressed exceptions) and may be shared between threads.
  */
-public class TunException extends IOException {
+public class TunException extends ErrnoException {
     private static final long serialVersionUID = 1L;
 
     private final String deviceName;
-    private final String operation;
-    private final int errno;
 
     /**
      * @param message    the full message
@@ -33,29 +29,12 @@ public class TunException extends IOException {
      * @param cause      the underlying exception, may be null
      */
     public TunException(String message, String deviceName, String operation, int errno, Throwable cause) {
-        super(message, cause);
+        super(message, operation, errno, cause);
         this.deviceName = deviceName;
-        this.operation = operation;
-        this.errno = errno;
     }
 
     /** The device name (as requested, or as created by the kernel once known). */
     public String deviceName() {
         return deviceName;
-    }
-
-    /** The failed operation, e.g. {@code "TUNSETIFF"}, {@code "SIOCSIFMTU"}, {@code "read"}. */
-    public String operation() {
-        return operation;
-    }
-
-    /** The errno value of the failed system call, or 0 if the error did not come from one. */
-    public int errno() {
-        return errno;
-    }
-
-    /** The errno symbol, e.g. {@code "EPERM"}, or {@code ""} if {@link #errno()} is 0. */
-    public String errnoName() {
-        return errno == 0 ? "" : Errno.name(errno);
     }
 }

@@ -44,7 +44,8 @@ final class ChildJvm implements AutoCloseable {
     static ChildJvm start(Netns ns, String scenario, String... args) {
         List<String> cmd = new ArrayList<>(ns.execPrefix());
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m",
+        cmd.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx64m", "--add-opens",
+                "java.base/sun.nio.ch=ALL-UNNAMED",
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=debug",
                 "-D" + TunNetnsChild.PARENT_NETNS_PROPERTY + "=" + ownNetns(),
                 "-cp", testClassPath(), TunNetnsChild.class.getName(), scenario));

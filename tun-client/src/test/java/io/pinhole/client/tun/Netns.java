@@ -6,8 +6,8 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * A network namespace created for one test, named {@code phtun-<8 hex digits>} so parallel runs
- * and other users of the machine do not collide. {@link #close()} deletes it; use it in
+ * A network namespace created for one test, named {@code phtun-<8 hex digits>} (or another
+ * prefix) so parallel runs and other users of the machine do not collide. {@link #close()} deletes it; use it in
  * try-with-resources so that happens on failure too.
  */
 final class Netns implements AutoCloseable {
@@ -24,9 +24,14 @@ final class Netns implements AutoCloseable {
 
     /** Creates a fresh namespace; fails or aborts (see {@link RealTunEnvironment}) if that is impossible. */
     static Netns create(String ip) {
+        return create(ip, "phtun");
+    }
+
+    /** Creates a fresh namespace named {@code <prefix>-<8 hex digits>}. */
+    static Netns create(String ip, String prefix) {
         byte[] r = new byte[4];
         RANDOM.nextBytes(r);
-        String name = "phtun-" + HexFormat.of().formatHex(r);
+        String name = prefix + "-" + HexFormat.of().formatHex(r);
         Exec.Result res = Exec.run(List.of(ip, "netns", "add", name));
         if (!res.ok()) {
             RealTunEnvironment.unavailable("cannot create network namespace " + name + " with '" + ip
@@ -43,6 +48,13 @@ final class Netns implements AutoCloseable {
     Exec.Result ip(String... args) {
         List<String> cmd = new ArrayList<>(List.of(ip, "-n", name));
         cmd.addAll(List.of(args));
+        return Exec.run(cmd);
+    }
+
+    /** Runs {@code ip netns exec NAME command...}. */
+    Exec.Result exec(String... command) {
+        List<String> cmd = new ArrayList<>(execPrefix());
+        cmd.addAll(List.of(command));
         return Exec.run(cmd);
     }
 

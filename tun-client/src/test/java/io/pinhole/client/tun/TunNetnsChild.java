@@ -1,16 +1,31 @@
 package io.pinhole.client.tun;
 
+import io.pinhole.client.ClientRuntime;
+import io.pinhole.crypto.NoisePrivateKey;
+import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.peer.PeerConfig;
+import io.pinhole.peer.PeerMachine;
+import io.pinhole.peer.PeerTimers;
+import io.pinhole.peer.Traversal;
+import io.pinhole.wireguard.SessionTimers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
 import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -51,6 +66,9 @@ public final class TunNetnsChild {
                 case "bad-mtu" -> badMtu(args[1]);
                 case "close-while-reading" -> closeWhileReading(args[1]);
                 case "deleted-while-open" -> deletedWhileOpen(args[1]);
+                case "udp-receive" -> udpReceive(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
+                case "ttl-send" -> ttlSend(Arrays.copyOfRange(args, 1, args.length));
+                case "runtime-status" -> runtimeStatus(args[1], Path.of(args[2]));
                 default -> throw new IllegalArgumentException("unknown scenario " + args[0]);
             }
             emit("done");
@@ -314,6 +332,60 @@ public final class TunNetnsChild {
     }
 
     /** The packet in a buffer of the requested kind, starting at a non-zero position. */
+    /** Receives {@code count} datagrams on UDP {@code port} and reports each one's payload. */
+    private static void udpReceive(int port, int count) throws IOException {
+        try (DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            udp.bind(new InetSocketAddress(port));
+            emit("listening", "port", port);
+            ByteBuffer buf = ByteBuffer.allocate(2048);
+            for (int i = 0; i < count; i++) {
+                buf.clear();
+                InetSocketAddress from = (InetSocketAddress) udp.receive(buf);
+                buf.flip();
+                emit("received", "payload", StandardCharsets.UTF_8.decode(buf),
+                        "from", from.getAddress().getHostAddress());
+            }
+        }
+    }
+
+    /** Sends each {@code ADDR:PORT:TTL:PAYLOAD} with {@link SocketTtl}, in order, from one socket. */
+    private static void ttlSend(String[] specs) throws IOException {
+        try (DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            udp.bind(new InetSocketAddress(0));
+            SocketTtl ttl = SocketTtl.of(udp);
+            for (String spec : specs) {
+                String[] p = spec.split(":", 4);
+                InetSocketAddress to = new InetSocketAddress(InetAddress.getByName(p[0]), Integer.parseInt(p[1]));
+                boolean sent = ttl.send(to, StandardCharsets.UTF_8.encode(p[3]), Integer.parseInt(p[2]));
+                emit("sent", "payload", p[3], "ttl", p[2], "result", sent);
+            }
+        }
+    }
+
+    /**
+     * A {@link ClientRuntime} on a real device, listening only (no rendezvous, no peer endpoint,
+     * so it sends nothing), writing its status to {@code statusFile}; stopped after the parent
+     * has looked.
+     */
+    private static void runtimeStatus(String name, Path statusFile) throws Exception {
+        SecureRandom random = new SecureRandom();
+        NoisePrivateKey key = NoisePrivateKey.generate(random);
+        NoisePublicKey peer = NoisePrivateKey.generate(random).publicKey();
+        PeerConfig config = new PeerConfig(key, peer, null, null, null, null, List.of(), PeerTimers.defaults(),
+                SessionTimers.defaults(), Traversal.defaults());
+        PeerMachine machine = new PeerMachine(config, 1, random, Clock.systemUTC());
+        TunDevice dev = TunDevice.open(name);
+        dev.configure(LOCAL, PEER, 1400);
+        DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET);
+        udp.bind(new InetSocketAddress(0));
+        ClientRuntime runtime = new ClientRuntime(machine, udp, dev, 1400, System::nanoTime, statusFile);
+        runtime.start();
+        emit("started", "pid", ProcessHandle.current().pid());
+        pause("running");
+        runtime.stop();
+        emit("stopped", "statusFileExists", Files.exists(statusFile), "udpOpen", udp.isOpen());
+    }
+
     private static ByteBuffer wrap(byte[] packet, boolean direct, boolean readOnly) {
         ByteBuffer b;
         if (direct) {

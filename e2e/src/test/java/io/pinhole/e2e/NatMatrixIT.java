@@ -1,0 +1,161 @@
+package io.pinhole.e2e;
+
+import static io.pinhole.e2e.Narrator.say;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pinhole.e2e.Pinhole.Peer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * NatMatrixIT: the part of the NAT matrix (lab/matrix.sh runs all of it and writes
+ * docs/nat-matrix.md) that fits CI's time, with the real programs in the namespace lab. Each
+ * case says which path the tunnel must end on, read from the clients' status files (the same
+ * file {@code pinhole status} prints): direct where the NATs allow it, relayed where only the
+ * rendezvous server can carry the packets.
+ */
+@ExtendWith(LabExtension.class)
+class NatMatrixIT {
+    /** After the first pings, how long the path may take to settle (a LAN candidate, say). */
+    private static final Duration SETTLE = Duration.ofSeconds(20);
+
+    @ParameterizedTest(name = "{0}: ends {2}")
+    @CsvSource(delimiter = ';', value = {
+        // cell                  ; lab.sh up options                        ; final path ; a's endpoint starts with
+        "home-open               ; --nat-a home --nat-b open                ; direct     ; 192.0.2.2:",
+        "open-open               ; --nat-a open --nat-b open                ; direct     ; 192.0.2.2:",
+        "same NAT, hairpin on    ; --same-nat --hairpin on                  ; direct     ; 10.0.1.3:",
+        "home-blocked            ; --nat-a home --nat-b blocked             ; relayed    ; 203.0.113.10:",
+        "symmetric-symmetric     ; --nat-a symmetric --nat-b symmetric      ; relayed    ; 203.0.113.10:",
+    })
+    void cell(String cell, String labArgs, String path, String endpointPrefix) {
+        try (Lab lab = Lab.upWith(labArgs.trim().split("\\s+"))) {
+            Pinhole pinhole = new Pinhole(lab);
+            say("Cell " + cell + ": start the server and both clients together.");
+            Lab.Proc server = pinhole.startServer();
+            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", statusFile(lab, Peer.A).toString());
+            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", statusFile(lab, Peer.B).toString());
+            Duration up = pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
+
+            say("The path settles on " + path + " (both status files say so).");
+            boolean settled = Lab.await(SETTLE, Duration.ofMillis(250),
+                () -> path.equals(status(lab, Peer.A).get("path")) && path.equals(status(lab, Peer.B).get("path")));
+            Map<String, String> sa = status(lab, Peer.A);
+            Map<String, String> sb = status(lab, Peer.B);
+            say("a: " + sa);
+            say("b: " + sb);
+            assertTrue(settled, cell + ": expected both on a " + path + " path; a " + sa + ", b " + sb);
+            assertTrue(sa.get("endpoint").startsWith(endpointPrefix), cell + ": a's endpoint " + sa.get("endpoint"));
+            assertEquals("up", sa.get("tunnel"));
+            assertEquals("up", sb.get("tunnel"));
+            assertTrue(!sa.get("rtt_ms").isEmpty(), "a measured the RTT of its path: " + sa);
+
+            pinhole.assertPings(Peer.A, 5);
+            pinhole.assertPings(Peer.B, 5);
+            if (path.equals("relayed")) {
+                assertTrue(server.logText().contains("relaying for"), "the server says it relays: " + server.log());
+            }
+            say(cell + ": tunnel up after " + up.toMillis() + " ms, on a " + path + " path to " + sa.get("endpoint"));
+        }
+    }
+
+    /**
+     * A direct path that goes silent falls back to the relay without losing the tunnel, and the
+     * tunnel goes direct again once the direct path works again.
+     */
+    @Test
+    void aSilentDirectPathFallsBackToTheRelayAndComesBack() {
+        try (Lab lab = Lab.up("home", "home")) {
+            Pinhole pinhole = new Pinhole(lab);
+            Lab.Proc server = pinhole.startServer();
+            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", statusFile(lab, Peer.A).toString());
+            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", statusFile(lab, Peer.B).toString());
+            pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
+            assertTrue(Lab.await(SETTLE, Duration.ofMillis(250), () -> "direct".equals(status(lab, Peer.A).get("path"))),
+                "a goes direct first: " + status(lab, Peer.A));
+
+            say("NAT A now drops all UDP between the two NATs (the rendezvous host still gets through).");
+            cut(lab, true);
+            long cutAt = System.nanoTime();
+            boolean fellBack = Lab.await(Duration.ofSeconds(20), Duration.ofMillis(250),
+                () -> "relayed".equals(status(lab, Peer.A).get("path")) && "relayed".equals(status(lab, Peer.B).get("path")));
+            long fallbackMillis = (System.nanoTime() - cutAt) / 1_000_000;
+            assertTrue(fellBack, "both fall back to the relay: a " + status(lab, Peer.A) + ", b " + status(lab, Peer.B));
+            say("both on the relay " + fallbackMillis + " ms after the cut");
+            assertTrue(a.logText().contains("falling back to the relay") || a.logText().contains("following it to the relay"),
+                "a logs the fallback");
+            pinhole.assertPings(Peer.A, 5);
+            pinhole.assertPings(Peer.B, 5);
+
+            say("The direct path works again: within the upgrade interval (60 s + 10% + a round) the tunnel goes direct.");
+            cut(lab, false);
+            boolean direct = Lab.await(Duration.ofSeconds(90), Duration.ofMillis(500),
+                () -> "direct".equals(status(lab, Peer.A).get("path")) && "direct".equals(status(lab, Peer.B).get("path")));
+            assertTrue(direct, "back to direct: a " + status(lab, Peer.A) + ", b " + status(lab, Peer.B));
+            pinhole.assertPings(Peer.A, 5);
+            pinhole.assertPings(Peer.B, 5);
+        }
+    }
+
+    /** Adds (or removes) a table in NAT A dropping forwarded UDP to and from NAT B. */
+    private static void cut(Lab lab, boolean on) {
+        Lab.Result r = on
+            ? lab.execWithInput("nata", Duration.ofSeconds(10), writeTemp(String.join("\n",
+                "table ip pinhole_cut {",
+                "  chain forward_cut {",
+                "    type filter hook forward priority -10; policy accept;",
+                "    ip daddr 192.0.2.2 meta l4proto udp drop",
+                "    ip saddr 192.0.2.2 meta l4proto udp drop",
+                "  }",
+                "}", "")), "nft", "-f", "-")
+            : lab.exec("nata", Duration.ofSeconds(10), "nft", "delete", "table", "ip", "pinhole_cut");
+        assertTrue(r.ok(), "nft in nata: " + r);
+    }
+
+    private static Path writeTemp(String text) {
+        try {
+            Path p = Files.createTempFile("nft", ".rules");
+            Files.writeString(p, text);
+            p.toFile().deleteOnExit();
+            return p;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path statusFile(Lab lab, Peer peer) {
+        return lab.logDir().toAbsolutePath().resolve(peer.node + ".status");
+    }
+
+    /** The client's status file as key=value pairs (empty while it does not exist yet). */
+    private static Map<String, String> status(Lab lab, Peer peer) {
+        Map<String, String> map = new LinkedHashMap<>();
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(statusFile(lab, peer));
+        } catch (NoSuchFileException e) {
+            return map;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        for (String line : lines) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                map.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return map;
+    }
+}

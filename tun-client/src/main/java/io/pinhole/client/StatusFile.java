@@ -1,0 +1,293 @@
+package io.pinhole.client;
+
+import io.pinhole.config.HostPort;
+import io.pinhole.peer.PathKind;
+import io.pinhole.peer.PeerStatus;
+import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.net.Inet6Address;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.LongPredicate;
+import java.util.regex.Pattern;
+
+/**
+ * StatusFile: the file in which a running {@code pinhole up} publishes its state once a second
+ * (default {@code /run/pinhole/<dev>.status}) and from which {@code pinhole status} reads it.
+ *
+ * <p>Format: UTF-8 text, one {@code key=value} per line, exactly these keys in this order:
+ * <pre>
+ * device=tun0                    the TUN device
+ * pid=4242                       the process writing the file
+ * updated_ms=1718000000000       when it was written, epoch milliseconds
+ * state=connected                the machine's state, lower case
+ * path=direct                    direct | relayed | none
+ * endpoint=198.51.100.2:40000    the partner (direct) or the relay (relayed), HOST:PORT or empty
+ * rtt_ms=1.23                    round trip on that path, two decimals, or empty when not measured
+ * tunnel=up                      up | down
+ * public=203.0.113.7:40000       our endpoint as the rendezvous server sees it, or empty
+ * direct_attempts=1
+ * packets_sent=120
+ * packets_received=118
+ * </pre>
+ * IPv6 endpoints are written {@code [ADDR]:PORT}. A writer replaces the file atomically (a
+ * temporary file in the same directory, renamed over it), so a reader never sees half of one.
+ * A file is stale when its process is gone or it is older than {@link #STALE_AFTER_MILLIS}.
+ *
+ * <p>Thread-safety: static methods without shared state, and an immutable record: thread-safe.
+ *
+ * <p>Error contract: {@link #parse} and {@link #read} throw {@link MalformedException} for any
+ * text that is not exactly this format, with a message naming the line and what is wrong (ready
+ * for a user; no stack trace needed); {@link #read} lets {@link java.nio.file.NoSuchFileException}
+ * and other {@link IOException}s through; {@link #write} throws {@link IOException} and leaves no
+ * temporary file behind.
+ */
+final class StatusFile {
+    /** Where status files live by default. */
+    static final Path DEFAULT_DIR = Path.of("/run/pinhole");
+    /** A file not rewritten for longer than this is stale (the writer rewrites it every second). */
+    static final long STALE_AFTER_MILLIS = 5_000;
+    /** The keys, in their order in the file. */
+    static final List<String> KEYS = List.of("device", "pid", "updated_ms", "state", "path", "endpoint", "rtt_ms",
+            "tunnel", "public", "direct_attempts", "packets_sent", "packets_received");
+    private static final int MAX_BYTES = 4096;
+    private static final long RTT_RESOLUTION_NANOS = 10_000;
+    private static final Pattern DEVICE = Pattern.compile("[!-~&&[^/=]]{1,15}");
+    private static final Pattern STATE = Pattern.compile("[a-z_]{1,40}");
+    private static final Pattern RTT = Pattern.compile("\\d{1,12}\\.\\d\\d");
+    private static final Pattern COUNT = Pattern.compile("\\d{1,18}");
+
+    private StatusFile() {
+    }
+
+    /** The text is not a status file. The message says which line and why. */
+    static final class MalformedException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        MalformedException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * One status file's content.
+     *
+     * @param rttNanos round trip in nanoseconds, a multiple of 10 µs (the file's resolution), or -1
+     * @param endpoint HOST:PORT or empty; {@code publicEndpoint} likewise
+     */
+    record Status(String device, long pid, long updatedMs, String state, PathKind path, String endpoint,
+                  long rttNanos, boolean tunnelUp, String publicEndpoint, long directAttempts, long packetsSent,
+                  long packetsReceived) {
+        /** The status of {@code machine} for {@code device}, written by process {@code pid} at {@code nowMs}. */
+        static Status of(String device, long pid, long nowMs, PeerStatus machine) {
+            long rtt = machine.rttNanos() < 0 ? -1
+                    : (machine.rttNanos() + RTT_RESOLUTION_NANOS / 2) / RTT_RESOLUTION_NANOS * RTT_RESOLUTION_NANOS;
+            return new Status(device, pid, nowMs, machine.state().name().toLowerCase(Locale.ROOT), machine.path(),
+                    hostPort(machine.endpoint()), rtt, machine.tunnelUp(), hostPort(machine.publicEndpoint()),
+                    machine.directAttempts(), machine.packetsSent(), machine.packetsReceived());
+        }
+
+        /** The round trip as the file writes it: {@code 1.23}, or empty when unknown. */
+        String rttMillis() {
+            return rttNanos < 0 ? "" : BigDecimal.valueOf(rttNanos).movePointLeft(6)
+                    .setScale(2, RoundingMode.HALF_UP).toPlainString();
+        }
+
+        /** Why this status is stale at {@code nowMs}, or null when it is current. */
+        String staleReason(long nowMs, LongPredicate pidAlive) {
+            if (!pidAlive.test(pid)) {
+                return "process " + pid + " is not running (it ended without removing the file: killed?)";
+            }
+            long age = nowMs - updatedMs;
+            if (age > STALE_AFTER_MILLIS) {
+                return String.format(Locale.ROOT, "it was last updated %.1f s ago, though process %d rewrites it "
+                        + "every second (is it stuck?)", age / 1000.0, pid);
+            }
+            return null;
+        }
+    }
+
+    /** The default status file of {@code device}. */
+    static Path defaultPath(String device) {
+        return DEFAULT_DIR.resolve(device + ".status");
+    }
+
+    /** True when {@code pid} names a running process. */
+    static boolean alive(long pid) {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /** What went wrong in {@code e}, for a user: "permission denied", "Is a directory", ... (no class names). */
+    static String reason(IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /** {@code 198.51.100.2:40000}, {@code [2001:db8::1]:40000}, or empty for null. */
+    static String hostPort(InetSocketAddress address) {
+        if (address == null) {
+            return "";
+        }
+        String host = address.getAddress() == null ? address.getHostString()
+                : address.getAddress() instanceof Inet6Address ? "[" + address.getAddress().getHostAddress() + "]"
+                : address.getAddress().getHostAddress();
+        return host + ":" + address.getPort();
+    }
+
+    /** The file's text for {@code status}. */
+    static String format(Status status) {
+        String[] values = {status.device(), Long.toString(status.pid()), Long.toString(status.updatedMs()),
+            status.state(), status.path().name().toLowerCase(Locale.ROOT), status.endpoint(), status.rttMillis(),
+            status.tunnelUp() ? "up" : "down", status.publicEndpoint(), Long.toString(status.directAttempts()),
+            Long.toString(status.packetsSent()), Long.toString(status.packetsReceived())};
+        StringBuilder text = new StringBuilder(256);
+        for (int i = 0; i < values.length; i++) {
+            text.append(KEYS.get(i)).append('=').append(values[i]).append('\n');
+        }
+        return text.toString();
+    }
+
+    /** Parses a status file's text. */
+    static Status parse(String text) throws MalformedException {
+        List<String> lines = text.lines().toList();
+        String[] values = new String[KEYS.size()];
+        for (int i = 0; i < KEYS.size(); i++) {
+            String key = KEYS.get(i);
+            if (i >= lines.size()) {
+                throw new MalformedException("line " + (i + 1) + ": expected '" + key + "=...', but the file ends"
+                        + " there");
+            }
+            String line = lines.get(i);
+            if (!line.startsWith(key + "=")) {
+                throw new MalformedException("line " + (i + 1) + ": expected '" + key + "=...', found '"
+                        + shorten(line) + "'");
+            }
+            values[i] = line.substring(key.length() + 1);
+        }
+        if (lines.size() > KEYS.size()) {
+            throw new MalformedException("line " + (KEYS.size() + 1) + ": unexpected '"
+                    + shorten(lines.get(KEYS.size())) + "' after the last key");
+        }
+        long pid = count(values, 1);
+        if (pid == 0) {
+            throw bad(values, 1, "a process id");
+        }
+        return new Status(matching(values, 0, DEVICE, "a device name"), pid, count(values, 2),
+                matching(values, 3, STATE, "a state name"), pathKind(values), endpoint(values, 5), rtt(values),
+                upDown(values), endpoint(values, 8), count(values, 9), count(values, 10), count(values, 11));
+    }
+
+    /** Reads and parses {@code file}; a malformed file's message starts with its path. */
+    static Status read(Path file) throws IOException {
+        return parse(file, readText(file));
+    }
+
+    /** The text of {@code file} (at most 4 KiB, or it is no status file). */
+    static String readText(Path file) throws IOException {
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_BYTES + 1);
+        }
+        if (bytes.length > MAX_BYTES) {
+            throw new MalformedException(file + " is not a pinhole status file: larger than " + MAX_BYTES + " bytes");
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /** {@link #parse(String)} with the message of a malformed text starting with {@code file}. */
+    static Status parse(Path file, String text) throws MalformedException {
+        try {
+            return parse(text);
+        } catch (MalformedException e) {
+            throw new MalformedException(file + " is not a pinhole status file: " + e.getMessage());
+        }
+    }
+
+    /** Replaces {@code file} atomically with {@code status} (mode 0644, readable by every user). */
+    static void write(Path file, Status status) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Path temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
+        try {
+            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.writeString(temp, format(status), StandardCharsets.UTF_8);
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+
+    private static String matching(String[] values, int index, Pattern pattern, String what)
+            throws MalformedException {
+        if (!pattern.matcher(values[index]).matches()) {
+            throw bad(values, index, what);
+        }
+        return values[index];
+    }
+
+    private static long count(String[] values, int index) throws MalformedException {
+        return Long.parseLong(matching(values, index, COUNT, "a whole number"));
+    }
+
+    private static PathKind pathKind(String[] values) throws MalformedException {
+        for (PathKind kind : PathKind.values()) {
+            if (kind.name().toLowerCase(Locale.ROOT).equals(values[4])) {
+                return kind;
+            }
+        }
+        throw bad(values, 4, "direct, relayed or none");
+    }
+
+    private static String endpoint(String[] values, int index) throws MalformedException {
+        if (!values[index].isEmpty()) {
+            try {
+                HostPort.parse(values[index], false);
+            } catch (IllegalArgumentException e) {
+                throw bad(values, index, "HOST:PORT or nothing");
+            }
+        }
+        return values[index];
+    }
+
+    private static long rtt(String[] values) throws MalformedException {
+        if (values[6].isEmpty()) {
+            return -1;
+        }
+        return new BigDecimal(matching(values, 6, RTT, "milliseconds with two decimals, or nothing"))
+                .movePointRight(6).longValueExact();
+    }
+
+    private static boolean upDown(String[] values) throws MalformedException {
+        return switch (values[7]) {
+            case "up" -> true;
+            case "down" -> false;
+            default -> throw bad(values, 7, "up or down");
+        };
+    }
+
+    private static MalformedException bad(String[] values, int index, String expected) {
+        return new MalformedException("line " + (index + 1) + ": " + KEYS.get(index) + " '" + shorten(values[index])
+                + "' is not " + expected);
+    }
+
+    /** At most 60 characters of untrusted text, control characters shown as '?'. */
+    private static String shorten(String text) {
+        String cut = text.length() > 60 ? text.substring(0, 60) + "..." : text;
+        return cut.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
+    }
+}
