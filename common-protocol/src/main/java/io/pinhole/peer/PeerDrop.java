@@ -22,6 +22,8 @@ public enum PeerDrop {
     STALE_PUNCH,
     /** A RELAY frame while the relay is turned off (--no-relay). */
     RELAY_OFF,
+    /** A datagram on a spare socket that is not open, or a server message on a spare socket. */
+    WRONG_SOCKET,
     /** A datagram that is neither WireGuard nor a pinhole control message. */
     UNSUPPORTED_TYPE,
     /** An IP packet from the TUN device dropped because the staging queue was full. */

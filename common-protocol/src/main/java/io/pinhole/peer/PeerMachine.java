@@ -75,7 +75,19 @@ import java.util.Map;
  *       (roaming).
  *   <li>Static mode: the path is assumed to the configured endpoint and WireGuard alone runs on
  *       it, so a plain WireGuard peer can be the partner; a dead path is retried there.
+ *   <li>Birthday punching ({@link Traversal#birthday()}): when a punching round for a direct
+ *       path ends on the relay (the first one, and then every 5th), both sides run one
+ *       {@link Birthday} attempt of 10 s: up to 256 spare sockets each send one TTL-limited probe
+ *       to the partner's observed endpoint, and up to 1,024 paced probes go to random ports of
+ *       the partner's address. A hit makes (spare socket, endpoint) the direct path; the other
+ *       spare sockets are closed when the attempt ends, the chosen one when the path leaves it.
  * </ul>
+ *
+ * <p>Sockets: the path carries the local socket it uses ({@link #pathSocket()}; 0 = the main
+ * socket, i = spare socket i of {@link PeerOutput#openSpareSockets}). Everything to the partner
+ * on the path (WireGuard, path probes, keepalives, LEAVE) leaves from that socket; an answer to a
+ * probe leaves from the socket the probe came in on; everything to the rendezvous server uses the
+ * main socket, and server messages are taken only from it.
  *
  * <p>Error contract: no input datagram or packet makes a method throw; unusable input is
  * dropped and counted in {@link #drops()} (WireGuard's own drops in {@link #wireGuard()}).
@@ -154,6 +166,10 @@ public final class PeerMachine {
     private final ReplayFilter peerProbes = new ReplayFilter();
     private long directAttempts;
     private long nextUpgradeAt;
+    /** Punching rounds for a direct path that ended on the relay: birthday attempts follow some of them. */
+    private long failedUpgrades;
+    /** The running birthday attempt, or null. */
+    private Birthday birthday;
     /** When a LAN-settling round (a direct path is open, a better one may answer) stops. */
     private long settleEndsAt;
     /** Per probed address: the recent probe counters sent there (each counter goes to one address only), and when. */
@@ -164,6 +180,10 @@ public final class PeerMachine {
     // the path
     /** Where packets to the partner go: a direct address, or {@link #relay}. */
     private InetSocketAddress endpoint;
+    /** The local socket the path uses: 0 = the main socket, i = spare socket i (a birthday hit). */
+    private int endpointSocket;
+    /** The socket the datagram being handled arrived on (0 outside {@link #onDatagram}). */
+    private int receivedOn;
     private int endpointRank = Integer.MAX_VALUE;
     private long lastReceivedAt;
     /** Last authenticated packet from the direct {@link #endpoint}. */
@@ -188,14 +208,14 @@ public final class PeerMachine {
         @Override
         public void sendToPeer(ByteBuffer datagram) {
             if (endpoint != null) {
-                sendVia(endpoint, datagram);
+                sendVia(endpoint, endpointSocket, datagram);
                 lastSentAt = now;
             }
         }
 
         @Override
         public void send(InetSocketAddress to, ByteBuffer datagram) {
-            sendVia(to, datagram);
+            sendVia(to, receivedOn, datagram); // a reply (cookie) to what just arrived, on its socket
         }
 
         @Override
@@ -262,7 +282,7 @@ public final class PeerMachine {
             LOG.log(Level.INFO, "static mode: contacting peer {0} at {1} (no rendezvous)", peerId,
                     config.staticEndpoint());
             state = PeerState.CONNECTED;
-            endpoint = config.staticEndpoint();
+            setEndpoint(config.staticEndpoint(), 0);
             lastReceivedAt = now;
             lastSentAt = now;
             wg.pathUp(now, STATIC_PATH_WAIT, toSession);
@@ -279,12 +299,35 @@ public final class PeerMachine {
 
     // ------------------------------------------------------------------ inputs
 
-    /** Handles one UDP datagram that arrived from {@code from}. */
+    /** Handles one UDP datagram that arrived from {@code from} on the main socket. */
     public void onDatagram(long now, InetSocketAddress from, ByteBuffer datagram, PeerOutput out) {
+        onDatagram(now, 0, from, datagram, out);
+    }
+
+    /**
+     * Handles one UDP datagram that arrived from {@code from} on {@code socket}: 0 = the main
+     * socket, i = spare socket i (see {@link PeerOutput#openSpareSockets}). On a spare socket
+     * that is not open, or from the rendezvous server on a spare socket, it is dropped
+     * ({@link PeerDrop#WRONG_SOCKET}).
+     */
+    public void onDatagram(long now, int socket, InetSocketAddress from, ByteBuffer datagram, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
         enter(now, out);
+        if (socket != 0 && !spareOpen(socket)) {
+            count(PeerDrop.WRONG_SOCKET);
+            return;
+        }
+        receivedOn = socket;
+        try {
+            handle(from, datagram);
+        } finally {
+            receivedOn = 0;
+        }
+    }
+
+    private void handle(InetSocketAddress from, ByteBuffer datagram) {
         try {
             MessageType type = Header.peekType(datagram);
             if (type == MessageType.RELAY) {
@@ -339,16 +382,26 @@ public final class PeerMachine {
             count(PeerDrop.RELAY_OFF);
             return;
         }
-        onDatagram(now, relay, Relay.unwrap(frame), out); // unwrap admits WireGuard and PUNCH only
+        handle(relay, Relay.unwrap(frame)); // unwrap admits WireGuard and PUNCH only
     }
 
-    /** Sends to a direct address, or through the relay when {@code to} is the relay. */
-    private void sendVia(InetSocketAddress to, ByteBuffer datagram) {
+    /**
+     * Sends to a direct address from {@code socket}, or through the relay (from the main socket)
+     * when {@code to} is the relay.
+     */
+    private void sendVia(InetSocketAddress to, int socket, ByteBuffer datagram) {
         if (to.equals(relay)) {
             out.send(config.rendezvous(), Relay.wrap(datagram));
-        } else {
+        } else if (socket == 0) {
             out.send(to, datagram);
+        } else {
+            out.sendFrom(socket, to, datagram, 0);
         }
+    }
+
+    /** True if spare socket {@code socket} is open: one of the running attempt's, or the path's. */
+    private boolean spareOpen(int socket) {
+        return socket > 0 && (socket == endpointSocket || birthday != null && socket <= birthday.spares());
     }
 
     /** Handles one IP packet read from the TUN device: into the tunnel, or staged. */
@@ -413,7 +466,7 @@ public final class PeerMachine {
         enter(now, out);
         Leave leave = new Leave(self, session, nextTimestamp());
         if (endpoint != null) {
-            sendVia(endpoint, leave.encode(punchKey)); // first: through the relay it needs our registration
+            sendVia(endpoint, endpointSocket, leave.encode(punchKey)); // first: through the relay it needs our registration
         }
         if (config.usesRendezvous() && serverMacKey != null) {
             out.send(config.rendezvous(), leave.encode(serverMacKey));
@@ -425,6 +478,10 @@ public final class PeerMachine {
         LOG.log(Level.INFO, "left{0}", told.isEmpty() ? "" : ": told " + told);
         state = PeerState.CLOSED;
         staged.clear();
+        if (birthday != null || endpointSocket != 0) {
+            birthday = null;
+            out.closeSpareSockets(0);
+        }
     }
 
     // ------------------------------------------------------------------ registration
@@ -447,6 +504,10 @@ public final class PeerMachine {
     private boolean fromServer(InetSocketAddress from) {
         if (!config.usesRendezvous() || !from.equals(config.rendezvous())) {
             count(PeerDrop.NOT_FROM_RENDEZVOUS);
+            return false;
+        }
+        if (receivedOn != 0) {
+            count(PeerDrop.WRONG_SOCKET);
             return false;
         }
         return true;
@@ -581,7 +642,7 @@ public final class PeerMachine {
         InetSocketAddress previous = keepCurrentEndpoint ? endpoint : null;
         boolean already = state == PeerState.PUNCHING;
         state = PeerState.PUNCHING;
-        endpoint = null;
+        setEndpoint(null, 0);
         endpointRank = Integer.MAX_VALUE;
         beginRound(previous);
         if (!already) {
@@ -606,6 +667,7 @@ public final class PeerMachine {
         if (previous != null && !previous.equals(relay)) {
             targets.add(previous);
         }
+        endBirthday();
         punchTargets.clear();
         punchTargets.addAll(targets);
         probed.keySet().removeIf(a -> !targets.contains(a) && !a.equals(endpoint));
@@ -664,11 +726,13 @@ public final class PeerMachine {
                 lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
                 sendRegister();
             } else if (relay != null && relay.equals(endpoint)) {
-                long wait = upgradeNanos + (upgradeNanos > 10 ? Math.floorMod(random.nextLong(), upgradeNanos / 10) : 0);
-                nextUpgradeAt = now + wait;
-                LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
-                        + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L, punchTargets,
-                        wait / 1_000_000_000L);
+                failedUpgrades++;
+                if (!startBirthday()) {
+                    long wait = scheduleUpgrade();
+                    LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
+                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L, punchTargets,
+                            wait / 1_000_000_000L);
+                }
             }
             return;
         }
@@ -689,8 +753,92 @@ public final class PeerMachine {
 
     /** A probe on the current path, every keepalive interval: it measures the RTT and proves the path. */
     private void sendPathProbe() {
-        sendVia(endpoint, nextProbe());
+        sendVia(endpoint, endpointSocket, nextProbe());
         noteProbe(endpoint);
+    }
+
+    /** When the next plain upgrade round starts (the upgrade interval, jittered); returns the wait. */
+    private long scheduleUpgrade() {
+        long wait = upgradeNanos + (upgradeNanos > 10 ? Math.floorMod(random.nextLong(), upgradeNanos / 10) : 0);
+        nextUpgradeAt = now + wait;
+        return wait;
+    }
+
+    /**
+     * After a failed round on the relay (the first, then every {@value Birthday#EVERY}th): starts a
+     * birthday attempt, if it is on and the edge has spare sockets. Sends the hard side's probes,
+     * one per spare socket, at once; the easy side's follow on the ticks.
+     *
+     * @return true if an attempt started
+     */
+    private boolean startBirthday() {
+        if (!traversal.birthday() || lastPeerInfo == null || peerSession == 0
+                || (failedUpgrades - 1) % Birthday.EVERY != 0) {
+            return false;
+        }
+        int opened = out.openSpareSockets(Birthday.SPARE_SOCKETS);
+        if (opened <= 0) {
+            LOG.log(Level.DEBUG, "no spare sockets at this edge: no birthday punching");
+            return false;
+        }
+        InetSocketAddress target = lastPeerInfo.observed();
+        birthday = new Birthday(target, opened, now, openerLeadNanos, random);
+        int ttl = traversal.openerTtl();
+        int limited = 0;
+        for (int socket = 1; socket <= birthday.spares(); socket++) {
+            ByteBuffer probe = nextProbe();
+            // TTL-limited, so it opens our NAT's mapping without reaching the partner's NAT. An edge
+            // that cannot limit the TTL gets it sent at full TTL: without it this socket has no
+            // mapping at all, and a partner NAT that drops unsolicited packets (most) is not harmed.
+            if (ttl > 0 && out.sendFrom(socket, target, probe.duplicate(), ttl)) {
+                limited++;
+            } else {
+                out.sendFrom(socket, target, probe, 0);
+            }
+            birthday.sent(punchCounter, socket, target, now);
+        }
+        LOG.log(Level.INFO, "no direct path to peer {0} after {1} s; birthday punching for {2} s: {3} spare "
+                + "sockets opened towards {4} ({5} of them TTL-limited), up to {6} probes to random ports of {7}",
+                peerId, punchRoundNanos / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
+                target, limited, Birthday.PROBES, target.getAddress().getHostAddress());
+        return true;
+    }
+
+    /** The birthday attempt's ticks: paced random-port probes from the main socket, and its end. */
+    private void tickBirthday() {
+        if (birthday.over(now)) {
+            long wait = scheduleUpgrade();
+            LOG.log(Level.INFO, "no direct path to peer {0} by birthday punching ({1} spare sockets, {2} probes); "
+                    + "staying on the relay, trying again in {3} s", peerId, birthday.spares(), birthday.probesSent(),
+                    wait / 1_000_000_000L);
+            endBirthday();
+            return;
+        }
+        for (InetSocketAddress target : birthday.due(now)) {
+            out.send(target, nextProbe());
+            birthday.sent(punchCounter, 0, target, now);
+        }
+    }
+
+    /** Ends the running birthday attempt, if any: closes its spare sockets except the path's. */
+    private void endBirthday() {
+        if (birthday != null) {
+            birthday = null;
+            out.closeSpareSockets(endpointSocket);
+        }
+    }
+
+    /**
+     * Moves the path to {@code to} from local {@code socket}; a spare socket the path leaves is
+     * closed (unless a birthday attempt still uses it).
+     */
+    private void setEndpoint(InetSocketAddress to, int socket) {
+        int previous = endpointSocket;
+        endpoint = to;
+        endpointSocket = to == null || to.equals(relay) ? 0 : socket;
+        if (previous != 0 && previous != endpointSocket && birthday == null) {
+            out.closeSpareSockets(endpointSocket);
+        }
     }
 
     /** Lower is better: the partner's LAN candidates in its order, then anything public; the relay last. */
@@ -720,6 +868,9 @@ public final class PeerMachine {
             // An ack counts once, and only from the address its probe went to (each probe has its own counter).
             Probed p = probed.get(from);
             long sentAt = p == null || punch.receiverSession() != session ? -1 : p.ack(punch.counter());
+            if (sentAt < 0 && birthday != null && punch.receiverSession() == session) {
+                sentAt = birthday.ack(punch.counter(), receivedOn, from); // and on the socket it left from
+            }
             if (sentAt < 0) {
                 count(PeerDrop.STALE_PUNCH);
                 return;
@@ -730,11 +881,11 @@ public final class PeerMachine {
                 count(PeerDrop.STALE_PUNCH); // a replay, or too old
                 return;
             }
-            sendVia(from, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(), true)
-                    .encode(punchKey));
+            sendVia(from, receivedOn, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(),
+                    true).encode(punchKey));
         }
         onAuthenticated(from);
-        if (rtt >= 0 && from.equals(endpoint)) {
+        if (rtt >= 0 && onPath(from)) {
             rttNanos = rtt;
         }
     }
@@ -765,14 +916,14 @@ public final class PeerMachine {
         boolean viaRelay = from.equals(relay);
         if (viaRelay) {
             lastRelayAt = now;
-        } else if (from.equals(endpoint)) {
+        } else if (onPath(from)) {
             lastDirectAt = now;
         }
         if (state != PeerState.CONNECTED) {
             openPath(from);
             return;
         }
-        if (from.equals(endpoint)) {
+        if (onPath(from)) {
             return;
         }
         if (viaRelay) {
@@ -789,9 +940,12 @@ public final class PeerMachine {
         }
         int rank = rank(from);
         if (relay != null && relay.equals(endpoint)) {
-            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay)", peerId, from,
-                    (now - pathSince) / 1_000_000);
+            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId, from,
+                    (now - pathSince) / 1_000_000, birthday == null ? ""
+                            : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
+                            + receivedOn));
             moveDirect(from, rank);
+            endBirthday();
             if (inSession) {
                 pathMovedInSession = true; // the session is mid-call; it is told when it returns
             } else {
@@ -804,8 +958,13 @@ public final class PeerMachine {
         }
     }
 
+    /** True if {@code from}, on the socket the datagram came in on, is the path. */
+    private boolean onPath(InetSocketAddress from) {
+        return from.equals(endpoint) && (receivedOn == endpointSocket || from.equals(relay));
+    }
+
     private void moveDirect(InetSocketAddress to, int rank) {
-        endpoint = to;
+        setEndpoint(to, receivedOn);
         endpointRank = rank;
         lastDirectAt = now;
         pathSince = now;
@@ -815,7 +974,7 @@ public final class PeerMachine {
     }
 
     private void moveToRelay() {
-        endpoint = relay;
+        setEndpoint(relay, 0);
         endpointRank = Integer.MAX_VALUE;
         lastRelayAt = now;
         pathSince = now;
@@ -843,7 +1002,7 @@ public final class PeerMachine {
         long tookMillis = state == PeerState.PUNCHING ? (now - roundStartedAt) / 1_000_000 : 0;
         boolean punched = state == PeerState.PUNCHING;
         state = PeerState.CONNECTED;
-        endpoint = from;
+        setEndpoint(from, receivedOn);
         endpointRank = rank(from);
         lastReceivedAt = now;
         lastSentAt = now;
@@ -912,7 +1071,8 @@ public final class PeerMachine {
         tunnelUp = false;
         if (config.usesRendezvous() || config.staticEndpoint() == null) {
             state = PeerState.WAITING_FOR_PEER;
-            endpoint = null;
+            endBirthday();
+            setEndpoint(null, 0);
             endpointRank = Integer.MAX_VALUE;
             lastPeerInfo = null;
             punching = false;
@@ -933,7 +1093,9 @@ public final class PeerMachine {
                     InetSocketAddress previous = endpoint;
                     moveToRelay();
                     lastReceivedAt = now;
-                    beginRound(previous);
+                    if (birthday == null) {
+                        beginRound(previous); // a running birthday attempt is the punching; it goes on
+                    }
                 } else {
                     startPunching(true);
                 }
@@ -941,7 +1103,7 @@ public final class PeerMachine {
                 InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
                         peerId, deadNanos / 1_000_000_000L, target);
-                endpoint = target;
+                setEndpoint(target, 0);
                 lastReceivedAt = now;
                 wg.initiate(now, toSession, true);
             }
@@ -949,6 +1111,8 @@ public final class PeerMachine {
         }
         if (punching) {
             tickPunching();
+        } else if (birthday != null) {
+            tickBirthday();
         } else if (relay != null && relay.equals(endpoint) && now - nextUpgradeAt >= 0) {
             beginRound(null);
         }
@@ -1020,6 +1184,19 @@ public final class PeerMachine {
     /** The partner's endpoint of the working path (the relay's for a relayed one), or null when not connected. */
     public InetSocketAddress endpoint() {
         return state == PeerState.CONNECTED ? endpoint : null;
+    }
+
+    /**
+     * The local socket the path uses: 0 = the main socket, i = spare socket i (a birthday hit);
+     * 0 without a path.
+     */
+    public int pathSocket() {
+        return endpoint() == null ? 0 : endpointSocket;
+    }
+
+    /** True while a birthday-punching attempt runs. */
+    public boolean birthdayRunning() {
+        return birthday != null;
     }
 
     /** A snapshot for logs and {@code pinhole status}. */

@@ -19,17 +19,22 @@ import java.time.Duration;
  *     to a tenth)
  * @param lanSettle after a direct path opens on a non-LAN address, keep probing the partner's LAN
  *     candidates this long for a better one
+ * @param birthday when a plain punching round fails while on the relay, try the birthday
+ *     approach for a NAT with endpoint-dependent mapping (symmetric): 256 spare sockets opened
+ *     towards the partner and up to 1,024 probes to random ports of its address, on the first
+ *     failure and then on every 5th upgrade attempt (see {@code PeerMachine}); needs the relay and
+ *     an edge with spare sockets ({@link PeerOutput#openSpareSockets})
  */
 public record Traversal(boolean relay, int openerTtl, Duration openerLead, Duration directSilent,
-                        Duration upgradeInterval, Duration lanSettle) {
+                        Duration upgradeInterval, Duration lanSettle, boolean birthday) {
     /**
      * Defaults: relay on, TTL-2 openers 1 s ahead (the two peers' PEER_INFOs can be handled a few
      * hundred ms apart on a busy machine; the tunnel runs on the relay meanwhile), fall back after
-     * 8 s, retry direct every 60 s.
+     * 8 s, retry direct every 60 s, birthday on.
      */
     public static Traversal defaults() {
         return new Traversal(true, 2, Duration.ofSeconds(1), Duration.ofSeconds(8), Duration.ofSeconds(60),
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(1), true);
     }
 
     public Traversal {
@@ -40,11 +45,16 @@ public record Traversal(boolean relay, int openerTtl, Duration openerLead, Durat
 
     /** A copy with the relay turned on or off. */
     public Traversal withRelay(boolean on) {
-        return new Traversal(on, openerTtl, openerLead, directSilent, upgradeInterval, lanSettle);
+        return new Traversal(on, openerTtl, openerLead, directSilent, upgradeInterval, lanSettle, birthday);
     }
 
     /** A copy with another opener TTL (0 = no openers). */
     public Traversal withOpenerTtl(int ttl) {
-        return new Traversal(relay, ttl, openerLead, directSilent, upgradeInterval, lanSettle);
+        return new Traversal(relay, ttl, openerLead, directSilent, upgradeInterval, lanSettle, birthday);
+    }
+
+    /** A copy with birthday punching turned on or off. */
+    public Traversal withBirthday(boolean on) {
+        return new Traversal(relay, openerTtl, openerLead, directSilent, upgradeInterval, lanSettle, on);
     }
 }

@@ -69,8 +69,12 @@ final class PeerHarness implements PeerOutput {
     static final InetSocketAddress ATTACKER = endpoint("203.0.113.66", 6666);
     static final Instant WALL_START = Instant.parse("2026-11-21T12:00:00Z");
 
-    /** One datagram the machine sent, at virtual time {@code at}. */
-    record Sent(long at, InetSocketAddress to, byte[] bytes) {
+    /** One datagram the machine sent, at virtual time {@code at}, from {@code socket} (0 = main) with {@code ttl} (0 = default). */
+    record Sent(long at, InetSocketAddress to, byte[] bytes, int socket, int ttl) {
+        Sent(long at, InetSocketAddress to, byte[] bytes) {
+            this(at, to, bytes, 0, 0);
+        }
+
         MessageType type() {
             return MessageType.ofCode(bytes[0]);
         }
@@ -89,7 +93,8 @@ final class PeerHarness implements PeerOutput {
 
         @Override
         public String toString() {
-            return "Sent[at=" + at + ", to=" + to + ", " + type() + " of " + bytes.length + " bytes]";
+            return "Sent[at=" + at + ", to=" + to + ", " + type() + " of " + bytes.length + " bytes"
+                    + (socket != 0 ? ", from socket " + socket : "") + (ttl != 0 ? ", ttl " + ttl : "") + "]";
         }
     }
 
@@ -123,6 +128,17 @@ final class PeerHarness implements PeerOutput {
     boolean wireGuardLinked = true;
     /** Where the partner's datagrams come from. */
     InetSocketAddress partnerAt = PEER_PUBLIC;
+    /** The socket of ours the partner's datagrams arrive on (0 = main). */
+    int partnerSocket;
+
+    /** How many spare sockets this edge opens when asked (0: none, as an edge without them). */
+    int spareOffer;
+    /** Whether sends from a spare socket can have their TTL limited. */
+    boolean spareTtl = true;
+    /** The spare sockets open now. */
+    final java.util.SortedSet<Integer> openSpares = new java.util.TreeSet<>();
+    /** Each request to open spare sockets: how many were asked for. */
+    final List<Integer> spareRequests = new ArrayList<>();
     /** While set, what the partner sends is lost. */
     boolean partnerSilent;
     final List<byte[]> partnerDelivered = new ArrayList<>();
@@ -204,6 +220,36 @@ final class PeerHarness implements PeerOutput {
         delivered.add(WireSamples.bytes(ipPacket));
     }
 
+    @Override
+    public int openSpareSockets(int n) {
+        spareRequests.add(n);
+        openSpares.clear();
+        for (int id = 1; id <= Math.min(n, spareOffer); id++) {
+            openSpares.add(id);
+        }
+        return openSpares.size();
+    }
+
+    @Override
+    public boolean sendFrom(int socket, InetSocketAddress to, ByteBuffer datagram, int ttl) {
+        if (socket == 0) {
+            return PeerOutput.super.sendFrom(socket, to, datagram, ttl);
+        }
+        if (!openSpares.contains(socket)) {
+            throw new AssertionError("sent from spare socket " + socket + ", which is not open: " + openSpares);
+        }
+        if (ttl != 0 && !spareTtl) {
+            return false;
+        }
+        sent.add(new Sent(now, to, WireSamples.bytes(datagram), socket, ttl));
+        return true;
+    }
+
+    @Override
+    public void closeSpareSockets(int keep) {
+        openSpares.removeIf(id -> id != keep);
+    }
+
     // ---------------------------------------------------------------- driving
 
     PeerHarness start() {
@@ -240,7 +286,12 @@ final class PeerHarness implements PeerOutput {
     }
 
     void receive(InetSocketAddress from, byte[] datagram) {
-        machine.onDatagram(now, from, ByteBuffer.wrap(datagram), this);
+        receive(0, from, datagram);
+    }
+
+    /** A datagram arrives on our socket {@code socket} (0 = main). */
+    void receive(int socket, InetSocketAddress from, byte[] datagram) {
+        machine.onDatagram(now, socket, from, ByteBuffer.wrap(datagram), this);
         serve();
         pump();
     }
@@ -303,7 +354,7 @@ final class PeerHarness implements PeerOutput {
             List<byte[]> queued = new ArrayList<>(partnerQueue);
             partnerQueue.clear();
             for (byte[] d : queued) {
-                machine.onDatagram(now, partnerAt, ByteBuffer.wrap(d), this);
+                machine.onDatagram(now, partnerSocket, partnerAt, ByteBuffer.wrap(d), this);
                 moved = true;
             }
             serve();

@@ -13,15 +13,23 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * SimPeer: the real {@link PeerMachine} on a simulated host, with a stand-in TUN device: IP
  * packets are injected with {@link #sendIp(byte[])} and what the machine delivers is collected.
  * It can be killed (no LEAVE, silent) and restarted with a new session, as a crashed client.
+ *
+ * <p>Spare sockets ({@link PeerOutput#openSpareSockets}) are further ports on the same host,
+ * taken in turn from {@value #FIRST_SPARE_PORT} up; what arrives on one goes to the machine with
+ * its id. {@link #spareSockets()} says how many are open.
  */
 public final class SimPeer {
     private static final Duration TICK = Duration.ofMillis(50);
+    private static final int FIRST_SPARE_PORT = 20_000;
+    private static final int LAST_SPARE_PORT = 60_000;
 
     private final SimNetwork net;
     private final SimNetwork.Host host;
@@ -35,6 +43,11 @@ public final class SimPeer {
     private InetSocketAddress staticEndpoint;
     private PeerMachine machine;
     private long generation;
+    /** Open spare sockets: id to local port, and back. */
+    private final Map<Integer, Integer> sparePorts = new HashMap<>();
+    private final Map<Integer, Integer> spareIds = new HashMap<>();
+    private int nextSparePort = FIRST_SPARE_PORT;
+    private int mostSpares;
 
     private final PeerOutput output = new PeerOutput() {
         @Override
@@ -46,6 +59,40 @@ public final class SimPeer {
         public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
             net.send(host, port, to, datagram, ttl);
             return true;
+        }
+
+        @Override
+        public int openSpareSockets(int n) {
+            closeSpareSockets(0);
+            for (int id = 1; id <= n; id++) {
+                int local = nextSparePort++;
+                if (local == port) {
+                    local = nextSparePort++;
+                }
+                if (nextSparePort > LAST_SPARE_PORT) {
+                    nextSparePort = FIRST_SPARE_PORT;
+                }
+                sparePorts.put(id, local);
+                spareIds.put(local, id);
+            }
+            mostSpares = Math.max(mostSpares, n);
+            return n;
+        }
+
+        @Override
+        public boolean sendFrom(int socket, InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            Integer local = socket == 0 ? Integer.valueOf(port) : sparePorts.get(socket);
+            if (local == null) {
+                return false;
+            }
+            net.send(host, local, to, datagram, ttl == 0 ? 64 : ttl);
+            return true;
+        }
+
+        @Override
+        public void closeSpareSockets(int keep) {
+            sparePorts.entrySet().removeIf(e -> e.getKey() != keep);
+            spareIds.entrySet().removeIf(e -> e.getValue() != keep);
         }
 
         @Override
@@ -88,9 +135,17 @@ public final class SimPeer {
                 List.of(new InetSocketAddress(host.address(), port)), timers, SessionTimers.defaults(),
                 traversal);
         machine = new PeerMachine(config, session, net.secureRandom(), net.wallClock());
+        sparePorts.clear();
+        spareIds.clear();
         net.attach(host, (now, from, to, datagram) -> {
-            if (generation == mine && to.getPort() == port) {
+            if (generation != mine) {
+                return;
+            }
+            Integer spare = spareIds.get(to.getPort());
+            if (to.getPort() == port) {
                 machine.onDatagram(now, from, datagram, output);
+            } else if (spare != null) {
+                machine.onDatagram(now, spare, from, datagram, output);
             }
         });
         machine.start(net.now(), output);
@@ -141,6 +196,16 @@ public final class SimPeer {
     /** True when WireGuard is up on a working path: IP packets flow. */
     public boolean connected() {
         return machine.state() == PeerState.CONNECTED && machine.tunnelReady();
+    }
+
+    /** Spare sockets open now. */
+    public int spareSockets() {
+        return sparePorts.size();
+    }
+
+    /** The most spare sockets open at once so far. */
+    public int mostSpareSockets() {
+        return mostSpares;
     }
 
     public NoisePublicKey publicKey() {

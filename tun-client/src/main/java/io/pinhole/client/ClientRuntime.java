@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  * with the lock held; the socket is closed with the lock held too. A fourth thread,
  * {@code pinhole-status}, writes the {@link StatusFile} once a second when there is one: it
  * takes the machine's {@link PeerStatus} under the lock and writes the file outside it.
+ * The spare sockets of birthday punching are {@link SpareSockets}' (its own receive thread,
+ * {@code pinhole-spare-udp}, calls into the machine under the same lock).
  *
  * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
  * LEAVE, closes the device, which removes it, and the socket, deletes the status file, and
@@ -75,6 +77,7 @@ public final class ClientRuntime {
     private Thread udpThread;
     private Thread tunThread;
     private long writeErrors;
+    private final SpareSockets spares;
     /** Status thread only: another live pinhole's pid owning the file (0: none), whether we wrote it, whether it fails. */
     private long statusOwner;
     private boolean statusWritten;
@@ -95,6 +98,22 @@ public final class ClientRuntime {
         @Override
         public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
             return sender.sendWithTtl(to, datagram, ttl);
+        }
+
+        @Override
+        public int openSpareSockets(int n) {
+            return spares.open(n);
+        }
+
+        @Override
+        public boolean sendFrom(int socket, InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            return socket == 0 ? PeerOutput.super.sendFrom(socket, to, datagram, ttl)
+                    : spares.sendFrom(socket, to, datagram, ttl);
+        }
+
+        @Override
+        public void closeSpareSockets(int keep) {
+            spares.closeExcept(keep);
         }
 
         @Override
@@ -131,6 +150,19 @@ public final class ClientRuntime {
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
         this.statusWriter = statusFile == null ? null
                 : Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-status"));
+        this.spares = new SpareSockets(localAddress(udp),
+                (socket, from, datagram) -> locked(() -> machine.onDatagram(clock.getAsLong(), socket, from, datagram,
+                        output)),
+                e -> fail("spare udp receive", e));
+    }
+
+    /** The main socket's local address, for the spare sockets (the wildcard if unknown). */
+    private static java.net.InetAddress localAddress(DatagramChannel udp) {
+        try {
+            return ((InetSocketAddress) udp.getLocalAddress()).getAddress();
+        } catch (IOException | RuntimeException e) {
+            return null; // InetSocketAddress(null, 0): the wildcard
+        }
     }
 
     /** Registers with the server (or contacts the peer) and starts the threads. */
@@ -287,6 +319,7 @@ public final class ClientRuntime {
         // shutdown, not shutdownNow: interrupting a tick inside a send would close the channel
         // from this thread while the tick still holds the lock (and may be restoring the TTL).
         timer.shutdown();
+        spares.close();
         tun.close();
         locked(() -> {
             try {
