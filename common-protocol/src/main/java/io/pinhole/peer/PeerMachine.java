@@ -599,6 +599,12 @@ public final class PeerMachine {
         notePeerSession(info.peerSession());
         switch (state) {
             case CONNECTED -> {
+                if (previousSession == 0) {
+                    // on the relay already (the partner's handshake came through it before this PEER_INFO)
+                    LOG.log(Level.INFO, "peer {0} is at {1}; punching for a direct path", peerId, info.observed());
+                    beginRound(null);
+                    return;
+                }
                 boolean restarted = previousSession != info.peerSession();
                 boolean known = info.observed().equals(endpoint) || info.candidates().contains(endpoint);
                 if (!restarted && (known || !news)) {
@@ -666,6 +672,14 @@ public final class PeerMachine {
         }
         if (previous != null && !previous.equals(relay)) {
             targets.add(previous);
+        }
+        if (targets.isEmpty()) {
+            // Nothing to punch to: the partner reached us through the relay before its PEER_INFO
+            // reached us. Ask the server again (it answers with PEER_INFO); try again shortly.
+            punching = false;
+            nextUpgradeAt = now + punchRoundNanos;
+            sendRegister();
+            return;
         }
         endBirthday();
         punchTargets.clear();
