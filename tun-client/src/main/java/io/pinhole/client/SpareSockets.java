@@ -1,5 +1,7 @@
 package io.pinhole.client;
 
+import io.pinhole.client.tun.SocketOptionException;
+import io.pinhole.client.tun.SocketTtl;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -108,17 +110,22 @@ final class SpareSockets implements AutoCloseable {
     }
 
     /**
-     * Sends from spare socket {@code socket}. A TTL other than 0 cannot be set on these sockets
-     * yet (the JDK has no unicast TTL option), so such a datagram is not sent.
+     * Sends from spare socket {@code socket}, with the IP TTL limited to {@code ttl} (0: the
+     * default) through {@link SocketTtl}, which is safe here because every send on a spare socket
+     * comes from the machine under the runtime's lock and this method is synchronized. When the
+     * TTL cannot be limited, nothing is sent (the caller decides what to do instead).
      *
      * @return true if it was sent
      */
     synchronized boolean sendFrom(int socket, InetSocketAddress to, ByteBuffer datagram, int ttl) {
         DatagramChannel channel = open.get(socket);
-        if (channel == null || ttl != 0) {
+        if (channel == null) {
             return false;
         }
         try {
+            if (ttl != 0) {
+                return SocketTtl.of(channel).send(to, datagram, ttl);
+            }
             if (channel.send(datagram, to) > 0) {
                 return true;
             }
@@ -126,6 +133,10 @@ final class SpareSockets implements AutoCloseable {
             logSendError("spare socket " + socket + ": no buffer space to send to " + to);
         } catch (ClosedChannelException e) {
             // closing
+        } catch (SocketOptionException e) {
+            sendErrors++;
+            logSendError("spare socket " + socket + ": " + e.getMessage());
+            return e.sent(); // sent, but the TTL could not be put back: this socket only ever sends probes
         } catch (IOException | IllegalArgumentException e) {
             sendErrors++;
             logSendError("cannot send to " + to + " from spare socket " + socket + ": " + e.getMessage());

@@ -102,6 +102,11 @@ final class UpCommand implements Callable<Integer> {
             description = "Never carry the tunnel through the rendezvous server's relay: direct paths only.")
     boolean noRelay;
 
+    @Option(names = "--no-birthday",
+            description = "Never try birthday punching (256 spare UDP sockets and up to 1,024 probes per attempt, "
+                    + "for a peer behind a symmetric NAT); such a pair then stays on the relay.")
+    boolean noBirthday;
+
     @Option(names = "--opener-ttl", paramLabel = "N",
             description = "Before punching, open our own NAT's mapping with a datagram of this IP TTL, which dies "
                     + "before the partner's NAT; 1-255, 0 turns openers off (default: ${DEFAULT-VALUE}).")
@@ -186,6 +191,10 @@ final class UpCommand implements Callable<Integer> {
             throw new SetupException(PinholeMain.USAGE, "--no-relay needs --rendezvous: only the rendezvous server "
                     + "relays");
         }
+        if (rendezvous == null && given("--no-birthday")) {
+            throw new SetupException(PinholeMain.USAGE, "--no-birthday needs --rendezvous: birthday punching is part "
+                    + "of hole punching");
+        }
         if (rendezvous == null && given("--opener-ttl")) {
             throw new SetupException(PinholeMain.USAGE, "--opener-ttl needs --rendezvous: openers are part of hole "
                     + "punching");
@@ -228,12 +237,13 @@ final class UpCommand implements Callable<Integer> {
                     log.warn("--listen-port is 0 (random): the peer cannot know where to reach this side");
                 }
             }
-            Traversal traversal = Traversal.defaults().withRelay(!noRelay).withOpenerTtl(openerTtl);
+            Traversal traversal = Traversal.defaults().withRelay(!noRelay).withOpenerTtl(openerTtl)
+                    .withBirthday(!noBirthday);
             PeerConfig config = new PeerConfig(key, peerKey, psk, server, serverKey, staticPeer, candidates,
                     PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), traversal);
             if (server != null) {
-                log.info("relay {}, {}", noRelay ? "off" : "on",
-                        openerTtl == 0 ? "no openers" : "TTL-" + openerTtl + " openers");
+                log.info("relay {}, {}, birthday punching {}", noRelay ? "off" : "on",
+                        openerTtl == 0 ? "no openers" : "TTL-" + openerTtl + " openers", noBirthday ? "off" : "on");
             }
             log.info("status in {} (pinhole status reads it)", status);
             SecureRandom random = new SecureRandom();

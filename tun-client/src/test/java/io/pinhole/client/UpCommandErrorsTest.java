@@ -129,6 +129,8 @@ class UpCommandErrorsTest {
                 "--local", "10.10.0.1", "--remote", "10.10.0.2", "--no-relay"), "--no-relay needs --rendezvous");
         assertRefused(up("--private-key", key, "--peer", peer, "--local", "10.10.0.1", "--remote", "10.10.0.2",
                 "--opener-ttl", "3"), "--opener-ttl needs --rendezvous");
+        assertRefused(up("--peer-endpoint", "192.0.2.2:51820", "--private-key", key, "--peer", peer,
+                "--local", "10.10.0.1", "--remote", "10.10.0.2", "--no-birthday"), "--no-birthday needs --rendezvous");
     }
 
     @Test
