@@ -1,11 +1,13 @@
 package io.pinhole.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pinhole.client.tun.TtlReceiver;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -63,7 +65,13 @@ class SpareSocketsTest {
             ByteBuffer buffer = ByteBuffer.allocate(100);
             InetSocketAddress source = (InetSocketAddress) partner.receive(buffer);
             assertEquals(spares.localAddress(7), source);
-            assertFalse(spares.sendFrom(7, partnerAt, text("limited"), 2), "no TTL-limited sends here");
+            try (TtlReceiver ttlPartner = TtlReceiver.open(partnerAt.getAddress())) {
+                assertTrue(spares.sendFrom(7, ttlPartner.address(), text("limited"), 2));
+                assertEquals(new TtlReceiver.Datagram("limited", 2), ttlPartner.receive(5_000),
+                        "a birthday opener leaves its spare socket with TTL 2");
+                assertTrue(spares.sendFrom(7, ttlPartner.address(), text("plain"), 0));
+                assertNotEquals(2, ttlPartner.receive(5_000).ttl(), "and the TTL is put back");
+            }
             assertFalse(spares.sendFrom(17, partnerAt, text("no such"), 0));
 
             partner.send(text("to 7"), spares.localAddress(7));
