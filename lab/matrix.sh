@@ -7,13 +7,13 @@
 # time: lab/lab.sh up with a fresh prefix, bin/pinhole-rendezvous in rdv, `bin/pinhole up` in a
 # and b (fresh keys per run, both on UDP port 51820, tunnel 10.10.0.1 <-> 10.10.0.2), and a ping
 # from a to 10.10.0.2 (every 200 ms) until the first reply or the timeout (default 45 s) from
-# the moment both clients were started; then a ping back from b, up to 20 s for the path to
-# settle (both status files direct), the final path read from the clients' status files, 5
+# the moment both clients were started; then a ping back from b, up to 30 s for the path to
+# settle (both status files direct; up to 30 s), the final path read from the clients' status files, 5
 # pings more, everything this script started stopped by PID (SIGTERM, then SIGKILL after 10 s)
 # and the lab torn down, also when a cell fails. The verdict is ok when the tunnel works and the
 # path is direct wherever the NATs allow one (relayed where they cannot); the script exits 1 if
 # any cell is not ok.
-# Cells run sequentially; once --budget seconds (default 1500) have passed, the cells left are
+# Cells run sequentially; once --budget seconds (default 1800) have passed, the cells left are
 # listed as not run. Unless --no-sim, the simulated matrix (NatMatrixSimTest) runs too and its
 # table goes into the same file. Writes the markdown table to FILE (default docs/nat-matrix.md)
 # with the date, the command and notes about the machine; logs stay in a directory it names.
@@ -32,7 +32,7 @@ MODES=(home open symmetric cgnat blocked)
 NETEM='loss 20% delay 100ms'
 RDV=203.0.113.10:7777
 TUN_A=10.10.0.1 TUN_B=10.10.0.2
-TIMEOUT=45 SETTLE=20 BUDGET=1500 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
+TIMEOUT=45 SETTLE=30 BUDGET=1800 BUILD=1 SIM=1 CELLS='' OUT=$ROOT/docs/nat-matrix.md
 COMMAND="lab/matrix.sh${*:+ $*}"
 
 die() { echo "matrix: $*" >&2; exit 2; }

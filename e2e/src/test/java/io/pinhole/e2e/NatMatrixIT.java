@@ -28,8 +28,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @ExtendWith(LabExtension.class)
 class NatMatrixIT {
-    /** After the first pings, how long the path may take to settle (a LAN candidate, say). */
-    private static final Duration SETTLE = Duration.ofSeconds(20);
+    /**
+     * After the first pings, how long the path may take to settle: a LAN candidate, or, behind a
+     * symmetric NAT, the first punching round (10 s) and then one birthday attempt (10 s).
+     */
+    private static final Duration SETTLE = Duration.ofSeconds(30);
 
     @ParameterizedTest(name = "{0}: ends {2}")
     @CsvSource(delimiter = ';', value = {
@@ -37,6 +40,7 @@ class NatMatrixIT {
         "home-open               ; --nat-a home --nat-b open                ; direct     ; 192.0.2.2:",
         "open-open               ; --nat-a open --nat-b open                ; direct     ; 192.0.2.2:",
         "same NAT, hairpin on    ; --same-nat --hairpin on                  ; direct     ; 10.0.1.3:",
+        "home-symmetric          ; --nat-a home --nat-b symmetric           ; direct     ; 192.0.2.2:",
         "home-blocked            ; --nat-a home --nat-b blocked             ; relayed    ; 203.0.113.10:",
         "symmetric-symmetric     ; --nat-a symmetric --nat-b symmetric      ; relayed    ; 203.0.113.10:",
     })
