@@ -64,6 +64,8 @@ public final class SimNetwork {
     private long seq;
     private long hopLatencyNanos = 5_000_000;
     private double lossRate;
+    /** Pairs of public addresses between which the internet drops every datagram (see {@link #cut}). */
+    private final java.util.Set<java.util.Set<InetAddress>> cuts = new java.util.HashSet<>();
     private long jitterNanos;
     private long delivered;
     private long lost;
@@ -128,6 +130,19 @@ public final class SimNetwork {
     /** Attaches what receives the host's datagrams. */
     public void attach(Host host, Receiver receiver) {
         host.receiver = receiver;
+    }
+
+    /**
+     * Cuts (or mends) the internet between two public addresses: every datagram between them is
+     * dropped, both ways, while other traffic (to the rendezvous host, say) still flows.
+     */
+    public SimNetwork cut(InetAddress a, InetAddress b, boolean on) {
+        if (on) {
+            cuts.add(java.util.Set.of(a, b));
+        } else {
+            cuts.remove(java.util.Set.of(a, b));
+        }
+        return this;
     }
 
     /** Runs {@code action} at {@code delay} from now. */
@@ -215,6 +230,10 @@ public final class SimNetwork {
      */
     private void hop(int hops, InetSocketAddress from, InetSocketAddress to, ByteBuffer datagram, SimNat out,
                      SimNat in) {
+        if (cuts.contains(java.util.Set.of(from.getAddress(), to.getAddress()))) {
+            lost++;
+            return;
+        }
         if (lossRate > 0 && random.nextDouble() < lossRate) {
             lost++;
             return;
