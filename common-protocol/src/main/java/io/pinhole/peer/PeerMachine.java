@@ -78,7 +78,7 @@ import java.util.Map;
  *   <li>Birthday punching ({@link Traversal#birthday()}): when a punching round for a direct
  *       path ends on the relay (the first one, and then every 5th), both sides run one
  *       {@link Birthday} attempt of 10 s: up to 256 spare sockets each send one TTL-limited probe
- *       to the partner's observed endpoint, and up to 1,024 paced probes go to random ports of
+ *       to the partner's observed endpoint, and up to 2,048 paced probes go to random ports of
  *       the partner's address. A hit makes (spare socket, endpoint) the direct path; the other
  *       spare sockets are closed when the attempt ends, the chosen one when the path leaves it.
  * </ul>

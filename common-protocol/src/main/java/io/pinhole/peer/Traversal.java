@@ -21,7 +21,7 @@ import java.time.Duration;
  *     candidates this long for a better one
  * @param birthday when a plain punching round fails while on the relay, try the birthday
  *     approach for a NAT with endpoint-dependent mapping (symmetric): 256 spare sockets opened
- *     towards the partner and up to 1,024 probes to random ports of its address, on the first
+ *     towards the partner and up to 2,048 probes to random ports of its address, on the first
  *     failure and then on every 5th upgrade attempt (see {@code PeerMachine}); needs the relay and
  *     an edge with spare sockets ({@link PeerOutput#openSpareSockets})
  */

@@ -103,7 +103,7 @@ final class UpCommand implements Callable<Integer> {
     boolean noRelay;
 
     @Option(names = "--no-birthday",
-            description = "Never try birthday punching (256 spare UDP sockets and up to 1,024 probes per attempt, "
+            description = "Never try birthday punching (256 spare UDP sockets and up to 2,048 probes per attempt, "
                     + "for a peer behind a symmetric NAT); such a pair then stays on the relay.")
     boolean noBirthday;
 
