@@ -8,11 +8,8 @@ import io.pinhole.e2e.Pinhole.Peer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -64,15 +61,15 @@ class NatMatrixIT {
             Pinhole pinhole = new Pinhole(lab);
             say("Cell " + cell + ": start the server and both clients together.");
             Lab.Proc server = pinhole.startServer();
-            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", statusFile(lab, Peer.A).toString());
-            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", statusFile(lab, Peer.B).toString());
+            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", pinhole.statusFile(Peer.A).toString());
+            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", pinhole.statusFile(Peer.B).toString());
             Duration up = pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
 
             say("The path settles on " + path + " (both status files say so).");
             boolean settled = Lab.await(SETTLE, Duration.ofMillis(250),
-                () -> path.equals(status(lab, Peer.A).get("path")) && path.equals(status(lab, Peer.B).get("path")));
-            Map<String, String> sa = status(lab, Peer.A);
-            Map<String, String> sb = status(lab, Peer.B);
+                () -> path.equals(pinhole.status(Peer.A).get("path")) && path.equals(pinhole.status(Peer.B).get("path")));
+            Map<String, String> sa = pinhole.status(Peer.A);
+            Map<String, String> sb = pinhole.status(Peer.B);
             say("a: " + sa);
             say("b: " + sb);
             assertTrue(settled, cell + ": expected both on a " + path + " path; a " + sa + ", b " + sb);
@@ -99,19 +96,19 @@ class NatMatrixIT {
         try (Lab lab = Lab.up("home", "home")) {
             Pinhole pinhole = new Pinhole(lab);
             Lab.Proc server = pinhole.startServer();
-            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", statusFile(lab, Peer.A).toString());
-            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", statusFile(lab, Peer.B).toString());
+            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", pinhole.statusFile(Peer.A).toString());
+            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", pinhole.statusFile(Peer.B).toString());
             pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
-            assertTrue(Lab.await(SETTLE, Duration.ofMillis(250), () -> "direct".equals(status(lab, Peer.A).get("path"))),
-                "a goes direct first: " + status(lab, Peer.A));
+            assertTrue(Lab.await(SETTLE, Duration.ofMillis(250), () -> "direct".equals(pinhole.status(Peer.A).get("path"))),
+                "a goes direct first: " + pinhole.status(Peer.A));
 
             say("NAT A now drops all UDP between the two NATs (the rendezvous host still gets through).");
             cut(lab, true);
             long cutAt = System.nanoTime();
             boolean fellBack = Lab.await(Duration.ofSeconds(20), Duration.ofMillis(250),
-                () -> "relayed".equals(status(lab, Peer.A).get("path")) && "relayed".equals(status(lab, Peer.B).get("path")));
+                () -> "relayed".equals(pinhole.status(Peer.A).get("path")) && "relayed".equals(pinhole.status(Peer.B).get("path")));
             long fallbackMillis = (System.nanoTime() - cutAt) / 1_000_000;
-            assertTrue(fellBack, "both fall back to the relay: a " + status(lab, Peer.A) + ", b " + status(lab, Peer.B));
+            assertTrue(fellBack, "both fall back to the relay: a " + pinhole.status(Peer.A) + ", b " + pinhole.status(Peer.B));
             say("both on the relay " + fallbackMillis + " ms after the cut");
             assertTrue(a.logText().contains("falling back to the relay") || a.logText().contains("following it to the relay"),
                 "a logs the fallback");
@@ -121,8 +118,8 @@ class NatMatrixIT {
             say("The direct path works again: within the upgrade interval (60 s + 10% + a round) the tunnel goes direct.");
             cut(lab, false);
             boolean direct = Lab.await(Duration.ofSeconds(90), Duration.ofMillis(500),
-                () -> "direct".equals(status(lab, Peer.A).get("path")) && "direct".equals(status(lab, Peer.B).get("path")));
-            assertTrue(direct, "back to direct: a " + status(lab, Peer.A) + ", b " + status(lab, Peer.B));
+                () -> "direct".equals(pinhole.status(Peer.A).get("path")) && "direct".equals(pinhole.status(Peer.B).get("path")));
+            assertTrue(direct, "back to direct: a " + pinhole.status(Peer.A) + ", b " + pinhole.status(Peer.B));
             pinhole.assertPings(Peer.A, 5);
             pinhole.assertPings(Peer.B, 5);
         }
@@ -152,29 +149,5 @@ class NatMatrixIT {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static Path statusFile(Lab lab, Peer peer) {
-        return lab.logDir().toAbsolutePath().resolve(peer.node + ".status");
-    }
-
-    /** The client's status file as key=value pairs (empty while it does not exist yet). */
-    private static Map<String, String> status(Lab lab, Peer peer) {
-        Map<String, String> map = new LinkedHashMap<>();
-        List<String> lines;
-        try {
-            lines = Files.readAllLines(statusFile(lab, peer));
-        } catch (NoSuchFileException e) {
-            return map;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        for (String line : lines) {
-            int eq = line.indexOf('=');
-            if (eq > 0) {
-                map.put(line.substring(0, eq), line.substring(eq + 1));
-            }
-        }
-        return map;
     }
 }

@@ -8,11 +8,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The pinhole programs ({@code bin/pinhole-rendezvous}, {@code bin/pinhole}) in a {@link Lab}:
@@ -126,6 +129,32 @@ public final class Pinhole {
      */
     public Path statusFile(Peer peer) {
         return lab.logDir().toAbsolutePath().resolve(peer.node + ".status");
+    }
+
+    /** {@code peer}'s status file as key=value pairs (empty while it does not exist yet). */
+    public Map<String, String> status(Peer peer) {
+        Map<String, String> map = new LinkedHashMap<>();
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(statusFile(peer));
+        } catch (NoSuchFileException e) {
+            return map;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        for (String line : lines) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                map.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return map;
+    }
+
+    /** Waits until both clients' status files show {@code path} (direct, relayed); true if within {@code timeout}. */
+    public boolean awaitPath(String path, Duration timeout) {
+        return Lab.await(timeout, Duration.ofMillis(250),
+            () -> path.equals(status(Peer.A).get("path")) && path.equals(status(Peer.B).get("path")));
     }
 
     /** Adds {@code --status-file} for {@code peer} unless the caller gave one. */

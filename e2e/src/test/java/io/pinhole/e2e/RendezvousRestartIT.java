@@ -29,6 +29,9 @@ class RendezvousRestartIT {
         Lab.Proc a = pinhole.startClient(Peer.A);
         Lab.Proc b = pinhole.startClient(Peer.B, "--listen-port", "40001");
         pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the first tunnel", server, a, b);
+        say("The tunnel started on the server's relay; it moves to the direct path, which needs no server.");
+        assertTrue(pinhole.awaitPath("direct", Duration.ofSeconds(15)),
+            "not direct: a " + pinhole.status(Peer.A) + ", b " + pinhole.status(Peer.B));
 
         say("Stop the rendezvous server.");
         lab.stop(server);
