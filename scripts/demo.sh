@@ -164,6 +164,12 @@ lab/lab.sh exec "$P" a ping -n -c 3 -i 0.3 -W 2 "$TUN_B" || ok=0
 hr "ping across the tunnel: B ($TUN_B) -> A ($TUN_A)"
 lab/lab.sh exec "$P" b ping -n -c 3 -i 0.3 -W 2 "$TUN_A" || ok=0
 
+hr "pinhole status (the path each peer uses, and its RTT)"
+sleep 1 # the status files are rewritten once a second
+for n in a b; do
+  bin/pinhole status --status-file "$WORK/$n.status" || ok=0
+done
+
 hr "Log excerpts"
 for n in client-a client-b; do
   echo "--- $n: 'tunnel up' lines"
