@@ -65,6 +65,8 @@ public final class WireGuardSession {
 
     private boolean handshakeInProgress;
     private long handshakeStartedAt;
+    /** The last initiation sent, as sent (resent on a new path while it is in flight). */
+    private byte[] lastInitiation;
     private long lastInitiationSentAt;
     /** When we last sent a handshake response; like an initiation, it holds off our own for REKEY_TIMEOUT. */
     private long lastResponseSentAt;
@@ -186,12 +188,21 @@ public final class WireGuardSession {
 
     /**
      * The path moved (from the relay to a direct address, say) before a keypair was usable: the
-     * side whose key sorts first sends a new initiation on the new path at once, even if one went
-     * out on the old path within REKEY_TIMEOUT (that one, or its response, may be lost with the
-     * old path). The other side keeps waiting for it.
+     * side whose key sorts first sends its initiation on the new path at once. If one is in
+     * flight (sent within REKEY_TIMEOUT), the same bytes go again: a new initiation made within
+     * the same whitened timestamp tick would be dropped by the responder as a replay whenever the
+     * old one reached it first, and the answer to the old one would no longer match (both
+     * handshakes lost until the retry 5 s later). The other side keeps waiting for it.
      */
     public void pathMoved(long now, SessionOutput out) {
-        if (!usable(current, now) && id.initiatesOnNewPath()) {
+        if (usable(current, now) || !id.initiatesOnNewPath()) {
+            return;
+        }
+        if (handshakeInProgress && lastInitiation != null
+                && now - lastInitiationSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {
+            LOG.log(Level.DEBUG, "sending the handshake initiation to peer {0} again, on the new path", peerId);
+            out.sendToPeer(ByteBuffer.wrap(lastInitiation.clone()));
+        } else {
             initiate(now, out, true);
         }
     }
@@ -214,6 +225,7 @@ public final class WireGuardSession {
     private void sendInitiation(long now, SessionOutput out) {
         byte[] msg = handshake.createInitiation(timestamp(), newIndex());
         cookieJar.addMacs(msg, Messages.INITIATION_MAC1, now);
+        lastInitiation = msg.clone();
         lastInitiationSentAt = now;
         retryJitter = (long) (random.nextDouble() * Protocol.REKEY_TIMEOUT_JITTER_MAX.toNanos());
         LOG.log(Level.DEBUG, "sending handshake initiation to peer {0}", peerId);

@@ -49,6 +49,40 @@ class PathUpTest {
         assertEquals(1, first.handshakesCompleted());
     }
 
+    /**
+     * The path moves (relay to direct) while the first initiation is in flight: the same bytes
+     * go again on the new path. The responder answers whichever copy it gets first and drops the
+     * other as a replay, and either way the answer completes the handshake at once. (A new
+     * initiation made in the same timestamp tick was dropped as a replay whenever the old one
+     * arrived first, and the answer to the old one no longer matched: 5 s lost.)
+     */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {1, 2, 3, 4})
+    void onAPathMoveTheInitiationInFlightIsSentAgainAndEitherCopyCompletesTheHandshake(long seed) {
+        for (boolean oldCopyFirst : new boolean[] {true, false}) {
+            SessionPair pair = new SessionPair(seed);
+            WireGuardSession first = pair.firstByKey();
+            WireGuardSession second = pair.other(first);
+            first.pathUp(pair.now, pair.side(first));
+            ByteBuffer onOldPath = pair.take(first).get(0);
+
+            pair.now += 30 * MS;
+            first.pathMoved(pair.now, pair.side(first));
+            List<ByteBuffer> onNewPath = pair.take(first);
+            assertEquals(1, onNewPath.size());
+            assertEquals(onOldPath, onNewPath.get(0), "the same initiation, byte for byte");
+
+            ByteBuffer arrivesFirst = oldCopyFirst ? onOldPath : onNewPath.get(0);
+            ByteBuffer arrivesSecond = oldCopyFirst ? onNewPath.get(0) : onOldPath;
+            assertTrue(pair.receive(second, arrivesFirst));
+            assertFalse(pair.receive(second, arrivesSecond), "the second copy is a replay");
+            assertEquals(1, pair.side(second).toPeer.size(), "one response");
+            pair.deliverAll();
+            assertTrue(first.canSend(pair.now), "the handshake completed without a retry");
+            assertTrue(second.canSend(pair.now));
+        }
+    }
+
     @ParameterizedTest(name = "seed {0}")
     @ValueSource(longs = {1, 2, 3, 4})
     void theSecondSideWaitsFiveSecondsBeforeInitiatingForItsStagedData(long seed) {

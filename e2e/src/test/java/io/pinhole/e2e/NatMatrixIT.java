@@ -65,9 +65,9 @@ class NatMatrixIT {
             Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", pinhole.statusFile(Peer.B).toString());
             Duration up = pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
 
-            say("The path settles on " + path + " (both status files say so).");
-            boolean settled = Lab.await(SETTLE, Duration.ofMillis(250),
-                () -> path.equals(pinhole.status(Peer.A).get("path")) && path.equals(pinhole.status(Peer.B).get("path")));
+            say("The path settles on " + path + " (both status files say so; they are rewritten once a second).");
+            boolean settled = Lab.await(SETTLE, Duration.ofMillis(250), () -> settledOn(pinhole, Peer.A, path)
+                && settledOn(pinhole, Peer.B, path));
             Map<String, String> sa = pinhole.status(Peer.A);
             Map<String, String> sb = pinhole.status(Peer.B);
             say("a: " + sa);
@@ -123,6 +123,11 @@ class NatMatrixIT {
             pinhole.assertPings(Peer.A, 5);
             pinhole.assertPings(Peer.B, 5);
         }
+    }
+
+    private static boolean settledOn(Pinhole pinhole, Peer peer, String path) {
+        Map<String, String> status = pinhole.status(peer);
+        return path.equals(status.get("path")) && "up".equals(status.get("tunnel")) && !status.get("rtt_ms").isEmpty();
     }
 
     /** Adds (or removes) a table in NAT A dropping forwarded UDP to and from NAT B. */
