@@ -188,8 +188,6 @@ public final class PeerMachine {
     private long lastReceivedAt;
     /** Last authenticated packet from the direct {@link #endpoint}. */
     private long lastDirectAt;
-    /** Last authenticated packet through the relay. */
-    private long lastRelayAt;
     private long pathSince;
     private long lastSentAt;
     private long handshakesSeen;
@@ -928,9 +926,7 @@ public final class PeerMachine {
     private void onAuthenticated(InetSocketAddress from) {
         lastReceivedAt = now;
         boolean viaRelay = from.equals(relay);
-        if (viaRelay) {
-            lastRelayAt = now;
-        } else if (onPath(from)) {
+        if (!viaRelay && onPath(from)) {
             lastDirectAt = now;
         }
         if (state != PeerState.CONNECTED) {
@@ -990,7 +986,6 @@ public final class PeerMachine {
     private void moveToRelay() {
         setEndpoint(relay, 0);
         endpointRank = Integer.MAX_VALUE;
-        lastRelayAt = now;
         pathSince = now;
         rttNanos = -1;
         nextPathProbeAt = now;
@@ -1016,21 +1011,16 @@ public final class PeerMachine {
         long tookMillis = state == PeerState.PUNCHING ? (now - roundStartedAt) / 1_000_000 : 0;
         boolean punched = state == PeerState.PUNCHING;
         state = PeerState.CONNECTED;
-        setEndpoint(from, receivedOn);
-        endpointRank = rank(from);
         lastReceivedAt = now;
         lastSentAt = now;
-        pathSince = now;
-        rttNanos = -1;
         if (from.equals(relay)) {
-            lastRelayAt = now;
+            moveToRelay();
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
                     + "path", peerId, config.rendezvous());
         } else {
-            lastDirectAt = now;
+            moveDirect(from, rank(from));
             LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
                     punched ? " (punched in " + tookMillis + " ms)" : "");
-            settle();
         }
         if (inSession) {
             // Called back by the WireGuard session (SessionOutput.authenticated), which must not be
@@ -1215,10 +1205,8 @@ public final class PeerMachine {
 
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
-        InetSocketAddress at = endpoint();
-        PathKind path = at == null ? PathKind.NONE : at.equals(relay) ? PathKind.RELAYED : PathKind.DIRECT;
-        return new PeerStatus(state, path, path == PathKind.RELAYED ? config.rendezvous() : at, rttNanos,
-                tunnelReady(), publicEndpoint, directAttempts, packetsSent, packetsReceived);
+        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint, directAttempts,
+                packetsSent, packetsReceived); // on the relay, endpoint() is the rendezvous server's
     }
 
     /** Our public endpoint as the rendezvous server last saw it, or null. */
