@@ -391,7 +391,7 @@ public final class Rendezvous {
             return;
         }
         try {
-            Relay.unwrap(datagram); // the form only: the payload is the peers' business
+            Relay.check(datagram); // the form only: the payload is the peers' business
         } catch (MalformedMessageException e) {
             count(ServerDrop.of(e.reason()));
             LOG.log(Level.TRACE, () -> "dropped RELAY from " + from + ": " + e.getMessage());

@@ -47,22 +47,54 @@ public final class Relay {
     }
 
     /**
-     * The payload of a RELAY frame (a view, sharing its bytes), after checking the header and
-     * that the payload is a peer-to-peer message: a WireGuard type, PUNCH or LEAVE.
+     * The payload of a RELAY frame (a view, sharing its bytes), after {@link #check}.
      *
      * @throws MalformedMessageException on a bad header, an empty payload, or another payload type
      */
     public static ByteBuffer unwrap(ByteBuffer frame) throws MalformedMessageException {
-        ByteBuffer in = frame.duplicate();
-        Header.read(in, MessageType.RELAY);
-        if (!in.hasRemaining()) {
+        check(frame);
+        return frame.slice(frame.position() + Header.LENGTH, frame.remaining() - Header.LENGTH);
+    }
+
+    /**
+     * Checks a RELAY frame's form without reading its payload further than its type: the header,
+     * and a payload that is a peer-to-peer message (a WireGuard type, PUNCH or LEAVE). Allocates
+     * nothing and does not move the buffer's position (the server runs it on every relayed frame).
+     *
+     * @throws MalformedMessageException on a bad header, an empty payload, or another payload type
+     */
+    public static void check(ByteBuffer frame) throws MalformedMessageException {
+        int at = frame.position();
+        if (frame.remaining() < Header.LENGTH) {
+            throw new MalformedMessageException(Reason.TRUNCATED, "RELAY of " + frame.remaining() + " bytes");
+        }
+        int type = frame.get(at) & 0xff;
+        int version = frame.get(at + 1) & 0xff;
+        if (type != MessageType.RELAY.code()) {
+            throw new MalformedMessageException(Reason.UNKNOWN_TYPE, "expected RELAY, got type " + type);
+        }
+        if (version != Header.VERSION) {
+            throw new MalformedMessageException(Reason.BAD_VERSION, "RELAY of version " + version
+                    + "; this build speaks version " + Header.VERSION);
+        }
+        if (frame.getShort(at + 2) != 0) {
+            throw new MalformedMessageException(Reason.BAD_FIELD, "reserved header bytes are not zero");
+        }
+        if (frame.remaining() == Header.LENGTH) {
             throw new MalformedMessageException(Reason.TRUNCATED, "RELAY without payload");
         }
-        MessageType inner = Header.peekType(in);
+        if (frame.remaining() < 2 * Header.LENGTH) {
+            throw new MalformedMessageException(Reason.TRUNCATED, "RELAY payload of "
+                    + (frame.remaining() - Header.LENGTH) + " bytes");
+        }
+        MessageType inner = MessageType.ofCode(frame.get(at + Header.LENGTH));
+        if (inner == null) {
+            throw new MalformedMessageException(Reason.UNKNOWN_TYPE, "RELAY carries unknown type 0x"
+                    + Integer.toHexString(frame.get(at + Header.LENGTH) & 0xff));
+        }
         if (!inner.isWireGuard() && inner != MessageType.PUNCH && inner != MessageType.LEAVE) {
             throw new MalformedMessageException(Reason.BAD_FIELD, "RELAY carries " + inner
                     + "; only WireGuard messages, PUNCH and LEAVE are relayed");
         }
-        return in.slice();
     }
 }

@@ -61,8 +61,8 @@ class NatMatrixIT {
             Pinhole pinhole = new Pinhole(lab);
             say("Cell " + cell + ": start the server and both clients together.");
             Lab.Proc server = pinhole.startServer();
-            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", pinhole.statusFile(Peer.A).toString());
-            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", pinhole.statusFile(Peer.B).toString());
+            Lab.Proc a = pinhole.startClient(Peer.A);
+            Lab.Proc b = pinhole.startClient(Peer.B);
             Duration up = pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
 
             say("The path settles on " + path + " (both status files say so; they are rewritten once a second).");
@@ -96,17 +96,16 @@ class NatMatrixIT {
         try (Lab lab = Lab.up("home", "home")) {
             Pinhole pinhole = new Pinhole(lab);
             Lab.Proc server = pinhole.startServer();
-            Lab.Proc a = pinhole.startClient(Peer.A, "--status-file", pinhole.statusFile(Peer.A).toString());
-            Lab.Proc b = pinhole.startClient(Peer.B, "--status-file", pinhole.statusFile(Peer.B).toString());
+            Lab.Proc a = pinhole.startClient(Peer.A);
+            Lab.Proc b = pinhole.startClient(Peer.B);
             pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", server, a, b);
-            assertTrue(Lab.await(SETTLE, Duration.ofMillis(250), () -> "direct".equals(pinhole.status(Peer.A).get("path"))),
-                "a goes direct first: " + pinhole.status(Peer.A));
+            assertTrue(pinhole.awaitPath("direct", SETTLE), "direct first: a " + pinhole.status(Peer.A)
+                + ", b " + pinhole.status(Peer.B));
 
             say("NAT A now drops all UDP between the two NATs (the rendezvous host still gets through).");
             cut(lab, true);
             long cutAt = System.nanoTime();
-            boolean fellBack = Lab.await(Duration.ofSeconds(20), Duration.ofMillis(250),
-                () -> "relayed".equals(pinhole.status(Peer.A).get("path")) && "relayed".equals(pinhole.status(Peer.B).get("path")));
+            boolean fellBack = pinhole.awaitPath("relayed", Duration.ofSeconds(20));
             long fallbackMillis = (System.nanoTime() - cutAt) / 1_000_000;
             assertTrue(fellBack, "both fall back to the relay: a " + pinhole.status(Peer.A) + ", b " + pinhole.status(Peer.B));
             say("both on the relay " + fallbackMillis + " ms after the cut");
@@ -117,8 +116,7 @@ class NatMatrixIT {
 
             say("The direct path works again: within the upgrade interval (60 s + 10% + a round) the tunnel goes direct.");
             cut(lab, false);
-            boolean direct = Lab.await(Duration.ofSeconds(90), Duration.ofMillis(500),
-                () -> "direct".equals(pinhole.status(Peer.A).get("path")) && "direct".equals(pinhole.status(Peer.B).get("path")));
+            boolean direct = pinhole.awaitPath("direct", Duration.ofSeconds(90));
             assertTrue(direct, "back to direct: a " + pinhole.status(Peer.A) + ", b " + pinhole.status(Peer.B));
             pinhole.assertPings(Peer.A, 5);
             pinhole.assertPings(Peer.B, 5);

@@ -78,11 +78,6 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
                 + core.drops() + ", relayed " + core.relayedPackets() + " packets (" + core.relayedBytes() + " bytes)";
     }
 
-    /** Datagrams received so far. */
-    long datagrams() {
-        return datagrams;
-    }
-
     Rendezvous core() {
         return core;
     }

@@ -51,6 +51,8 @@ final class SpareSockets implements AutoCloseable {
     private final Receiver receiver;
     private final java.util.function.Consumer<Exception> onFailure;
     private final Map<Integer, DatagramChannel> open = new HashMap<>();
+    /** Each spare socket's TTL access, made on its first TTL-limited send (reflection and getsockopt once). */
+    private final Map<Integer, SocketTtl> ttls = new HashMap<>();
     private final ConcurrentLinkedQueue<Map.Entry<Integer, DatagramChannel>> toRegister = new ConcurrentLinkedQueue<>();
     private Selector selector;
     private Thread thread;
@@ -124,7 +126,12 @@ final class SpareSockets implements AutoCloseable {
         }
         try {
             if (ttl != 0) {
-                return SocketTtl.of(channel).send(to, datagram, ttl);
+                SocketTtl limited = ttls.get(socket);
+                if (limited == null) {
+                    limited = SocketTtl.of(channel);
+                    ttls.put(socket, limited);
+                }
+                return limited.send(to, datagram, ttl);
             }
             if (channel.send(datagram, to) > 0) {
                 return true;
@@ -151,6 +158,7 @@ final class SpareSockets implements AutoCloseable {
             Map.Entry<Integer, DatagramChannel> e = it.next();
             if (e.getKey() != keep) {
                 closeQuietly(e.getValue());
+                ttls.remove(e.getKey());
                 it.remove();
             }
         }

@@ -187,11 +187,11 @@ final class UpCommand implements Callable<Integer> {
             throw new SetupException(PinholeMain.USAGE, "--opener-ttl " + openerTtl
                     + " is out of range 0-255 (0 turns openers off)");
         }
-        if (rendezvous == null && given("--no-relay")) {
+        if (rendezvous == null && noRelay) {
             throw new SetupException(PinholeMain.USAGE, "--no-relay needs --rendezvous: only the rendezvous server "
                     + "relays");
         }
-        if (rendezvous == null && given("--no-birthday")) {
+        if (rendezvous == null && noBirthday) {
             throw new SetupException(PinholeMain.USAGE, "--no-birthday needs --rendezvous: birthday punching is part "
                     + "of hole punching");
         }
