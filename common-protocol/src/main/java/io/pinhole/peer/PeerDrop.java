@@ -29,5 +29,14 @@ public enum PeerDrop {
     /** An IP packet from the TUN device dropped because the staging queue was full. */
     STAGED_OVERFLOW,
     /** An IP packet from the TUN device that is empty or too large to send. */
-    BAD_TUN_PACKET
+    BAD_TUN_PACKET,
+    /**
+     * A probe or an authenticated packet from an address inside our own tunnel (see
+     * {@link PeerOutput#throughTunnel}): never answered, never a path.
+     */
+    THROUGH_TUNNEL,
+    /** An IP packet from the TUN device that is our own datagram to the path or the server: the tunnel would carry itself. */
+    TUNNEL_LOOP,
+    /** An authenticated packet from a new address while path moves are held off (too many moves too fast). */
+    PATH_MOVES_HELD
 }

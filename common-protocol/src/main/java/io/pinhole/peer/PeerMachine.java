@@ -100,8 +100,17 @@ public final class PeerMachine {
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
-    /** The longest REGISTER backoff before a path exists (a connected peer backs off to the configured maximum). */
+    /**
+     * The longest REGISTER backoff while the server is the only way to the partner (no path yet, or
+     * the relay); on a direct path the backoff goes to the configured maximum.
+     */
     private static final long UNPAIRED_RETRY_MAX = 8_000_000_000L;
+    /** On the relay, sending but hearing nothing this long: probe the path at once. */
+    private static final long RELAY_QUIET = 2_000_000_000L;
+    /** On the relay, a path probe without its ack this long means the server may have lost us: re-register. */
+    private static final long RELAY_PROBE_TIMEOUT = 1_000_000_000L;
+    /** While the server does not answer, a line at most this often after the first. */
+    private static final long NOT_ANSWERING_LOG_INTERVAL = 60_000_000_000L;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
     /** On a direct path, a packet from a worse-ranked address moves the path only after this much quiet. */
@@ -145,6 +154,13 @@ public final class PeerMachine {
     private long retryNanos;
     private long refreshNanos;
     private int unansweredRegisters;
+    private long unansweredSince;
+    private long notAnsweringLoggedAt;
+    /** The counter of the path probe waiting for its ack (0: none), and when it left. */
+    private long pathProbeCounter;
+    private long pathProbeSentAt;
+    private long relayLossLoggedAt;
+    private boolean relayLossLogged;
     private InetSocketAddress publicEndpoint;
     private NoisePublicKey serverKey;
     private byte[] serverMacKey;
@@ -197,6 +213,17 @@ public final class PeerMachine {
     private boolean inSession;
     private boolean pathOpenedInSession;
     private boolean pathMovedInSession;
+
+    /** The brake on path moves: a path that changes too often is a loop, not a better path. */
+    private final PathMoves moves = PathMoves.defaults();
+    private boolean movesWarned;
+    /** Addresses already logged as inside the tunnel (bounded), so each is said once. */
+    private final LinkedHashSet<InetSocketAddress> insideLogged = new LinkedHashSet<>();
+    /** Our own datagrams to the direct path and to the server, recognised if the routing table sends them into the TUN device. */
+    private final TunnelLoop pathLoop = new TunnelLoop();
+    private final TunnelLoop serverLoop = new TunnelLoop();
+    private long loopWarnedAt;
+    private boolean loopWarned;
 
     private final EnumMap<PeerDrop, Long> drops = new EnumMap<>(PeerDrop.class);
     private long packetsSent;
@@ -263,6 +290,7 @@ public final class PeerMachine {
         this.refreshNanos = t.refreshFallback().toNanos();
         this.retryNanos = retryInitialNanos;
         this.peerId = config.peer().shortId();
+        serverLoop.watch(config.rendezvous());
         if (config.rendezvousKey() != null) {
             serverKey = config.rendezvousKey();
             serverMacKey = ControlKeys.peerServer(config.key(), serverKey);
@@ -412,6 +440,9 @@ public final class PeerMachine {
             count(PeerDrop.BAD_TUN_PACKET);
             return;
         }
+        if (carriesItself(packet)) {
+            return;
+        }
         if (state == PeerState.CONNECTED) {
             packetsSent++;
             wg.send(now, packet, toSession);
@@ -424,6 +455,46 @@ public final class PeerMachine {
         staged.addLast(ByteBuffer.allocate(packet.remaining()).put(packet.duplicate()).flip());
     }
 
+    /**
+     * True (counted, and said at WARNING at most once a minute) if an IP packet read from the TUN
+     * device is our own datagram to the direct path or to the rendezvous server: the routing
+     * table sends pinhole's UDP into its own tunnel.
+     */
+    private boolean carriesItself(ByteBuffer packet) {
+        InetSocketAddress loop = pathLoop.matches(packet) ? pathLoop.watched()
+                : serverLoop.matches(packet) ? serverLoop.watched() : null;
+        if (loop == null) {
+            return false;
+        }
+        count(PeerDrop.TUNNEL_LOOP);
+        if (!loopWarned || now - loopWarnedAt >= 60_000_000_000L) {
+            loopWarned = true;
+            loopWarnedAt = now;
+            LOG.log(Level.WARNING, "dropped our own datagram to {0} that the routing table sent into the tunnel "
+                    + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", loop,
+                    drops.get(PeerDrop.TUNNEL_LOOP));
+        }
+        return true;
+    }
+
+    /**
+     * True if {@code address} is inside our own tunnel (see {@link PeerOutput#throughTunnel});
+     * each such address is logged once.
+     */
+    private boolean insideTunnel(InetSocketAddress address) {
+        if (address.equals(relay) || !out.throughTunnel(address)) {
+            return false;
+        }
+        if (insideLogged.add(address)) {
+            if (insideLogged.size() > MAX_PROBED) {
+                insideLogged.remove(insideLogged.iterator().next());
+            }
+            LOG.log(Level.INFO, "{0} is reached through the tunnel itself: never a path to peer {1}", address,
+                    peerId);
+        }
+        return true;
+    }
+
     /** Runs the timers. Call every 50-100 ms. */
     public void onTick(long now, PeerOutput out) {
         if (state == PeerState.CLOSED) {
@@ -432,14 +503,7 @@ public final class PeerMachine {
         enter(now, out);
         if (config.usesRendezvous() && now - nextRegisterAt >= 0) {
             if (awaitingRegistered) {
-                unansweredRegisters++;
-                long waited = retryNanos;
-                // Until the partner is found, a lost exchange costs seconds, not half a minute.
-                long cap = state == PeerState.CONNECTED ? retryMaxNanos : Math.min(retryMaxNanos, UNPAIRED_RETRY_MAX);
-                retryNanos = Math.min(retryNanos * 2, cap);
-                Level level = state == PeerState.CONNECTED && unansweredRegisters > 1 ? Level.DEBUG : Level.WARNING;
-                LOG.log(level, "rendezvous {0} not answering ({1} unanswered, waited {2} ms); retrying in {3} s",
-                        config.rendezvous(), unansweredRegisters, waited / 1_000_000, retryNanos / 1_000_000_000.0);
+                noteUnansweredRegister();
             }
             sendRegister();
         }
@@ -454,6 +518,34 @@ public final class PeerMachine {
             }
         }
         wg.tick(now, toSession);
+    }
+
+    /**
+     * A REGISTER went unanswered: back off (1 s doubling; to 8 s while the server is our only way
+     * to the partner, to the configured maximum on a direct path) and say so: the first time at
+     * WARNING, then one line a minute.
+     */
+    private void noteUnansweredRegister() {
+        if (unansweredRegisters++ == 0) {
+            unansweredSince = now;
+        }
+        boolean serverNeeded = state != PeerState.CONNECTED || relay != null && relay.equals(endpoint);
+        long cap = serverNeeded ? Math.min(retryMaxNanos, UNPAIRED_RETRY_MAX) : retryMaxNanos;
+        retryNanos = Math.min(retryNanos * 2, cap);
+        if (unansweredRegisters == 1) {
+            notAnsweringLoggedAt = now;
+            LOG.log(Level.WARNING, "rendezvous {0} not answering; retrying in {1} s, backing off to {2} s{3}",
+                    config.rendezvous(), retryNanos / 1_000_000_000L, cap / 1_000_000_000L,
+                    serverNeeded ? "" : " (the direct path does not need it)");
+        } else if (now - notAnsweringLoggedAt >= NOT_ANSWERING_LOG_INTERVAL) {
+            notAnsweringLoggedAt = now;
+            LOG.log(Level.WARNING, "rendezvous {0} still not answering: {1} REGISTERs unanswered in {2} s; "
+                    + "retrying every {3} s", config.rendezvous(), unansweredRegisters,
+                    (now - unansweredSince) / 1_000_000_000L, retryNanos / 1_000_000_000L);
+        } else {
+            LOG.log(Level.DEBUG, "rendezvous {0} not answering ({1} unanswered); retrying in {2} s",
+                    config.rendezvous(), unansweredRegisters, retryNanos / 1_000_000_000L);
+        }
     }
 
     /** Leaves: tells the server and the partner, then does nothing more. */
@@ -557,7 +649,8 @@ public final class PeerMachine {
             return;
         }
         if (unansweredRegisters > 0) {
-            LOG.log(Level.INFO, "rendezvous {0} answers again", config.rendezvous());
+            LOG.log(Level.INFO, "rendezvous {0} answers again (after {1} unanswered REGISTERs in {2} s)",
+                    config.rendezvous(), unansweredRegisters, (now - unansweredSince) / 1_000_000_000L);
         }
         awaitingRegistered = false;
         unansweredRegisters = 0;
@@ -679,6 +772,7 @@ public final class PeerMachine {
             sendRegister();
             return;
         }
+        targets.removeIf(this::insideTunnel); // a candidate routed through our tunnel would carry it inside itself
         endBirthday();
         punchTargets.clear();
         punchTargets.addAll(targets);
@@ -767,6 +861,37 @@ public final class PeerMachine {
     private void sendPathProbe() {
         sendVia(endpoint, endpointSocket, nextProbe());
         noteProbe(endpoint);
+        pathProbeCounter = punchCounter;
+        pathProbeSentAt = now;
+        nextPathProbeAt = now + keepaliveNanos;
+    }
+
+    /**
+     * On the relay, the server is the path: a restarted server has lost our registration and drops
+     * our frames unread. When we send but hear nothing for {@link #RELAY_QUIET}, the path is probed
+     * at once; a path probe unanswered for {@link #RELAY_PROBE_TIMEOUT} re-registers (backing off
+     * as usual if the server does not answer either), without waiting for the dead-peer rule.
+     */
+    private void checkRelay() {
+        if (pathProbeCounter == 0 && peerSession != 0 && now - lastReceivedAt >= RELAY_QUIET
+                && now - lastSentAt < RELAY_QUIET && lastSentAt - lastReceivedAt > 0) {
+            sendPathProbe();
+            return;
+        }
+        if (pathProbeCounter != 0 && now - pathProbeSentAt >= RELAY_PROBE_TIMEOUT) {
+            pathProbeCounter = 0;
+            if (!awaitingRegistered) {
+                boolean say = !relayLossLogged || now - relayLossLoggedAt >= NOT_ANSWERING_LOG_INTERVAL;
+                if (say) {
+                    relayLossLogged = true;
+                    relayLossLoggedAt = now;
+                }
+                LOG.log(say ? Level.INFO : Level.DEBUG, "no answer through the relay for {0} ms: re-registering with "
+                        + "rendezvous {1} (restarted?)", (now - pathProbeSentAt) / 1_000_000, config.rendezvous());
+                retryNanos = retryInitialNanos;
+                sendRegister();
+            }
+        }
     }
 
     /** When the next plain upgrade round starts (the upgrade interval, jittered); returns the wait. */
@@ -785,7 +910,7 @@ public final class PeerMachine {
      */
     private boolean startBirthday() {
         if (!traversal.birthday() || lastPeerInfo == null || peerSession == 0
-                || (failedUpgrades - 1) % Birthday.EVERY != 0) {
+                || (failedUpgrades - 1) % Birthday.EVERY != 0 || insideTunnel(lastPeerInfo.observed())) {
             return false;
         }
         int opened = out.openSpareSockets(Birthday.SPARE_SOCKETS);
@@ -848,6 +973,7 @@ public final class PeerMachine {
         int previous = endpointSocket;
         endpoint = to;
         endpointSocket = to == null || to.equals(relay) ? 0 : socket;
+        pathLoop.watch(to == null || to.equals(relay) ? null : to);
         if (previous != 0 && previous != endpointSocket && birthday == null) {
             out.closeSpareSockets(endpointSocket);
         }
@@ -875,6 +1001,10 @@ public final class PeerMachine {
             count(PeerDrop.WRONG_SESSION); // the partner's session comes from the server's PEER_INFO
             return;
         }
+        if (!onPath(from) && insideTunnel(from)) {
+            count(PeerDrop.THROUGH_TUNNEL); // not answered: the answer would go into the tunnel
+            return;
+        }
         long rtt = -1;
         if (punch.ack()) {
             // An ack counts once, and only from the address its probe went to (each probe has its own counter).
@@ -888,6 +1018,9 @@ public final class PeerMachine {
                 return;
             }
             rtt = now - sentAt;
+            if (punch.counter() == pathProbeCounter) {
+                pathProbeCounter = 0;
+            }
         } else {
             if (!peerProbes.accept(punch.counter(), Long.MAX_VALUE)) {
                 count(PeerDrop.STALE_PUNCH); // a replay, or too old
@@ -924,8 +1057,18 @@ public final class PeerMachine {
      * takes over from a direct path that has been quiet (the partner no longer hears it).
      */
     private void onAuthenticated(InetSocketAddress from) {
-        lastReceivedAt = now;
         boolean viaRelay = from.equals(relay);
+        if (!viaRelay && !onPath(from)) {
+            if (insideTunnel(from)) {
+                count(PeerDrop.THROUGH_TUNNEL);
+                return;
+            }
+            if (state == PeerState.CONNECTED && moves.held(now)) {
+                count(PeerDrop.PATH_MOVES_HELD);
+                return;
+            }
+        }
+        lastReceivedAt = now;
         if (!viaRelay && onPath(from)) {
             lastDirectAt = now;
         }
@@ -949,6 +1092,12 @@ public final class PeerMachine {
             return;
         }
         int rank = rank(from);
+        boolean moving = relay != null && relay.equals(endpoint) || rank <= endpointRank
+                || now - lastDirectAt >= ROAM_QUIET;
+        if (moving && !moves.allow(now)) {
+            holdMoves(from);
+            return;
+        }
         if (relay != null && relay.equals(endpoint)) {
             LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId, from,
                     (now - pathSince) / 1_000_000, birthday == null ? ""
@@ -968,6 +1117,28 @@ public final class PeerMachine {
         }
     }
 
+    /**
+     * The path changed more than {@link PathMoves#max()} times in a few seconds: a loop or an
+     * attack, not a better path. Says so once, and falls back to the relay (or stays put without
+     * one) while moves are held off.
+     */
+    private void holdMoves(InetSocketAddress from) {
+        count(PeerDrop.PATH_MOVES_HELD);
+        if (!movesWarned) {
+            movesWarned = true;
+            LOG.log(Level.WARNING, "the path to peer {0} changed more than {1} times within seconds (last to {2}): "
+                    + "a routing loop? {3} for a minute", peerId, moves.max(), from,
+                    relay != null ? "falling back to the relay" : "holding the path");
+        }
+        if (relay != null && !relay.equals(endpoint)) {
+            InetSocketAddress previous = endpoint;
+            moveToRelay();
+            if (!punching) {
+                beginRound(previous);
+            }
+        }
+    }
+
     /** True if {@code from}, on the socket the datagram came in on, is the path. */
     private boolean onPath(InetSocketAddress from) {
         return from.equals(endpoint) && (receivedOn == endpointSocket || from.equals(relay));
@@ -980,6 +1151,7 @@ public final class PeerMachine {
         pathSince = now;
         rttNanos = -1;
         nextPathProbeAt = now; // measure the new path's RTT at once
+        pathProbeCounter = 0;
         settle();
     }
 
@@ -989,6 +1161,7 @@ public final class PeerMachine {
         pathSince = now;
         rttNanos = -1;
         nextPathProbeAt = now;
+        pathProbeCounter = 0;
     }
 
     /** A direct path opened: stop punching, or keep probing better-ranked targets for a moment. */
@@ -1018,6 +1191,7 @@ public final class PeerMachine {
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
                     + "path", peerId, config.rendezvous());
         } else {
+            moves.allow(now);
             moveDirect(from, rank(from));
             LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
                     punched ? " (punched in " + tookMillis + " ms)" : "");
@@ -1113,6 +1287,9 @@ public final class PeerMachine {
             }
             return;
         }
+        if (relay != null && relay.equals(endpoint)) {
+            checkRelay();
+        }
         if (punching) {
             tickPunching();
         } else if (birthday != null) {
@@ -1128,8 +1305,14 @@ public final class PeerMachine {
             beginRound(previous);
         }
         if (config.usesRendezvous() && peerSession != 0 && now - nextPathProbeAt >= 0) {
+            if (relay != null && !relay.equals(endpoint) && insideTunnel(endpoint)) {
+                LOG.log(Level.WARNING, "the direct path to peer {0} at {1} now leads into the tunnel itself; "
+                        + "falling back to the relay", peerId, endpoint);
+                InetSocketAddress previous = endpoint;
+                moveToRelay();
+                beginRound(previous);
+            }
             sendPathProbe();
-            nextPathProbeAt = now + keepaliveNanos;
         }
         if (now - lastSentAt >= keepaliveNanos) {
             if (!wg.sendKeepalive(now, toSession) && (wg.initiatesFirst() || !config.usesRendezvous())) {

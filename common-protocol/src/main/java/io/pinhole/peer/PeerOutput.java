@@ -65,6 +65,16 @@ public interface PeerOutput extends Transmit {
     }
 
     /**
+     * True when datagrams to {@code address} would travel inside our own tunnel: it is an address
+     * of our TUN device or the partner's tunnel address, or the kernel routes it through our TUN
+     * device. The machine never probes such an address and never takes it as a path (the tunnel
+     * would carry itself). The default (an edge without a TUN device) says false.
+     */
+    default boolean throughTunnel(InetSocketAddress address) {
+        return false;
+    }
+
+    /**
      * Closes every spare socket except {@code keep} (0 = close them all). Closing ones already
      * closed does nothing.
      */

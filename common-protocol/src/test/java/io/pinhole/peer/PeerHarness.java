@@ -137,6 +137,8 @@ final class PeerHarness implements PeerOutput {
     boolean spareTtl = true;
     /** The spare sockets open now. */
     final java.util.SortedSet<Integer> openSpares = new java.util.TreeSet<>();
+    /** Addresses this edge reports as inside our own tunnel ({@link PeerOutput#throughTunnel}). */
+    final java.util.Set<InetSocketAddress> insideTunnel = new java.util.HashSet<>();
     /** Each request to open spare sockets: how many were asked for. */
     final List<Integer> spareRequests = new ArrayList<>();
     /** While set, what the partner sends is lost. */
@@ -243,6 +245,11 @@ final class PeerHarness implements PeerOutput {
         }
         sent.add(new Sent(now, to, WireSamples.bytes(datagram), socket, ttl));
         return true;
+    }
+
+    @Override
+    public boolean throughTunnel(InetSocketAddress address) {
+        return insideTunnel.contains(address);
     }
 
     @Override

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,6 +79,7 @@ public final class ClientRuntime {
     private Thread tunThread;
     private long writeErrors;
     private final SpareSockets spares;
+    private final Predicate<InetSocketAddress> throughTunnel;
     /** Status thread only: another live pinhole's pid owning the file (0: none), whether we wrote it, whether it fails. */
     private long statusOwner;
     private boolean statusWritten;
@@ -117,6 +119,11 @@ public final class ClientRuntime {
         }
 
         @Override
+        public boolean throughTunnel(InetSocketAddress address) {
+            return throughTunnel.test(address);
+        }
+
+        @Override
         public void deliver(ByteBuffer ipPacket) {
             try {
                 tun.write(ipPacket);
@@ -140,7 +147,19 @@ public final class ClientRuntime {
      */
     public ClientRuntime(PeerMachine machine, DatagramChannel udp, TunDevice tun, int mtu, LongSupplier clock,
                          Path statusFile) {
+        this(machine, udp, tun, mtu, clock, statusFile, address -> false, null);
+    }
+
+    /**
+     * @param throughTunnel whether an address is inside our own tunnel ({@link TunnelRoutes}); called
+     *     under the machine lock
+     * @param underlay the device the UDP sockets are bound to (spare sockets are bound to it too), or
+     *     null for none
+     */
+    public ClientRuntime(PeerMachine machine, DatagramChannel udp, TunDevice tun, int mtu, LongSupplier clock,
+                         Path statusFile, Predicate<InetSocketAddress> throughTunnel, String underlay) {
         this.machine = machine;
+        this.throughTunnel = throughTunnel;
         this.udp = udp;
         this.tun = tun;
         this.mtu = mtu;
@@ -150,7 +169,7 @@ public final class ClientRuntime {
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
         this.statusWriter = statusFile == null ? null
                 : Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-status"));
-        this.spares = new SpareSockets(localAddress(udp),
+        this.spares = new SpareSockets(localAddress(udp), underlay,
                 (socket, from, datagram) -> locked(() -> machine.onDatagram(clock.getAsLong(), socket, from, datagram,
                         output)),
                 e -> fail("spare udp receive", e));

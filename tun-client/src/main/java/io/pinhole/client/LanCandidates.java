@@ -13,18 +13,25 @@ import java.util.List;
 /**
  * LanCandidates: this host's own endpoints (its IPv4 addresses with our UDP port), reported to
  * the partner through the server so that two peers on one LAN can find each other directly.
- * Skips loopback, link-local, down interfaces and the tunnel device itself. Stateless.
+ * Skips loopback, link-local, down interfaces and the tunnel device itself; when pinhole's UDP is
+ * bound to one device (the underlay), only that device's addresses, since the socket hears
+ * nothing that arrives elsewhere. Stateless.
  */
 final class LanCandidates {
     private LanCandidates() {
     }
 
-    /** Up to {@link ControlMessage#MAX_CANDIDATES} endpoints; empty if interfaces cannot be listed. */
-    static List<InetSocketAddress> discover(int port, String tunnelDevice) {
+    /**
+     * Up to {@link ControlMessage#MAX_CANDIDATES} endpoints; empty if interfaces cannot be listed.
+     *
+     * @param underlay the device our UDP is bound to, or null for any
+     */
+    static List<InetSocketAddress> discover(int port, String tunnelDevice, String underlay) {
         List<InetSocketAddress> result = new ArrayList<>();
         try {
             for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                if (!nif.isUp() || nif.isLoopback() || nif.getName().equals(tunnelDevice)) {
+                if (!nif.isUp() || nif.isLoopback() || nif.getName().equals(tunnelDevice)
+                        || underlay != null && !nif.getName().equals(underlay)) {
                     continue;
                 }
                 for (InetAddress address : Collections.list(nif.getInetAddresses())) {

@@ -1,6 +1,7 @@
 package io.pinhole.client;
 
 import io.pinhole.client.tun.SocketOptionException;
+import io.pinhole.client.tun.SocketDevice;
 import io.pinhole.client.tun.SocketTtl;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -48,6 +49,7 @@ final class SpareSockets implements AutoCloseable {
     }
 
     private final InetAddress bindAddress;
+    private final String device;
     private final Receiver receiver;
     private final java.util.function.Consumer<Exception> onFailure;
     private final Map<Integer, DatagramChannel> open = new HashMap<>();
@@ -62,11 +64,14 @@ final class SpareSockets implements AutoCloseable {
 
     /**
      * @param bindAddress the local address to bind to (the main socket's; the wildcard for any)
+     * @param device the network device to bind each socket to (the main socket's underlay), or null
      * @param receiver gets every datagram, from the receive thread
      * @param onFailure told once if the receive thread fails unexpectedly
      */
-    SpareSockets(InetAddress bindAddress, Receiver receiver, java.util.function.Consumer<Exception> onFailure) {
+    SpareSockets(InetAddress bindAddress, String device, Receiver receiver,
+                 java.util.function.Consumer<Exception> onFailure) {
         this.bindAddress = bindAddress;
+        this.device = device;
         this.receiver = receiver;
         this.onFailure = onFailure;
     }
@@ -97,6 +102,9 @@ final class SpareSockets implements AutoCloseable {
             DatagramChannel channel = null;
             try {
                 channel = DatagramChannel.open();
+                if (device != null) {
+                    SocketDevice.bind(channel, device); // off the tunnel, as the main socket
+                }
                 channel.bind(new InetSocketAddress(bindAddress, 0));
                 channel.configureBlocking(false);
             } catch (IOException e) {

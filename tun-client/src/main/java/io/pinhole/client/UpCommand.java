@@ -1,5 +1,7 @@
 package io.pinhole.client;
 
+import io.pinhole.client.tun.SocketDevice;
+import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.TunException;
 import io.pinhole.config.HostPort;
@@ -111,6 +113,13 @@ final class UpCommand implements Callable<Integer> {
             description = "Before punching, open our own NAT's mapping with a datagram of this IP TTL, which dies "
                     + "before the partner's NAT; 1-255, 0 turns openers off (default: ${DEFAULT-VALUE}).")
     int openerTtl;
+
+    @Option(names = "--underlay", paramLabel = "DEVICE", defaultValue = Underlay.AUTO,
+            description = "Network device that carries pinhole's own UDP (SO_BINDTODEVICE), so that no route through "
+                    + "the tunnel (a routed network, a default route) can capture it: auto = the device of the route to "
+                    + "the rendezvous server or --peer-endpoint at start (not bound when only listening), none = do "
+                    + "not bind (default: ${DEFAULT-VALUE}).")
+    String underlay;
 
     @Option(names = "--status-file", paramLabel = "PATH",
             description = "Write the tunnel's state here once a second, for `pinhole status` "
@@ -226,8 +235,10 @@ final class UpCommand implements Callable<Integer> {
             Path status = statusFile != null ? statusFile : defaultStatusFile(tun.name());
             tun.configure(localAddress, remoteAddress, mtu);
             udp = openSocket(server != null ? server : staticPeer);
+            String boundTo = bindUnderlay(udp, tun.name(), server != null ? server : staticPeer, log);
             int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
-            List<InetSocketAddress> candidates = server == null ? List.of() : LanCandidates.discover(port, tun.name());
+            List<InetSocketAddress> candidates = server == null ? List.of()
+                    : LanCandidates.discover(port, tun.name(), boundTo);
             log.info("{} up: {} -> {} mtu {}; udp port {}; this peer is {}; WireGuard{}", tun.name(), local, remote,
                     mtu, port, key.publicKey(), psk != null ? " with pre-shared key" : "");
             if (server == null && staticPeer == null) {
@@ -248,7 +259,11 @@ final class UpCommand implements Callable<Integer> {
             log.info("status in {} (pinhole status reads it)", status);
             SecureRandom random = new SecureRandom();
             PeerMachine machine = new PeerMachine(config, random.nextLong() | 1, random, Clock.systemUTC());
-            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime, status);
+            // A bound socket's datagrams leave through its device whatever the routes say; an unbound one's follow them.
+            TunnelRoutes routes = new TunnelRoutes(tun.name(), java.util.Set.of(localAddress, remoteAddress),
+                    boundTo != null ? address -> boundTo : Underlay::routeDevice, System::nanoTime);
+            ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime, status,
+                    routes::throughTunnel, boundTo);
             for (String signal : new String[] {"TERM", "INT"}) {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
                     log.info("SIG{}: leaving", signal);
@@ -316,6 +331,51 @@ final class UpCommand implements Callable<Integer> {
             closeQuietly(udp);
             throw new SetupException(1, "cannot open a UDP socket: " + e.getMessage());
         }
+    }
+
+    /**
+     * Binds the UDP socket to the underlay device ({@code --underlay}), so that no route through
+     * the tunnel can capture pinhole's own datagrams.
+     *
+     * @return the device bound to, or null when not bound
+     * @throws SetupException for a device that does not exist or is the tunnel itself, or when a
+     *     device given by name cannot be bound
+     */
+    private String bindUnderlay(DatagramChannel udp, String tunName, InetSocketAddress target, Logger log)
+            throws SetupException {
+        if (underlay.equals(Underlay.NONE)) {
+            log.info("udp socket not bound to a device (--underlay none): routes through {} could capture it", tunName);
+            return null;
+        }
+        boolean auto = underlay.equals(Underlay.AUTO);
+        String device = auto ? Underlay.routeDevice(target) : underlay;
+        if (device == null) {
+            log.info("udp socket not bound to a device ({}): give --underlay DEVICE to keep it off the tunnel",
+                    target == null ? "only listening" : "no route to " + target + " at start");
+            return null;
+        }
+        if (device.equals(tunName)) {
+            throw new SetupException(auto ? 1 : PinholeMain.USAGE, (auto ? "the route to " + target : "--underlay")
+                    + " goes through " + tunName + ", the tunnel itself; give --underlay DEVICE");
+        }
+        try {
+            if (java.net.NetworkInterface.getByName(device) == null) {
+                throw new SetupException(PinholeMain.USAGE, "--underlay " + device + ": no such network device");
+            }
+            SocketDevice.bind(udp, device);
+        } catch (SocketOptionException e) {
+            if (!auto) {
+                throw new SetupException(1, e.getMessage());
+            }
+            log.warn("{}; pinhole's UDP follows the routing table: do not route the peers' or the server's "
+                    + "addresses through {}", e.getMessage(), tunName);
+            return null;
+        } catch (java.net.SocketException e) {
+            throw new SetupException(1, "--underlay " + device + ": " + e.getMessage());
+        }
+        log.info("udp socket bound to {}{}: routes through {} cannot capture it", device,
+                auto ? " (the route to " + target + ")" : "", tunName);
+        return device;
     }
 
     /** True when {@code option} was on the command line (not just defaulted). */

@@ -34,7 +34,7 @@ class SpareSocketsTest {
     private final LinkedBlockingQueue<Exception> failures = new LinkedBlockingQueue<>();
 
     private SpareSockets spares() {
-        return new SpareSockets(LOOPBACK, (socket, from, datagram) -> received.add(
+        return new SpareSockets(LOOPBACK, null, (socket, from, datagram) -> received.add(
                 new Received(socket, from, StandardCharsets.UTF_8.decode(datagram).toString())), failures::add);
     }
 

@@ -51,6 +51,9 @@ final class LibC {
     /** {@code int setsockopt(int fd, int level, int optname, const void *optval, socklen_t optlen)}. */
     static native int setsockopt(int fd, int level, int optname, int[] optval, int optlen) throws LastErrorException;
 
+    /** {@code setsockopt} with a byte-string value (e.g. {@code SO_BINDTODEVICE}'s interface name). */
+    static native int setsockopt(int fd, int level, int optname, byte[] optval, int optlen) throws LastErrorException;
+
     /** {@code int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)}. */
     static native int getsockopt(int fd, int level, int optname, int[] optval, int[] optlen)
             throws LastErrorException;
