@@ -1,5 +1,7 @@
 package io.pinhole.peer;
 
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
@@ -95,7 +97,7 @@ import java.util.Map;
  * <p>Not thread-safe: the edge serialises all calls (one lock or one thread).
  */
 public final class PeerMachine {
-    private static final Logger LOG = System.getLogger(PeerMachine.class.getName());
+    private static final Logger LOG = System.getLogger(LogNames.PATH);
     /** Largest IP packet carried: what fits one UDP datagram with WireGuard's 32 bytes around it. */
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
@@ -274,11 +276,11 @@ public final class PeerMachine {
         enter(now, out);
         if (config.usesRendezvous()) {
             LOG.log(Level.INFO, "registering with rendezvous {0} as {1}, looking for peer {2}",
-                    config.rendezvous(), self.shortId(), peerId);
+                    HostPort.format(config.rendezvous()), self.shortId(), peerId);
             sendRegister();
         } else if (config.staticEndpoint() != null) {
             LOG.log(Level.INFO, "static mode: contacting peer {0} at {1} (no rendezvous)", peerId,
-                    config.staticEndpoint());
+                    HostPort.format(config.staticEndpoint()));
             state = PeerState.CONNECTED;
             setEndpoint(config.staticEndpoint(), 0);
             lastReceivedAt = now;
@@ -367,7 +369,7 @@ public final class PeerMachine {
             }
         } catch (MalformedMessageException e) {
             count(PeerDrop.MALFORMED);
-            LOG.log(Level.TRACE, () -> "dropped datagram from " + from + ": " + e.getMessage());
+            LOG.log(Level.TRACE, () -> "dropped datagram from " + HostPort.format(from) + ": " + e.getMessage());
         }
     }
 
@@ -439,7 +441,8 @@ public final class PeerMachine {
                 retryNanos = Math.min(retryNanos * 2, cap);
                 Level level = state == PeerState.CONNECTED && unansweredRegisters > 1 ? Level.DEBUG : Level.WARNING;
                 LOG.log(level, "rendezvous {0} not answering ({1} unanswered, waited {2} ms); retrying in {3} s",
-                        config.rendezvous(), unansweredRegisters, waited / 1_000_000, retryNanos / 1_000_000_000.0);
+                        HostPort.format(config.rendezvous()), unansweredRegisters, waited / 1_000_000,
+                        retryNanos / 1_000_000_000.0);
             }
             sendRegister();
         }
@@ -517,8 +520,8 @@ public final class PeerMachine {
         }
         if (config.rendezvousKey() != null && !challenge.server().equals(config.rendezvousKey())) {
             count(PeerDrop.SERVER_KEY_MISMATCH);
-            LOG.log(Level.WARNING, "rendezvous {0} presents key {1}, not the pinned {2}: ignored", from,
-                    challenge.server(), config.rendezvousKey());
+            LOG.log(Level.WARNING, "rendezvous {0} presents key {1}, not the pinned {2}: ignored",
+                    HostPort.format(from), challenge.server(), config.rendezvousKey());
             return;
         }
         if (!awaitingRegistered || challengeAnswered) {
@@ -533,7 +536,8 @@ public final class PeerMachine {
                 return;
             }
             if (serverKey != null) {
-                LOG.log(Level.INFO, "rendezvous {0} has a new key {1} (restarted?)", from, challenge.server().shortId());
+                LOG.log(Level.INFO, "rendezvous {0} has a new key {1} (restarted?)", HostPort.format(from),
+                        challenge.server().shortId());
             }
             serverKey = challenge.server();
         }
@@ -557,7 +561,7 @@ public final class PeerMachine {
             return;
         }
         if (unansweredRegisters > 0) {
-            LOG.log(Level.INFO, "rendezvous {0} answers again", config.rendezvous());
+            LOG.log(Level.INFO, "rendezvous {0} answers again", HostPort.format(config.rendezvous()));
         }
         awaitingRegistered = false;
         unansweredRegisters = 0;
@@ -568,8 +572,8 @@ public final class PeerMachine {
         nextRegisterAt = now + (state == PeerState.CONNECTED ? refreshNanos : Math.min(refreshNanos, waitingRefreshNanos));
         if (!registered.observed().equals(publicEndpoint)) {
             publicEndpoint = registered.observed();
-            LOG.log(Level.INFO, "registered with rendezvous {0} (key {1}); it sees us at {2}", from,
-                    serverKey.shortId(), publicEndpoint);
+            LOG.log(Level.INFO, "registered with rendezvous {0} (key {1}); it sees us at {2}",
+                    HostPort.format(from), serverKey.shortId(), HostPort.format(publicEndpoint));
         }
         if (state == PeerState.REGISTERING) {
             state = PeerState.WAITING_FOR_PEER;
@@ -599,7 +603,8 @@ public final class PeerMachine {
             case CONNECTED -> {
                 if (previousSession == 0) {
                     // on the relay already (the partner's handshake came through it before this PEER_INFO)
-                    LOG.log(Level.INFO, "peer {0} is at {1}; punching for a direct path", peerId, info.observed());
+                    LOG.log(Level.INFO, "peer {0} is at {1}; punching for a direct path", peerId,
+                            HostPort.format(info.observed()));
                     beginRound(null);
                     return;
                 }
@@ -609,7 +614,7 @@ public final class PeerMachine {
                     return; // a refresh of what we know
                 }
                 LOG.log(Level.INFO, "peer {0} {1}; punching to its new endpoint {2}", peerId,
-                        restarted ? "restarted" : "moved", info.observed());
+                        restarted ? "restarted" : "moved", HostPort.format(info.observed()));
                 if (relay != null) {
                     InetSocketAddress previous = endpoint;
                     moveToRelay();
@@ -650,7 +655,7 @@ public final class PeerMachine {
         endpointRank = Integer.MAX_VALUE;
         beginRound(previous);
         if (!already) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, punchTargets);
+            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(punchTargets));
         }
         if (nextPunchAt == now) {
             tickPunching();
@@ -690,8 +695,8 @@ public final class PeerMachine {
         settleEndsAt = 0;
         nextPunchAt = sendOpeners() ? now + openerLeadNanos : now;
         if (state == PeerState.CONNECTED) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId, punchTargets,
-                    directAttempts);
+            LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId,
+                    HostPort.formatAll(punchTargets), directAttempts);
         }
     }
 
@@ -733,7 +738,7 @@ public final class PeerMachine {
             punching = false;
             if (state == PeerState.PUNCHING) {
                 LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
-                        peerId, punchTargets, punchRoundNanos / 1_000_000_000L);
+                        peerId, HostPort.formatAll(punchTargets), punchRoundNanos / 1_000_000_000L);
                 state = PeerState.WAITING_FOR_PEER;
                 lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
                 sendRegister();
@@ -742,8 +747,8 @@ public final class PeerMachine {
                 if (!startBirthday()) {
                     long wait = scheduleUpgrade();
                     LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
-                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L, punchTargets,
-                            wait / 1_000_000_000L);
+                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L,
+                            HostPort.formatAll(punchTargets), wait / 1_000_000_000L);
                 }
             }
             return;
@@ -812,7 +817,7 @@ public final class PeerMachine {
         LOG.log(Level.INFO, "no direct path to peer {0} after {1} s; birthday punching for {2} s: {3} spare "
                 + "sockets opened towards {4} ({5} of them TTL-limited), up to {6} probes to random ports of {7}",
                 peerId, punchRoundNanos / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
-                target, limited, Birthday.PROBES, target.getAddress().getHostAddress());
+                HostPort.format(target), limited, Birthday.PROBES, target.getAddress().getHostAddress());
         return true;
     }
 
@@ -939,7 +944,8 @@ public final class PeerMachine {
         if (viaRelay) {
             if (now - lastDirectAt >= ROAM_QUIET) {
                 LOG.log(Level.INFO, "peer {0} reaches us through the relay and {1} has been quiet for {2} ms; "
-                        + "following it to the relay", peerId, endpoint, (now - lastDirectAt) / 1_000_000);
+                        + "following it to the relay", peerId, HostPort.format(endpoint),
+                        (now - lastDirectAt) / 1_000_000);
                 InetSocketAddress previous = endpoint;
                 moveToRelay();
                 if (!punching) {
@@ -950,8 +956,8 @@ public final class PeerMachine {
         }
         int rank = rank(from);
         if (relay != null && relay.equals(endpoint)) {
-            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId, from,
-                    (now - pathSince) / 1_000_000, birthday == null ? ""
+            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId,
+                    HostPort.format(from), (now - pathSince) / 1_000_000, birthday == null ? ""
                             : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
                             + receivedOn));
             moveDirect(from, rank);
@@ -963,7 +969,7 @@ public final class PeerMachine {
             }
         } else if (rank <= endpointRank || now - lastDirectAt >= ROAM_QUIET) {
             LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < endpointRank ? "has a better path:"
-                    : "moved", endpoint, from);
+                    : "moved", HostPort.format(endpoint), HostPort.format(from));
             moveDirect(from, rank);
         }
     }
@@ -1016,10 +1022,10 @@ public final class PeerMachine {
         if (from.equals(relay)) {
             moveToRelay();
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
-                    + "path", peerId, config.rendezvous());
+                    + "path", peerId, HostPort.format(config.rendezvous()));
         } else {
             moveDirect(from, rank(from));
-            LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
+            LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, HostPort.format(from),
                     punched ? " (punched in " + tookMillis + " ms)" : "");
         }
         if (inSession) {
@@ -1059,7 +1065,8 @@ public final class PeerMachine {
     }
 
     private String describe(InetSocketAddress address) {
-        return address.equals(relay) ? "through the relay " + config.rendezvous() : "at " + address;
+        return address.equals(relay) ? "through the relay " + HostPort.format(config.rendezvous())
+                : "at " + HostPort.format(address);
     }
 
     private void onLeave(Leave leave, ByteBuffer datagram) {
@@ -1106,7 +1113,7 @@ public final class PeerMachine {
             } else {
                 InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
-                        peerId, deadNanos / 1_000_000_000L, target);
+                        peerId, deadNanos / 1_000_000_000L, HostPort.format(target));
                 setEndpoint(target, 0);
                 lastReceivedAt = now;
                 wg.initiate(now, toSession, true);
@@ -1122,7 +1129,7 @@ public final class PeerMachine {
         }
         if (relay != null && !relay.equals(endpoint) && now - lastDirectAt >= directSilentNanos) {
             LOG.log(Level.WARNING, "direct path to peer {0} at {1} silent for {2} s; falling back to the relay",
-                    peerId, endpoint, (now - lastDirectAt) / 1_000_000_000L);
+                    peerId, HostPort.format(endpoint), (now - lastDirectAt) / 1_000_000_000L);
             InetSocketAddress previous = endpoint;
             moveToRelay();
             beginRound(previous);

@@ -68,8 +68,8 @@ class ForgedPacketsIT {
         pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", a, b);
         Net.assertPings(lab, "a", Peer.A.remote, 5);
 
-        String idA = pinhole.publicKey(Peer.A).substring(0, 8);
-        String idB = pinhole.publicKey(Peer.B).substring(0, 8);
+        String idA = Pinhole.shortId(pinhole.publicKey(Peer.A));
+        String idB = Pinhole.shortId(pinhole.publicKey(Peer.B));
         Attacker.Registration regA = Attacker.registration(server, idA);
         Attacker.Registration regB = Attacker.registration(server, idB);
         assertNotNull(regA, "the server never logged A's registration");

@@ -3,6 +3,7 @@ package io.pinhole.client;
 import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.TunException;
 import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.KeyFormatException;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
@@ -214,7 +215,7 @@ final class UpCommand implements Callable<Integer> {
         InetSocketAddress server = rendezvous == null ? null : endpoint("--rendezvous", rendezvous);
         InetSocketAddress staticPeer = peerEndpoint == null ? null : endpoint("--peer-endpoint", peerEndpoint);
 
-        Logger log = LoggerFactory.getLogger(UpCommand.class);
+        Logger log = LoggerFactory.getLogger(LogNames.CLIENT);
         TunDevice tun;
         try {
             tun = TunDevice.open(device);
