@@ -100,6 +100,6 @@ public final class NoisePrivateKey {
 
     @Override
     public String toString() {
-        return "NoisePrivateKey[public=" + publicKey().shortId() + "...]";
+        return "NoisePrivateKey[public " + publicKey().shortId() + "]";
     }
 }

@@ -48,9 +48,13 @@ public final class NoisePublicKey {
         System.arraycopy(bytes, 0, out, offset, LENGTH);
     }
 
-    /** The first 8 characters of the base64 form, for log lines. */
+    /**
+     * The first 8 characters of the base64 form in double quotes, for log lines:
+     * {@code "WMm7enn+"}, so that an id starting with {@code /} or {@code +} does not read as a
+     * path or an operator ({@code peer "/x3Tq9Ab" left}).
+     */
     public String shortId() {
-        return toString().substring(0, 8);
+        return '"' + toString().substring(0, 8) + '"';
     }
 
     @Override

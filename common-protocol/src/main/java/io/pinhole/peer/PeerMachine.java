@@ -1,5 +1,7 @@
 package io.pinhole.peer;
 
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.NoisePublicKey;
 import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
@@ -95,7 +97,7 @@ import java.util.Map;
  * <p>Not thread-safe: the edge serialises all calls (one lock or one thread).
  */
 public final class PeerMachine {
-    private static final Logger LOG = System.getLogger(PeerMachine.class.getName());
+    private static final Logger LOG = System.getLogger(LogNames.PATH);
     /** Largest IP packet carried: what fits one UDP datagram with WireGuard's 32 bytes around it. */
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
@@ -302,11 +304,11 @@ public final class PeerMachine {
         enter(now, out);
         if (config.usesRendezvous()) {
             LOG.log(Level.INFO, "registering with rendezvous {0} as {1}, looking for peer {2}",
-                    config.rendezvous(), self.shortId(), peerId);
+                    HostPort.format(config.rendezvous()), self.shortId(), peerId);
             sendRegister();
         } else if (config.staticEndpoint() != null) {
             LOG.log(Level.INFO, "static mode: contacting peer {0} at {1} (no rendezvous)", peerId,
-                    config.staticEndpoint());
+                    HostPort.format(config.staticEndpoint()));
             state = PeerState.CONNECTED;
             setEndpoint(config.staticEndpoint(), 0);
             lastReceivedAt = now;
@@ -395,7 +397,7 @@ public final class PeerMachine {
             }
         } catch (MalformedMessageException e) {
             count(PeerDrop.MALFORMED);
-            LOG.log(Level.TRACE, () -> "dropped datagram from " + from + ": " + e.getMessage());
+            LOG.log(Level.TRACE, () -> "dropped datagram from " + HostPort.format(from) + ": " + e.getMessage());
         }
     }
 
@@ -471,7 +473,7 @@ public final class PeerMachine {
             loopWarned = true;
             loopWarnedAt = now;
             LOG.log(Level.WARNING, "dropped our own datagram to {0} that the routing table sent into the tunnel "
-                    + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", loop,
+                    + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", HostPort.format(loop),
                     drops.get(PeerDrop.TUNNEL_LOOP));
         }
         return true;
@@ -489,7 +491,7 @@ public final class PeerMachine {
             if (insideLogged.size() > MAX_PROBED) {
                 insideLogged.remove(insideLogged.iterator().next());
             }
-            LOG.log(Level.INFO, "{0} is reached through the tunnel itself: never a path to peer {1}", address,
+            LOG.log(Level.INFO, "{0} is reached through the tunnel itself: never a path to peer {1}", HostPort.format(address),
                     peerId);
         }
         return true;
@@ -535,16 +537,16 @@ public final class PeerMachine {
         if (unansweredRegisters == 1) {
             notAnsweringLoggedAt = now;
             LOG.log(Level.WARNING, "rendezvous {0} not answering; retrying in {1} s, backing off to {2} s{3}",
-                    config.rendezvous(), retryNanos / 1_000_000_000L, cap / 1_000_000_000L,
+                    HostPort.format(config.rendezvous()), retryNanos / 1_000_000_000L, cap / 1_000_000_000L,
                     serverNeeded ? "" : " (the direct path does not need it)");
         } else if (now - notAnsweringLoggedAt >= NOT_ANSWERING_LOG_INTERVAL) {
             notAnsweringLoggedAt = now;
             LOG.log(Level.WARNING, "rendezvous {0} still not answering: {1} REGISTERs unanswered in {2} s; "
-                    + "retrying every {3} s", config.rendezvous(), unansweredRegisters,
+                    + "retrying every {3} s", HostPort.format(config.rendezvous()), unansweredRegisters,
                     (now - unansweredSince) / 1_000_000_000L, retryNanos / 1_000_000_000L);
         } else {
             LOG.log(Level.DEBUG, "rendezvous {0} not answering ({1} unanswered); retrying in {2} s",
-                    config.rendezvous(), unansweredRegisters, retryNanos / 1_000_000_000L);
+                    HostPort.format(config.rendezvous()), unansweredRegisters, retryNanos / 1_000_000_000L);
         }
     }
 
@@ -609,8 +611,8 @@ public final class PeerMachine {
         }
         if (config.rendezvousKey() != null && !challenge.server().equals(config.rendezvousKey())) {
             count(PeerDrop.SERVER_KEY_MISMATCH);
-            LOG.log(Level.WARNING, "rendezvous {0} presents key {1}, not the pinned {2}: ignored", from,
-                    challenge.server(), config.rendezvousKey());
+            LOG.log(Level.WARNING, "rendezvous {0} presents key {1}, not the pinned {2}: ignored",
+                    HostPort.format(from), challenge.server(), config.rendezvousKey());
             return;
         }
         if (!awaitingRegistered || challengeAnswered) {
@@ -625,7 +627,8 @@ public final class PeerMachine {
                 return;
             }
             if (serverKey != null) {
-                LOG.log(Level.INFO, "rendezvous {0} has a new key {1} (restarted?)", from, challenge.server().shortId());
+                LOG.log(Level.INFO, "rendezvous {0} has a new key {1} (restarted?)", HostPort.format(from),
+                        challenge.server().shortId());
             }
             serverKey = challenge.server();
         }
@@ -650,7 +653,7 @@ public final class PeerMachine {
         }
         if (unansweredRegisters > 0) {
             LOG.log(Level.INFO, "rendezvous {0} answers again (after {1} unanswered REGISTERs in {2} s)",
-                    config.rendezvous(), unansweredRegisters, (now - unansweredSince) / 1_000_000_000L);
+                    HostPort.format(config.rendezvous()), unansweredRegisters, (now - unansweredSince) / 1_000_000_000L);
         }
         awaitingRegistered = false;
         unansweredRegisters = 0;
@@ -661,8 +664,8 @@ public final class PeerMachine {
         nextRegisterAt = now + (state == PeerState.CONNECTED ? refreshNanos : Math.min(refreshNanos, waitingRefreshNanos));
         if (!registered.observed().equals(publicEndpoint)) {
             publicEndpoint = registered.observed();
-            LOG.log(Level.INFO, "registered with rendezvous {0} (key {1}); it sees us at {2}", from,
-                    serverKey.shortId(), publicEndpoint);
+            LOG.log(Level.INFO, "registered with rendezvous {0} (key {1}); it sees us at {2}",
+                    HostPort.format(from), serverKey.shortId(), HostPort.format(publicEndpoint));
         }
         if (state == PeerState.REGISTERING) {
             state = PeerState.WAITING_FOR_PEER;
@@ -692,7 +695,8 @@ public final class PeerMachine {
             case CONNECTED -> {
                 if (previousSession == 0) {
                     // on the relay already (the partner's handshake came through it before this PEER_INFO)
-                    LOG.log(Level.INFO, "peer {0} is at {1}; punching for a direct path", peerId, info.observed());
+                    LOG.log(Level.INFO, "peer {0} is at {1}; punching for a direct path", peerId,
+                            HostPort.format(info.observed()));
                     beginRound(null);
                     return;
                 }
@@ -702,7 +706,7 @@ public final class PeerMachine {
                     return; // a refresh of what we know
                 }
                 LOG.log(Level.INFO, "peer {0} {1}; punching to its new endpoint {2}", peerId,
-                        restarted ? "restarted" : "moved", info.observed());
+                        restarted ? "restarted" : "moved", HostPort.format(info.observed()));
                 if (relay != null) {
                     InetSocketAddress previous = endpoint;
                     moveToRelay();
@@ -743,7 +747,7 @@ public final class PeerMachine {
         endpointRank = Integer.MAX_VALUE;
         beginRound(previous);
         if (!already) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, punchTargets);
+            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(punchTargets));
         }
         if (nextPunchAt == now) {
             tickPunching();
@@ -784,8 +788,8 @@ public final class PeerMachine {
         settleEndsAt = 0;
         nextPunchAt = sendOpeners() ? now + openerLeadNanos : now;
         if (state == PeerState.CONNECTED) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId, punchTargets,
-                    directAttempts);
+            LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId,
+                    HostPort.formatAll(punchTargets), directAttempts);
         }
     }
 
@@ -827,7 +831,7 @@ public final class PeerMachine {
             punching = false;
             if (state == PeerState.PUNCHING) {
                 LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
-                        peerId, punchTargets, punchRoundNanos / 1_000_000_000L);
+                        peerId, HostPort.formatAll(punchTargets), punchRoundNanos / 1_000_000_000L);
                 state = PeerState.WAITING_FOR_PEER;
                 lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
                 sendRegister();
@@ -836,8 +840,8 @@ public final class PeerMachine {
                 if (!startBirthday()) {
                     long wait = scheduleUpgrade();
                     LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
-                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L, punchTargets,
-                            wait / 1_000_000_000L);
+                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L,
+                            HostPort.formatAll(punchTargets), wait / 1_000_000_000L);
                 }
             }
             return;
@@ -887,7 +891,8 @@ public final class PeerMachine {
                     relayLossLoggedAt = now;
                 }
                 LOG.log(say ? Level.INFO : Level.DEBUG, "no answer through the relay for {0} ms: re-registering with "
-                        + "rendezvous {1} (restarted?)", (now - pathProbeSentAt) / 1_000_000, config.rendezvous());
+                        + "rendezvous {1} (restarted?)", (now - pathProbeSentAt) / 1_000_000,
+                        HostPort.format(config.rendezvous()));
                 retryNanos = retryInitialNanos;
                 sendRegister();
             }
@@ -937,7 +942,7 @@ public final class PeerMachine {
         LOG.log(Level.INFO, "no direct path to peer {0} after {1} s; birthday punching for {2} s: {3} spare "
                 + "sockets opened towards {4} ({5} of them TTL-limited), up to {6} probes to random ports of {7}",
                 peerId, punchRoundNanos / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
-                target, limited, Birthday.PROBES, target.getAddress().getHostAddress());
+                HostPort.format(target), limited, Birthday.PROBES, target.getAddress().getHostAddress());
         return true;
     }
 
@@ -1082,7 +1087,8 @@ public final class PeerMachine {
         if (viaRelay) {
             if (now - lastDirectAt >= ROAM_QUIET) {
                 LOG.log(Level.INFO, "peer {0} reaches us through the relay and {1} has been quiet for {2} ms; "
-                        + "following it to the relay", peerId, endpoint, (now - lastDirectAt) / 1_000_000);
+                        + "following it to the relay", peerId, HostPort.format(endpoint),
+                        (now - lastDirectAt) / 1_000_000);
                 InetSocketAddress previous = endpoint;
                 moveToRelay();
                 if (!punching) {
@@ -1099,8 +1105,8 @@ public final class PeerMachine {
             return;
         }
         if (relay != null && relay.equals(endpoint)) {
-            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId, from,
-                    (now - pathSince) / 1_000_000, birthday == null ? ""
+            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId,
+                    HostPort.format(from), (now - pathSince) / 1_000_000, birthday == null ? ""
                             : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
                             + receivedOn));
             moveDirect(from, rank);
@@ -1112,7 +1118,7 @@ public final class PeerMachine {
             }
         } else if (rank <= endpointRank || now - lastDirectAt >= ROAM_QUIET) {
             LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < endpointRank ? "has a better path:"
-                    : "moved", endpoint, from);
+                    : "moved", HostPort.format(endpoint), HostPort.format(from));
             moveDirect(from, rank);
         }
     }
@@ -1127,7 +1133,7 @@ public final class PeerMachine {
         if (!movesWarned) {
             movesWarned = true;
             LOG.log(Level.WARNING, "the path to peer {0} changed more than {1} times within seconds (last to {2}): "
-                    + "a routing loop? {3} for a minute", peerId, moves.max(), from,
+                    + "a routing loop? {3} for a minute", peerId, moves.max(), HostPort.format(from),
                     relay != null ? "falling back to the relay" : "holding the path");
         }
         if (relay != null && !relay.equals(endpoint)) {
@@ -1189,11 +1195,11 @@ public final class PeerMachine {
         if (from.equals(relay)) {
             moveToRelay();
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
-                    + "path", peerId, config.rendezvous());
+                    + "path", peerId, HostPort.format(config.rendezvous()));
         } else {
             moves.allow(now);
             moveDirect(from, rank(from));
-            LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, from,
+            LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, HostPort.format(from),
                     punched ? " (punched in " + tookMillis + " ms)" : "");
         }
         if (inSession) {
@@ -1233,7 +1239,8 @@ public final class PeerMachine {
     }
 
     private String describe(InetSocketAddress address) {
-        return address.equals(relay) ? "through the relay " + config.rendezvous() : "at " + address;
+        return address.equals(relay) ? "through the relay " + HostPort.format(config.rendezvous())
+                : "at " + HostPort.format(address);
     }
 
     private void onLeave(Leave leave, ByteBuffer datagram) {
@@ -1280,7 +1287,7 @@ public final class PeerMachine {
             } else {
                 InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
-                        peerId, deadNanos / 1_000_000_000L, target);
+                        peerId, deadNanos / 1_000_000_000L, HostPort.format(target));
                 setEndpoint(target, 0);
                 lastReceivedAt = now;
                 wg.initiate(now, toSession, true);
@@ -1299,7 +1306,7 @@ public final class PeerMachine {
         }
         if (relay != null && !relay.equals(endpoint) && now - lastDirectAt >= directSilentNanos) {
             LOG.log(Level.WARNING, "direct path to peer {0} at {1} silent for {2} s; falling back to the relay",
-                    peerId, endpoint, (now - lastDirectAt) / 1_000_000_000L);
+                    peerId, HostPort.format(endpoint), (now - lastDirectAt) / 1_000_000_000L);
             InetSocketAddress previous = endpoint;
             moveToRelay();
             beginRound(previous);
@@ -1307,7 +1314,7 @@ public final class PeerMachine {
         if (config.usesRendezvous() && peerSession != 0 && now - nextPathProbeAt >= 0) {
             if (relay != null && !relay.equals(endpoint) && insideTunnel(endpoint)) {
                 LOG.log(Level.WARNING, "the direct path to peer {0} at {1} now leads into the tunnel itself; "
-                        + "falling back to the relay", peerId, endpoint);
+                        + "falling back to the relay", peerId, HostPort.format(endpoint));
                 InetSocketAddress previous = endpoint;
                 moveToRelay();
                 beginRound(previous);

@@ -1,5 +1,7 @@
 package io.pinhole.rendezvous;
 
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.Blake2s;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
@@ -71,7 +73,7 @@ import java.util.Map;
  * <p>Not thread-safe: confine an instance to one thread (the server's event loop).
  */
 public final class Rendezvous {
-    private static final Logger LOG = System.getLogger(Rendezvous.class.getName());
+    private static final Logger LOG = System.getLogger(LogNames.RENDEZVOUS);
     private static final long TABLE_FULL_LOG_INTERVAL = 60_000_000_000L;
     private static final long COOKIE_SECRET_LIFETIME = 120_000_000_000L;
     private static final long DEPARTED_MEMORY = 300_000_000_000L;
@@ -164,7 +166,7 @@ public final class Rendezvous {
             message = ControlMessage.decode(datagram);
         } catch (MalformedMessageException e) {
             count(ServerDrop.of(e.reason()));
-            LOG.log(Level.TRACE, () -> "dropped datagram from " + from + ": " + e.getMessage());
+            LOG.log(Level.TRACE, () -> "dropped datagram from " + HostPort.format(from) + ": " + e.getMessage());
             return;
         }
         if (message instanceof Register register) {
@@ -227,10 +229,10 @@ public final class Rendezvous {
             reg = new Registration(register.self(), config.relayOn()
                     ? new ByteBucket(config.relayBytesPerSecond(), config.relayBurstBytes(), now) : null);
             LOG.log(Level.INFO, "registered {0} (session {1}) from {2}, wants {3}", register.self().shortId(),
-                    Long.toHexString(register.session()), from, register.wanted().shortId());
+                    Long.toHexString(register.session()), HostPort.format(from), register.wanted().shortId());
         } else if (reg.session != register.session() || !reg.observed.equals(from)) {
             LOG.log(Level.INFO, "re-registered {0} (session {1}) from {2}", register.self().shortId(),
-                    Long.toHexString(register.session()), from);
+                    Long.toHexString(register.session()), HostPort.format(from));
         }
         boolean changed = reg.session != register.session() || !from.equals(reg.observed)
                 || !register.candidates().equals(reg.candidates) || !register.wanted().equals(reg.wanted);
@@ -258,8 +260,8 @@ public final class Rendezvous {
         if (partner != null) {
             if (changed) {
                 pairings++;
-                LOG.log(Level.INFO, "paired {0} at {1} with {2} at {3}", reg.key.shortId(), reg.observed,
-                        partner.key.shortId(), partner.observed);
+                LOG.log(Level.INFO, "paired {0} at {1} with {2} at {3}", reg.key.shortId(),
+                        HostPort.format(reg.observed), partner.key.shortId(), HostPort.format(partner.observed));
             }
             sendPeerInfo(now, out, reg, partner);
             if (!partner.observed.equals(reg.observed)) {
@@ -394,7 +396,7 @@ public final class Rendezvous {
             Relay.check(datagram); // the form only: the payload is the peers' business
         } catch (MalformedMessageException e) {
             count(ServerDrop.of(e.reason()));
-            LOG.log(Level.TRACE, () -> "dropped RELAY from " + from + ": " + e.getMessage());
+            LOG.log(Level.TRACE, () -> "dropped RELAY from " + HostPort.format(from) + ": " + e.getMessage());
             return;
         }
         Registration sender = byEndpoint.get(from);
@@ -417,8 +419,8 @@ public final class Rendezvous {
         sender.relayedAt = now;
         sender.relayedTo = partner.observed;
         if (news) {
-            LOG.log(Level.INFO, "relaying for {0} at {1} -> {2} at {3}", sender.key.shortId(), from,
-                    partner.key.shortId(), partner.observed);
+            LOG.log(Level.INFO, "relaying for {0} at {1} -> {2} at {3}", sender.key.shortId(),
+                    HostPort.format(from), partner.key.shortId(), HostPort.format(partner.observed));
         }
         relayedPackets++;
         relayedBytes += length;
@@ -437,7 +439,8 @@ public final class Rendezvous {
             it.remove();
             byEndpoint.remove(reg.observed, reg);
             rememberDeparted(now, reg);
-            LOG.log(Level.INFO, "registration of {0} from {1} expired", reg.key.shortId(), reg.observed);
+            LOG.log(Level.INFO, "registration of {0} from {1} expired", reg.key.shortId(),
+                    HostPort.format(reg.observed));
         }
     }
 

@@ -1,5 +1,7 @@
 package io.pinhole.wireguard;
 
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.AuthenticationFailedException;
 import io.pinhole.crypto.ChaCha20Poly1305;
 import io.pinhole.crypto.Tai64n;
@@ -42,7 +44,7 @@ import java.util.Map;
  * <p>Not thread-safe: the caller serialises calls.
  */
 public final class WireGuardSession {
-    private static final Logger LOG = System.getLogger(WireGuardSession.class.getName());
+    private static final Logger LOG = System.getLogger(LogNames.WIREGUARD);
     private static final byte[] NO_AAD = new byte[0];
     private static final long TIMESTAMP_WHITENER = (1L << 24) - 1;
 
@@ -359,7 +361,8 @@ public final class WireGuardSession {
         awaitingPeerInitiation = false;
         lastHandshakeCompletedAt = now;
         handshakesCompleted++;
-        LOG.log(Level.DEBUG, "answered handshake initiation from peer {0} at {1}", peerId, from);
+        LOG.log(Level.DEBUG, "answered handshake initiation from peer {0} at {1}", peerId,
+                HostPort.format(from));
         lastResponseSentAt = now;
         respondedAny = true;
         out.sendToPeer(ByteBuffer.wrap(response));

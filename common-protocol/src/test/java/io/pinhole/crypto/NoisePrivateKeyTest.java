@@ -157,7 +157,7 @@ class NoisePrivateKeyTest {
     @Test
     void toStringNamesThePublicKeyForLogs() throws Exception {
         NoisePrivateKey key = parseHex(ALICE_PRIVATE);
-        assertTrue(key.toString().contains(key.publicKey().shortId()), key.toString());
+        assertEquals("NoisePrivateKey[public " + key.publicKey().shortId() + "]", key.toString());
     }
 
     // ---------------------------------------------------------------- parse errors

@@ -69,9 +69,19 @@ class NoisePublicKeyTest {
     }
 
     @Test
-    void shortIdIsTheFirstEightBase64Characters() {
+    void shortIdIsTheFirstEightBase64CharactersInDoubleQuotes() throws Exception {
         NoisePublicKey key = NoisePublicKey.fromBytes(bytes(5));
-        assertEquals(key.toString().substring(0, 8), key.shortId());
+        assertEquals('"' + key.toString().substring(0, 8) + '"', key.shortId());
+        assertEquals("\"WMm7enn+\"", NoisePublicKey.parse("WMm7enn+" + "A".repeat(35) + "=").shortId());
+    }
+
+    @Test
+    void aShortIdStartingWithASlashDoesNotReadAsAPath() {
+        byte[] ones = new byte[32];
+        java.util.Arrays.fill(ones, (byte) 0xff);
+        NoisePublicKey key = NoisePublicKey.fromBytes(ones);
+        assertEquals("////////", key.toString().substring(0, 8));
+        assertEquals("\"////////\"", key.shortId());
     }
 
     @ParameterizedTest

@@ -48,8 +48,8 @@ import org.junit.jupiter.api.Test;
  */
 class PeerMachineFuzzTest {
     private static final int STEPS = 100_000;
-    private static final Logger MACHINE_LOG = Logger.getLogger(PeerMachine.class.getName());
-    private static final Logger SESSION_LOG = Logger.getLogger(io.pinhole.wireguard.WireGuardSession.class.getName());
+    private static final Logger MACHINE_LOG = Logger.getLogger(io.pinhole.config.LogNames.PATH);
+    private static final Logger SESSION_LOG = Logger.getLogger(io.pinhole.config.LogNames.WIREGUARD);
     private static Level savedLevel;
     private static Level savedSessionLevel;
 

@@ -49,7 +49,7 @@ import org.junit.jupiter.api.Test;
 class RendezvousFuzzTest {
     private static final int DATAGRAMS = 100_000;
     private static final long SECOND = 1_000_000_000L;
-    private static final Logger SERVER_LOG = Logger.getLogger(Rendezvous.class.getName());
+    private static final Logger SERVER_LOG = Logger.getLogger(io.pinhole.config.LogNames.RENDEZVOUS);
     private static Level savedLevel;
 
     private static final NoisePrivateKey SERVER_KEY = privateKey(0x5e);

@@ -1117,7 +1117,7 @@ class RendezvousTest {
 
     @Test
     void theStartOfRelayingIsLoggedOnceNotPerFrame() {
-        java.util.logging.Logger log = java.util.logging.Logger.getLogger(Rendezvous.class.getName());
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(io.pinhole.config.LogNames.RENDEZVOUS);
         List<String> lines = new java.util.ArrayList<>();
         java.util.logging.Handler handler = new java.util.logging.Handler() {
             @Override
@@ -1145,8 +1145,8 @@ class RendezvousTest {
             for (double t = 1; t < 59; t += 0.5) {
                 send(t, A_NAT, data);
             }
-            assertEquals(List.of("relaying for " + A.shortId() + " at " + A_NAT + " -> " + B.shortId() + " at "
-                    + B_NAT), lines, "once for a minute of relaying");
+            assertEquals(List.of("relaying for \"" + A.toString().substring(0, 8) + "\" at 198.51.100.2:40001 -> \""
+                    + B.toString().substring(0, 8) + "\" at 192.0.2.2:40002"), lines, "once for a minute of relaying");
             send(59, B_NAT, data);
             assertEquals(2, lines.size(), "the other direction is its own news");
 
@@ -1161,7 +1161,7 @@ class RendezvousTest {
             send(179, A_NAT, data);
             send(179, A_NAT, data);
             assertEquals(4, lines.size(), "toward B's new endpoint: news, once");
-            assertTrue(lines.get(3).endsWith(" at " + B_NAT_NEW_PORT), lines.get(3));
+            assertTrue(lines.get(3).endsWith(" at 192.0.2.2:40998"), lines.get(3));
         } finally {
             log.removeHandler(handler);
             log.setLevel(savedLevel);

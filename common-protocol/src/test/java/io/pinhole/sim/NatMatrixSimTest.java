@@ -142,7 +142,7 @@ class NatMatrixSimTest {
     void everyCellConnectsAndEndsDirectWhereTheNatsAllowIt() throws IOException {
         Map<String, List<Run>> results = new LinkedHashMap<>();
         // the failing cells would log a thousand warnings (no answer, retrying): the table says it
-        java.util.logging.Logger cores = java.util.logging.Logger.getLogger("io.pinhole");
+        java.util.logging.Logger cores = java.util.logging.Logger.getLogger(io.pinhole.config.LogNames.ROOT);
         java.util.logging.Level level = cores.getLevel();
         cores.setLevel(java.util.logging.Level.SEVERE);
         try {

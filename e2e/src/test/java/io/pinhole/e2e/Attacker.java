@@ -28,7 +28,7 @@ final class Attacker {
     static final int AS_RDV = 40002;
 
     private static final Pattern REGISTERED = Pattern.compile(
-        "(?:re-)?registered (\\S+) \\(session ([0-9a-f]+)\\) from /([0-9.]+):(\\d+)");
+        "(?:re-)?registered (\"[^\"]+\") \\(session ([0-9a-f]+)\\) from ([0-9.]+):(\\d+)");
 
     private final Lab lab;
     private final List<String> rules = new ArrayList<>();
@@ -87,7 +87,10 @@ final class Attacker {
         }
     }
 
-    /** The latest registration of the key whose short id is {@code shortId}, from the server's log; null if none. */
+    /**
+     * The latest registration of the key whose short id is {@code shortId} (quoted, as logged: see
+     * {@link Pinhole#shortId}), from the server's log; null if none.
+     */
     static Registration registration(Lab.Proc server, String shortId) {
         Registration last = null;
         Matcher m = REGISTERED.matcher(server.logText());

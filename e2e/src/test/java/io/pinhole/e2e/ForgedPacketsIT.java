@@ -68,8 +68,8 @@ class ForgedPacketsIT {
         pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", a, b);
         Net.assertPings(lab, "a", Peer.A.remote, 5);
 
-        String idA = pinhole.publicKey(Peer.A).substring(0, 8);
-        String idB = pinhole.publicKey(Peer.B).substring(0, 8);
+        String idA = Pinhole.shortId(pinhole.publicKey(Peer.A));
+        String idB = Pinhole.shortId(pinhole.publicKey(Peer.B));
         Attacker.Registration regA = Attacker.registration(server, idA);
         Attacker.Registration regB = Attacker.registration(server, idB);
         assertNotNull(regA, "the server never logged A's registration");
@@ -256,7 +256,7 @@ class ForgedPacketsIT {
                 "B sent tunnel traffic somewhere other than NAT A's real endpoint " + endpointA),
             () -> assertTrue(ct.output().contains("dst=" + regA.ip() + " sport=" + portB + " dport=" + regA.port()),
                 "NAT B has no mapping from B to A's real endpoint any more:\n" + ct.output()),
-            () -> assertTrue(badMacCounted, "the server's stats never showed BAD_MAC: " + lastStats(server)),
+            () -> assertTrue(badMacCounted, "the server's stats never showed bad_mac: " + lastStats(server)),
             () -> assertEquals(endpointA, Attacker.registration(server, idA).endpoint(), "the server moved A"));
 
         say("Afterwards the tunnel works both ways, and every program still runs.");
@@ -321,7 +321,7 @@ class ForgedPacketsIT {
     }
 
     static long badMacs(Lab.Proc server) {
-        Matcher m = Pattern.compile("BAD_MAC=(\\d+)").matcher(lastStats(server));
+        Matcher m = Pattern.compile("bad_mac (\\d+)").matcher(lastStats(server));
         return m.find() ? Long.parseLong(m.group(1)) : 0;
     }
 

@@ -39,7 +39,8 @@ class FuzzIT {
     /** How much a process's resident memory may grow over the second half of a flood (see Flood#rssWarm). */
     static final long RSS_BOUND_KB = 64 * 1024;
     static final Pattern STATS = Pattern.compile(
-        "stats: (\\d+) datagrams, \\d+ registrations, \\d+ pairings, (\\d+) challenges, (\\d+) dropped (\\{.*\\})");
+        "stats: (\\d+) datagrams, \\d+ registrations, \\d+ pairings, (\\d+) challenges, (\\d+) dropped"
+            + "( \\([a-z_]+ \\d+(, [a-z_]+ \\d+)*\\))?, relayed");
 
     @Test
     void rendezvousServerSurvivesTheFlood(Pinhole pinhole) throws Exception {
@@ -106,8 +107,8 @@ class FuzzIT {
         Path file = lab.logDir().resolve("fuzz-seeds.txt");
         Files.write(file, seeds);
         say(seeds.size() + " distinct seed datagrams: " + ForgedPacketsIT.describe(seeds.stream().map(HexFormat.of()::parseHex).toList()));
-        Attacker.Registration regA = Attacker.registration(server, pinhole.publicKey(Peer.A).substring(0, 8));
-        Attacker.Registration regB = Attacker.registration(server, pinhole.publicKey(Peer.B).substring(0, 8));
+        Attacker.Registration regA = Attacker.registration(server, Pinhole.shortId(pinhole.publicKey(Peer.A)));
+        Attacker.Registration regB = Attacker.registration(server, Pinhole.shortId(pinhole.publicKey(Peer.B)));
         assertNotNull(regA, "no registration of A in the server's log");
         assertNotNull(regB, "no registration of B in the server's log");
         return new Setup(lab, attacker, server, a, b, regA, regB, file);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pinhole.crypto.KeyFormatException;
+import io.pinhole.crypto.NoisePublicKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -274,6 +276,15 @@ public final class Pinhole {
     /** The public key of {@code peer}, base64. */
     public String publicKey(Peer peer) {
         return keys().publicKey(peer);
+    }
+
+    /** The short id pinhole's logs give the base64 {@code publicKey}: its first 8 characters in quotes. */
+    static String shortId(String publicKey) {
+        try {
+            return NoisePublicKey.parse(publicKey).shortId();
+        } catch (KeyFormatException e) {
+            throw new IllegalArgumentException("not a public key: " + publicKey, e);
+        }
     }
 
     static String bin(Path root, String name) {

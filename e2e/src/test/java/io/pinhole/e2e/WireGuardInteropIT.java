@@ -101,7 +101,7 @@ class WireGuardInteropIT {
             Net.awaitPing(lab, "b", PINHOLE_IP, UP, client, wg.proc());
             assertTrue(client.awaitLog("tunnel up: WireGuard handshake", Duration.ofSeconds(10)),
                 "pinhole never logged the completed WireGuard handshake: " + client.logText());
-            assertTrue(client.logText().contains("path to peer " + shortId(wg.publicKey()) + " open at /192.0.2.2:"),
+            assertTrue(client.logText().contains("path to peer " + Pinhole.shortId(wg.publicKey()) + " open at 192.0.2.2:"),
                 "pinhole should have opened the path to NAT B's public address: " + client.logText());
             Net.assertPings(lab, "b", PINHOLE_IP, 5);
             Net.assertPings(lab, "rdv", WG_IP, 5);
@@ -243,10 +243,5 @@ class WireGuardInteropIT {
         for (String bad : List.of("[ERROR]", "Exception", "failed, stopping")) {
             assertFalse(log.contains(bad), client + " logged '" + bad + "':\n" + log);
         }
-    }
-
-    /** The short id pinhole logs for a key: its first 8 base64 characters. */
-    static String shortId(String key) {
-        return key.substring(0, 8);
     }
 }

@@ -6,8 +6,13 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.Ticker;
+import io.pinhole.config.LogNames;
 import io.pinhole.rendezvous.Rendezvous;
+import io.pinhole.rendezvous.ServerDrop;
 import java.nio.ByteBuffer;
+import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * runs {@link #expire()}.
  */
 public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
-    private static final Logger LOG = LoggerFactory.getLogger(RendezvousHandler.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LogNames.RENDEZVOUS);
 
     private final Rendezvous core;
     private final Ticker ticker;
@@ -69,13 +74,22 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The statistics line: datagrams, registrations, pairings, challenges, drops by reason, then
-     * relayed frames and bytes (last, so that readers of the older line still parse it).
+     * The statistics line: datagrams, registrations, pairings, challenges, drops with their
+     * reasons, then relayed frames and bytes: {@code stats: 120 datagrams, 2 registrations,
+     * 1 pairings, 4 challenges, 3 dropped (bad_mac 2, truncated 1), relayed 10 packets (1480 bytes)}.
      */
     String statsLine() {
         return "stats: " + datagrams + " datagrams, " + core.registrations() + " registrations, " + core.pairings()
-                + " pairings, " + core.challenges() + " challenges, " + core.droppedTotal() + " dropped "
-                + core.drops() + ", relayed " + core.relayedPackets() + " packets (" + core.relayedBytes() + " bytes)";
+                + " pairings, " + core.challenges() + " challenges, " + core.droppedTotal() + " dropped"
+                + reasons(core.drops()) + ", relayed " + core.relayedPackets() + " packets (" + core.relayedBytes()
+                + " bytes)";
+    }
+
+    /** {@code " (bad_mac 2, truncated 1)"}, in the enum's order; empty when nothing was dropped. */
+    private static String reasons(Map<ServerDrop, Long> drops) {
+        StringJoiner text = new StringJoiner(", ", " (", ")").setEmptyValue("");
+        drops.forEach((drop, n) -> text.add(drop.name().toLowerCase(Locale.ROOT) + " " + n));
+        return text.toString();
     }
 
     Rendezvous core() {

@@ -1,6 +1,7 @@
 package io.pinhole.server;
 
 import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.ratelimiter.ByteBucket;
 import io.pinhole.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
@@ -90,7 +91,7 @@ public final class RendezvousMain implements Callable<Integer> {
         if (verbose) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "debug");
         }
-        Logger log = LoggerFactory.getLogger(RendezvousMain.class);
+        Logger log = LoggerFactory.getLogger(LogNames.RENDEZVOUS);
         InetSocketAddress address;
         RendezvousConfig config;
         try {
@@ -124,7 +125,7 @@ public final class RendezvousMain implements Callable<Integer> {
         try {
             server = RendezvousServer.start(address, config, key, statsSeconds);
         } catch (Exception e) {
-            System.err.println("pinhole-rendezvous: cannot listen on udp " + address + ": " + e.getMessage());
+            System.err.println("pinhole-rendezvous: cannot listen on udp " + HostPort.format(address) + ": " + e.getMessage());
             return 1;
         }
         Runnable stop = () -> {

@@ -13,6 +13,8 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.util.concurrent.Ticker;
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.rendezvous.Rendezvous;
 import io.pinhole.rendezvous.RendezvousConfig;
@@ -32,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * unbinds and stops the thread; close is idempotent. Thread-safe.
  */
 public final class RendezvousServer implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(RendezvousServer.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LogNames.RENDEZVOUS);
     /**
      * The largest datagram read whole: the largest RELAY frame a pinhole peer sends. A longer
      * datagram arrives cut to this size (UDP truncates silently); cut, it only shrinks, and if it
@@ -73,9 +75,9 @@ public final class RendezvousServer implements AutoCloseable {
                     .handler(handler);
             Channel channel = bootstrap.bind(listen).sync().channel();
             LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s, relay {}; "
-                    + "server key {}", channel.localAddress(), epoll ? "epoll" : "nio", config.maxRegistrations(),
-                    config.registrationTtl().toSeconds(), config.relayOn() ? config.relayBytesPerSecond()
-                            + " bytes/s per peer, burst " + config.relayBurstBytes() : "off", key.publicKey());
+                    + "server key {}", HostPort.format((InetSocketAddress) channel.localAddress()),
+                    epoll ? "epoll" : "nio", config.maxRegistrations(), config.registrationTtl().toSeconds(),
+                    relayText(config), key.publicKey());
             RendezvousServer server = new RendezvousServer(group, channel, handler);
             channel.eventLoop().scheduleAtFixedRate(handler::expire, 1, 1, TimeUnit.SECONDS);
             if (statsIntervalSeconds > 0) {
@@ -98,10 +100,19 @@ public final class RendezvousServer implements AutoCloseable {
                 String line = handler.statsLine();
                 if (!line.equals(last)) {
                     last = line;
-                    LOG.info(line);
+                    LOG.info("{}", line);
                 }
             }
         };
+    }
+
+    /**
+     * The relay's budget as the start line gives it, in the units of the options that set it:
+     * {@code 2M/s per peer, burst 256K}; or {@code off}.
+     */
+    static String relayText(RendezvousConfig config) {
+        return config.relayOn() ? ByteSizes.format(config.relayBytesPerSecond()) + "/s per peer, burst "
+                + ByteSizes.format(config.relayBurstBytes()) : "off";
     }
 
     /** The bound address (useful when port 0 was asked for). */

@@ -2,6 +2,7 @@ package io.pinhole.client;
 
 import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.TunException;
+import io.pinhole.config.LogNames;
 import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerOutput;
 import io.pinhole.peer.PeerStatus;
@@ -57,7 +58,7 @@ import org.slf4j.LoggerFactory;
  * warning; an unexpected failure of a thread stops the runtime with a log line saying why.
  */
 public final class ClientRuntime {
-    private static final Logger LOG = LoggerFactory.getLogger(ClientRuntime.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LogNames.CLIENT);
     private static final long TICK_MILLIS = 50;
     private static final long STATUS_INTERVAL_MILLIS = 1_000;
     private static final long PID = ProcessHandle.current().pid();

@@ -3,6 +3,8 @@ package io.pinhole.client;
 import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.SocketDevice;
 import io.pinhole.client.tun.SocketTtl;
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * goes to the {@code onFailure} callback once.
  */
 final class SpareSockets implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(SpareSockets.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LogNames.CLIENT);
     private static final long ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     /** Receives what arrives on spare socket {@code socket}. */
@@ -145,7 +147,7 @@ final class SpareSockets implements AutoCloseable {
                 return true;
             }
             sendErrors++;
-            logSendError("spare socket " + socket + ": no buffer space to send to " + to);
+            logSendError("spare socket " + socket + ": no buffer space to send to " + HostPort.format(to));
         } catch (ClosedChannelException e) {
             // closing
         } catch (SocketOptionException e) {
@@ -154,7 +156,7 @@ final class SpareSockets implements AutoCloseable {
             return e.sent(); // sent, but the TTL could not be put back: this socket only ever sends probes
         } catch (IOException | IllegalArgumentException e) {
             sendErrors++;
-            logSendError("cannot send to " + to + " from spare socket " + socket + ": " + e.getMessage());
+            logSendError("cannot send to " + HostPort.format(to) + " from spare socket " + socket + ": " + e.getMessage());
         }
         return false;
     }

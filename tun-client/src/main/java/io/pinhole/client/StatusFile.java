@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -140,13 +139,7 @@ final class StatusFile {
 
     /** {@code 198.51.100.2:40000}, {@code [2001:db8::1]:40000}, or empty for null. */
     static String hostPort(InetSocketAddress address) {
-        if (address == null) {
-            return "";
-        }
-        String host = address.getAddress() == null ? address.getHostString()
-                : address.getAddress() instanceof Inet6Address ? "[" + address.getAddress().getHostAddress() + "]"
-                : address.getAddress().getHostAddress();
-        return host + ":" + address.getPort();
+        return address == null ? "" : HostPort.format(address);
     }
 
     /** The file's text for {@code status}. */

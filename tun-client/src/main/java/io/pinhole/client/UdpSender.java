@@ -2,6 +2,8 @@ package io.pinhole.client;
 
 import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.SocketTtl;
+import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -30,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * and name included), later ones at DEBUG. A datagram is never sent at full TTL instead.
  */
 final class UdpSender {
-    private static final Logger LOG = LoggerFactory.getLogger(UdpSender.class);
+    private static final Logger LOG = LoggerFactory.getLogger(LogNames.CLIENT);
     private static final long ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     /** Makes the {@link SocketTtl} of a channel ({@code SocketTtl::of} outside tests). */
@@ -77,7 +79,8 @@ final class UdpSender {
                 ttl.restore();
                 LOG.info("the TTL of the UDP socket is restored");
             } catch (SocketOptionException e) {
-                logSendError("the UDP socket still has a limited TTL, so this datagram may not reach " + to + ": "
+                logSendError("the UDP socket still has a limited TTL, so this datagram may not reach " + HostPort.format(to)
+                        + ": "
                         + e.getMessage());
             }
         }
@@ -87,7 +90,7 @@ final class UdpSender {
             // stopping
         } catch (IOException | IllegalArgumentException e) {
             sendErrors++;
-            logSendError("cannot send to " + to + ": " + e.getMessage());
+            logSendError("cannot send to " + HostPort.format(to) + ": " + e.getMessage());
         }
     }
 
@@ -114,7 +117,7 @@ final class UdpSender {
             return false; // stopping
         } catch (IOException | IllegalArgumentException e) {
             sendErrors++;
-            logSendError("cannot send to " + to + " with TTL " + ttlHops + ": " + e.getMessage());
+            logSendError("cannot send to " + HostPort.format(to) + " with TTL " + ttlHops + ": " + e.getMessage());
             return false;
         }
     }

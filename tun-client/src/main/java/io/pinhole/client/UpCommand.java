@@ -5,6 +5,7 @@ import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.TunException;
 import io.pinhole.config.HostPort;
+import io.pinhole.config.LogNames;
 import io.pinhole.crypto.KeyFormatException;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
@@ -223,7 +224,7 @@ final class UpCommand implements Callable<Integer> {
         InetSocketAddress server = rendezvous == null ? null : endpoint("--rendezvous", rendezvous);
         InetSocketAddress staticPeer = peerEndpoint == null ? null : endpoint("--peer-endpoint", peerEndpoint);
 
-        Logger log = LoggerFactory.getLogger(UpCommand.class);
+        Logger log = LoggerFactory.getLogger(LogNames.CLIENT);
         TunDevice tun;
         try {
             tun = TunDevice.open(device);
@@ -351,11 +352,11 @@ final class UpCommand implements Callable<Integer> {
         String device = auto ? Underlay.routeDevice(target) : underlay;
         if (device == null) {
             log.info("udp socket not bound to a device ({}): give --underlay DEVICE to keep it off the tunnel",
-                    target == null ? "only listening" : "no route to " + target + " at start");
+                    target == null ? "only listening" : "no route to " + HostPort.format(target) + " at start");
             return null;
         }
         if (device.equals(tunName)) {
-            throw new SetupException(auto ? 1 : PinholeMain.USAGE, (auto ? "the route to " + target : "--underlay")
+            throw new SetupException(auto ? 1 : PinholeMain.USAGE, (auto ? "the route to " + HostPort.format(target) : "--underlay")
                     + " goes through " + tunName + ", the tunnel itself; give --underlay DEVICE");
         }
         try {
@@ -374,7 +375,7 @@ final class UpCommand implements Callable<Integer> {
             throw new SetupException(1, "--underlay " + device + ": " + e.getMessage());
         }
         log.info("udp socket bound to {}{}: routes through {} cannot capture it", device,
-                auto ? " (the route to " + target + ")" : "", tunName);
+                auto ? " (the route to " + HostPort.format(target) + ")" : "", tunName);
         return device;
     }
 

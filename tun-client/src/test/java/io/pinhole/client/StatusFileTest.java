@@ -76,7 +76,7 @@ class StatusFileTest {
                 at("2001:db8::7", 40001), 0, 0, 0);
         String text = StatusFile.format(StatusFile.Status.of("tun0", 1, 2, punching));
         assertTrue(text.contains("\nstate=waiting_for_peer\npath=none\nendpoint=\nrtt_ms=\ntunnel=down\n"
-                + "public=[2001:db8:0:0:0:0:0:7]:40001\n"), text);
+                + "public=[2001:db8::7]:40001\n"), text);
         assertEquals("1.24", rtt(1_235_000));
         assertEquals("0.00", rtt(4_999));
         assertEquals("0.01", rtt(5_000));

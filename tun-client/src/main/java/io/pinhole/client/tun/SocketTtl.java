@@ -1,6 +1,7 @@
 package io.pinhole.client.tun;
 
 import com.sun.jna.LastErrorException;
+import io.pinhole.config.HostPort;
 import java.io.IOException;
 import java.lang.reflect.InaccessibleObjectException;
 import java.lang.reflect.InvocationTargetException;
@@ -203,10 +204,7 @@ public final class SocketTtl {
         String local;
         try {
             SocketAddress address = channel.getLocalAddress();
-            local = address instanceof InetSocketAddress a
-                    ? (a.getAddress() instanceof Inet6Address ? "[" + a.getAddress().getHostAddress() + "]"
-                            : a.getAddress().getHostAddress()) + ":" + a.getPort()
-                    : "(unbound)";
+            local = address instanceof InetSocketAddress a ? HostPort.format(a) : "(unbound)";
         } catch (IOException e) {
             local = "(closed)";
         }

@@ -5,6 +5,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLong;
 import com.sun.jna.Pointer;
+import io.pinhole.config.LogNames;
 import java.lang.ref.Reference;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -45,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * {@code read} returns -1 and {@code write}/{@code configure} throw {@link TunClosedException}.
  */
 public final class TunDevice implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(TunDevice.class);
+    private static final Logger log = LoggerFactory.getLogger(LogNames.TUN);
 
     /** Largest packet handled by the heap-buffer copy path (a TUN MTU is at most 65535). */
     static final int MAX_PACKET = 65536;
