@@ -204,8 +204,8 @@ fi
 [[ -f tun-client/target/pinhole.jar && -f rendezvous-server/target/pinhole-rendezvous.jar ]] \
   || die "build first (mvn -B -DskipTests package)"
 
-bin/pinhole genkey >"$WORK/a.key"
-bin/pinhole genkey >"$WORK/b.key"
+(umask 077; bin/pinhole genkey >"$WORK/a.key")  # pinhole up refuses a key file others can read
+(umask 077; bin/pinhole genkey >"$WORK/b.key")
 PUB_A=$(bin/pinhole pubkey <"$WORK/a.key")
 PUB_B=$(bin/pinhole pubkey <"$WORK/b.key")
 log "peer a $PUB_A, peer b $PUB_B; ${#RUN[@]} cells, timeout ${TIMEOUT} s each, budget ${BUDGET} s; logs in $WORK"

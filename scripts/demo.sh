@@ -115,8 +115,8 @@ LAB_UP=1
 lab/lab.sh -v up "$P" --nat-a "$NAT_A" --nat-b "$NAT_B"
 
 hr "Fresh keys"
-bin/pinhole genkey >"$WORK/a.key"
-bin/pinhole genkey >"$WORK/b.key"
+(umask 077; bin/pinhole genkey >"$WORK/a.key")  # pinhole up refuses a key file others can read
+(umask 077; bin/pinhole genkey >"$WORK/b.key")
 PUB_A=$(bin/pinhole pubkey <"$WORK/a.key")
 PUB_B=$(bin/pinhole pubkey <"$WORK/b.key")
 echo "peer A public key: $PUB_A"

@@ -9,6 +9,7 @@ import io.pinhole.e2e.Pinhole.Peer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.ArrayList;
@@ -61,24 +62,36 @@ class CliErrorsIT {
 
     @Test
     void withoutRootOrCapNetAdminTheClientSaysSo(Pinhole pinhole) throws IOException {
-        say("Run the client as user nobody with no capabilities (from a copy of the jar and a test key in a");
-        say("world-readable temporary directory, wherever this checkout lives).");
+        say("Run the client as user nobody with no capabilities (from a copy of the jar in a world-readable");
+        say("temporary directory, wherever this checkout lives, and a copy of a test key that nobody owns, mode 0600).");
         Path root = Path.of(pinhole.bin("pinhole")).getParent().getParent();
         Path dir = Files.createTempDirectory("pinhole-cli-");
         try {
             Path jar = Files.copy(root.resolve("tun-client/target/pinhole.jar"),
                 dir.resolve("pinhole.jar"));
             Path key = Files.copy(pinhole.privateKeyFile(Peer.A), dir.resolve("a.key"));
-            for (Path f : new Path[] {dir, jar, key}) {
+            for (Path f : new Path[] {dir, jar}) {
                 f.toFile().setReadable(true, false);
                 f.toFile().setExecutable(f == dir, false);
             }
+            Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+            Files.setAttribute(key, "unix:uid", 65534); // `pinhole up` refuses a key file others can read
             String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             Lab.Result r = pinhole.lab().exec(Peer.A.node, LIMIT, "setpriv", "--reuid=65534", "--regid=65534",
                 "--clear-groups", "--inh-caps=-all", "env", "HOME=" + dir, javaBin, "-jar", jar.toString(), "up",
                 "--rendezvous", "203.0.113.10:7777", "--private-key", key.toString(),
                 "--peer", pinhole.publicKey(Peer.B), "--dev", "tun0", "--local", "10.10.0.1", "--remote", "10.10.0.2");
             assertClearFailure(r, "root", "CAP_NET_ADMIN");
+
+            say("The same user with a key file it may not read (root's, mode 0600): one line, exit 2.");
+            Files.setAttribute(key, "unix:uid", 0);
+            Lab.Result denied = pinhole.lab().exec(Peer.A.node, LIMIT, "setpriv", "--reuid=65534", "--regid=65534",
+                "--clear-groups", "--inh-caps=-all", "env", "HOME=" + dir, javaBin, "-jar", jar.toString(), "up",
+                "--rendezvous", "203.0.113.10:7777", "--private-key", key.toString(),
+                "--peer", pinhole.publicKey(Peer.B), "--dev", "tun0", "--local", "10.10.0.1", "--remote", "10.10.0.2");
+            assertEquals(2, denied.exitCode(), "exit 2: " + denied);
+            assertEquals("pinhole up: cannot read private key file " + key + ": permission denied",
+                denied.output().strip(), "one line, no exception name");
         } finally {
             try (var files = Files.walk(dir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

@@ -12,6 +12,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -287,6 +288,13 @@ public final class Pinhole {
         }
     }
 
+    /** Writes {@code text} to {@code file} readable by its owner only (0600), as `pinhole up` wants a key file. */
+    static Path writeSecret(Path file, String text) throws IOException {
+        Files.deleteIfExists(file);
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        return Files.writeString(file, text);
+    }
+
     static String bin(Path root, String name) {
         Path p = root.resolve("bin").resolve(name);
         if (!Files.isExecutable(p)) {
@@ -327,7 +335,7 @@ public final class Pinhole {
                     String key = lastLine(g.output());
                     assertEquals(32, Base64.getDecoder().decode(key).length, "genkey must print a base64 X25519 key: " + g);
                     priv[i] = dir.resolve((i == 0 ? "a" : "b") + ".key");
-                    Files.writeString(priv[i], key + "\n");
+                    writeSecret(priv[i], key + "\n");
                     Lab.Result p = lab.host(Duration.ofSeconds(60), priv[i], pinhole, "pubkey");
                     assertTrue(p.ok(), "bin/pinhole pubkey failed: " + p);
                     pub[i] = lastLine(p.output());

@@ -202,7 +202,7 @@ class WireGuardInteropIT {
         Path wgPsk = lab.logDir().resolve("psk-wg");
         Lab.Result gen = lab.exec("rdv", Duration.ofSeconds(10), "wg", "genpsk");
         assertTrue(gen.ok(), "wg genpsk failed: " + gen);
-        Files.writeString(wgPsk, gen.output().strip() + "\n");
+        Pinhole.writeSecret(wgPsk, gen.output().strip() + "\n");
         assertFalse(Files.readString(pinholePsk).strip().equals(Files.readString(wgPsk).strip()), "two fresh PSKs are equal");
         return new Path[] {pinholePsk, wgPsk};
     }
@@ -224,8 +224,7 @@ class WireGuardInteropIT {
         assertTrue(r.ok(), "pinhole genpsk failed: " + r);
         List<String> lines = r.output().strip().lines().toList();
         Path file = pinhole.lab().logDir().resolve(name);
-        Files.writeString(file, lines.get(lines.size() - 1).strip() + "\n");
-        return file;
+        return Pinhole.writeSecret(file, lines.get(lines.size() - 1).strip() + "\n");
     }
 
     static Path randomFile(Lab lab, String name) throws Exception {

@@ -1,20 +1,20 @@
 package io.pinhole.server;
 
+import io.pinhole.config.ArgumentErrors;
 import io.pinhole.config.HostPort;
 import io.pinhole.config.LogNames;
+import io.pinhole.config.KeyFileException;
+import io.pinhole.config.KeyFiles;
+import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.ratelimiter.ByteBucket;
 import io.pinhole.rendezvous.RendezvousConfig;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
-import io.pinhole.crypto.KeyFormatException;
-import io.pinhole.crypto.NoisePrivateKey;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
@@ -23,17 +23,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
 /**
  * RendezvousMain: the {@code pinhole-rendezvous} command. Runs until SIGTERM or Ctrl-C, then
- * closes the socket and exits 0. Exit 2 for bad arguments, 1 when the address cannot be bound.
+ * closes the socket and exits 0. Exit 2 for bad arguments (one line, worded by
+ * {@link ArgumentErrors} when picocli cannot parse them; a {@code --private-key} file that group
+ * or others can read is one), 1 when the address cannot be bound. {@code -h}/{@code --help}
+ * prints the usage on stdout, exit 0.
  */
 @Command(name = "pinhole-rendezvous", mixinStandardHelpOptions = true, version = "pinhole-rendezvous 0.1.0",
         description = "Public rendezvous server for pinhole: pairs peers by public key, tells each the "
                 + "other's observed endpoint, and relays for pairs that cannot meet directly.")
 public final class RendezvousMain implements Callable<Integer> {
     private static final Pattern BYTE_COUNT = Pattern.compile("([0-9]+)([KkMm]?)");
+    /** Exit code for bad arguments or input. */
+    static final int USAGE = 2;
 
     @Option(names = "--listen", paramLabel = "HOST:PORT", defaultValue = "0.0.0.0:7777",
             description = "UDP address to listen on (default: ${DEFAULT-VALUE}).")
@@ -65,11 +72,11 @@ public final class RendezvousMain implements Callable<Integer> {
 
     @Option(names = "--private-key", paramLabel = "FILE",
             description = "The server's X25519 private key (from `pinhole genkey`), so its public key stays the "
-                    + "same across restarts and clients can pin it with --rendezvous-key. Default: a new key "
-                    + "each start.")
+                    + "same across restarts and clients can pin it with --rendezvous-key; only its owner may read "
+                    + "it (default: a new key each start).")
     Path privateKeyFile;
 
-    @Option(names = {"-v", "--verbose"}, description = "Log debug detail.")
+    @Option(names = {"-v", "--verbose"}, description = "Log debug detail (default: off).")
     boolean verbose;
 
     public static void main(String[] args) {
@@ -83,7 +90,17 @@ public final class RendezvousMain implements Callable<Integer> {
             cmd.getErr().println("pinhole-rendezvous: " + e.getMessage());
             return 1;
         });
+        cli.setParameterExceptionHandler((e, rest) -> usageError(e));
         return cli.execute(args);
+    }
+
+    /** Prints the one line for a command line picocli could not parse; returns {@link #USAGE}. */
+    private static int usageError(ParameterException e) {
+        CommandSpec spec = e.getCommandLine().getCommandSpec();
+        CommandLine.ParseResult parsed = e.getCommandLine().getParseResult();
+        spec.commandLine().getErr().println(ArgumentErrors.line(spec.name(),
+                parsed == null ? List.of() : parsed.unmatched(), false, "--listen HOST:PORT", e.getMessage()));
+        return USAGE;
     }
 
     @Override
@@ -105,21 +122,15 @@ public final class RendezvousMain implements Callable<Integer> {
             config = new RendezvousConfig(ttl, ttl.dividedBy(3), maxRegistrations, Duration.ofSeconds(1), rate, burst);
         } catch (IllegalArgumentException e) {
             System.err.println("pinhole-rendezvous: " + e.getMessage());
-            return 2;
+            return USAGE;
         }
         NoisePrivateKey key;
-        if (privateKeyFile == null) {
-            key = NoisePrivateKey.generate(new SecureRandom());
-        } else {
-            try {
-                key = NoisePrivateKey.parse(new String(Files.readAllBytes(privateKeyFile), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                System.err.println("pinhole-rendezvous: cannot read --private-key " + privateKeyFile + ": " + e);
-                return 2;
-            } catch (KeyFormatException e) {
-                System.err.println("pinhole-rendezvous: --private-key " + privateKeyFile + ": " + e.getMessage());
-                return 2;
-            }
+        try {
+            key = privateKeyFile == null ? NoisePrivateKey.generate(new SecureRandom())
+                    : KeyFiles.privateKey(privateKeyFile);
+        } catch (KeyFileException e) {
+            System.err.println("pinhole-rendezvous: " + e.getMessage());
+            return USAGE;
         }
         RendezvousServer server;
         try {

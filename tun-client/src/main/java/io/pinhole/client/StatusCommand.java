@@ -1,5 +1,6 @@
 package io.pinhole.client;
 
+import io.pinhole.config.FileErrors;
 import io.pinhole.peer.PathKind;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,11 +31,12 @@ final class StatusCommand implements Callable<Integer> {
     String device;
 
     @Option(names = "--status-file", paramLabel = "PATH",
-            description = "Read this status file (as given to `pinhole up --status-file`); default: "
-                    + "/run/pinhole/<dev>.status.")
+            description = "The status file to read: the one given to `pinhole up --status-file`, if any "
+                    + "(default: /run/pinhole/<dev>.status).")
     Path statusFile;
 
-    @Option(names = "--raw", description = "Print the status file as it is (key=value lines).")
+    @Option(names = "--raw",
+            description = "Print the status file as it is, key=value lines (default: off: two lines for people).")
     boolean raw;
 
     /** The time and process checks; replaced in tests. */
@@ -56,7 +58,7 @@ final class StatusCommand implements Callable<Integer> {
         } catch (StatusFile.MalformedException e) {
             return fail(e.getMessage());
         } catch (IOException e) {
-            return fail("cannot read " + file + ": " + StatusFile.reason(e));
+            return fail("cannot read " + file + ": " + FileErrors.reason(e));
         }
         String stale = status.staleReason(wallMillis.getAsLong(), pidAlive);
         if (stale != null) {

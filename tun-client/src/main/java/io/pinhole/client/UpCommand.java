@@ -2,10 +2,14 @@ package io.pinhole.client;
 
 import io.pinhole.client.tun.SocketDevice;
 import io.pinhole.client.tun.SocketOptionException;
+import io.pinhole.client.tun.InterfaceName;
 import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.TunException;
+import io.pinhole.config.FileErrors;
 import io.pinhole.config.HostPort;
 import io.pinhole.config.LogNames;
+import io.pinhole.config.KeyFileException;
+import io.pinhole.config.KeyFiles;
 import io.pinhole.crypto.KeyFormatException;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
@@ -13,11 +17,9 @@ import io.pinhole.peer.PeerConfig;
 import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerTimers;
 import io.pinhole.peer.Traversal;
-import io.pinhole.crypto.PresharedKey;
 import io.pinhole.wireguard.SessionTimers;
 import java.time.Clock;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.BindException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -27,7 +29,6 @@ import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -48,8 +49,9 @@ import picocli.CommandLine.Spec;
  * UpCommand: {@code pinhole up}: opens the TUN device, finds the peer (through the rendezvous
  * server and hole punching; or at a static {@code --peer-endpoint}; or by waiting to be
  * contacted), runs WireGuard with it and carries IP packets until SIGTERM or Ctrl-C, then leaves,
- * removes the device and exits 0. Bad arguments exit 2; a failure to set up exits 1; each with
- * one line saying what is wrong and what to do.
+ * removes the device and exits 0. Bad arguments exit 2 (among them a {@code --dev} that is no
+ * interface name, and a key file that is unreadable or that group or others can read); a failure
+ * to set up exits 1; each with one line saying what is wrong and what to do.
  */
 @Command(name = "up", description = "Bring the tunnel up and keep it up until stopped.",
         defaultValueProvider = UpCommand.Defaults.class)
@@ -59,38 +61,46 @@ final class UpCommand implements Callable<Integer> {
     static final int DEFAULT_MTU = 1420;
 
     @Option(names = "--rendezvous", paramLabel = "HOST:PORT",
-            description = "The rendezvous server through which the peers find each other.")
+            description = "The rendezvous server through which the peers find each other (default: none: "
+                    + "static mode with --peer-endpoint, or listen only).")
     String rendezvous;
 
     @Option(names = "--rendezvous-key", paramLabel = "PUBKEY",
             description = "The rendezvous server's public key (its log shows it); registrations go only to a "
-                    + "server holding the matching private key. Default: learn it from the server.")
+                    + "server holding the matching private key (default: learn it from the server).")
     String rendezvousKey;
 
     @Option(names = "--peer-endpoint", paramLabel = "HOST:PORT",
             description = "Contact the peer directly at this UDP endpoint, with no rendezvous (static mode; the "
-                    + "peer may be a plain WireGuard peer). Without it and without --rendezvous, only listen.")
+                    + "peer may be a plain WireGuard peer). Without it and without --rendezvous, only listen "
+                    + "(default: none).")
     String peerEndpoint;
 
     @Option(names = "--preshared-key", paramLabel = "FILE",
-            description = "WireGuard pre-shared key file (from `pinhole genpsk` or `wg genpsk`); both sides need it.")
+            description = "WireGuard pre-shared key file (from `pinhole genpsk` or `wg genpsk`); both sides need it; "
+                    + "only its owner may read it (default: none).")
     Path presharedKeyFile;
 
     @Option(names = "--private-key", required = true, paramLabel = "FILE",
-            description = "File holding this peer's private key (from `pinhole genkey`).")
+            description = "File holding this peer's private key (from `pinhole genkey`); only its owner may read "
+                    + "it (required).")
     Path privateKeyFile;
 
-    @Option(names = "--peer", required = true, paramLabel = "PUBKEY", description = "The other peer's public key.")
+    @Option(names = "--peer", required = true, paramLabel = "PUBKEY",
+            description = "The other peer's public key (required).")
     String peer;
 
     @Option(names = "--dev", defaultValue = "tun0", paramLabel = "NAME",
-            description = "TUN device to create (default: ${DEFAULT-VALUE}).")
+            description = "TUN device to create: at most 15 characters, no '/', ':' or whitespace "
+                    + "(default: ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--local", required = true, paramLabel = "IPV4", description = "This end's tunnel address.")
+    @Option(names = "--local", required = true, paramLabel = "IPV4",
+            description = "This end's tunnel address (required).")
     String local;
 
-    @Option(names = "--remote", required = true, paramLabel = "IPV4", description = "The other end's tunnel address.")
+    @Option(names = "--remote", required = true, paramLabel = "IPV4",
+            description = "The other end's tunnel address (required).")
     String remote;
 
     @Option(names = "--mtu", defaultValue = "" + DEFAULT_MTU, paramLabel = "N",
@@ -102,12 +112,13 @@ final class UpCommand implements Callable<Integer> {
     int listenPort;
 
     @Option(names = "--no-relay",
-            description = "Never carry the tunnel through the rendezvous server's relay: direct paths only.")
+            description = "Never carry the tunnel through the rendezvous server's relay: direct paths only "
+                    + "(default: off).")
     boolean noRelay;
 
     @Option(names = "--no-birthday",
             description = "Never try birthday punching (256 spare UDP sockets and up to 2,048 probes per attempt, "
-                    + "for a peer behind a symmetric NAT); such a pair then stays on the relay.")
+                    + "for a peer behind a symmetric NAT); such a pair then stays on the relay (default: off).")
     boolean noBirthday;
 
     @Option(names = "--opener-ttl", paramLabel = "N",
@@ -123,11 +134,11 @@ final class UpCommand implements Callable<Integer> {
     String underlay;
 
     @Option(names = "--status-file", paramLabel = "PATH",
-            description = "Write the tunnel's state here once a second, for `pinhole status` "
+            description = "Where to write the tunnel's state once a second, for `pinhole status` "
                     + "(default: /run/pinhole/<dev>.status).")
     Path statusFile;
 
-    @Option(names = {"-v", "--verbose"}, description = "Log debug detail.")
+    @Option(names = {"-v", "--verbose"}, description = "Log debug detail (default: off).")
     boolean verbose;
 
     @Spec
@@ -169,7 +180,18 @@ final class UpCommand implements Callable<Integer> {
     }
 
     private int run() throws SetupException, InterruptedException {
-        NoisePrivateKey key = readPrivateKey(privateKeyFile);
+        if (!InterfaceName.isValid(device)) {
+            throw new SetupException(PinholeMain.USAGE, "--dev '" + visible(device) + "' is not a valid interface "
+                    + "name (at most 15 characters, no '/', ':' or whitespace)");
+        }
+        NoisePrivateKey key;
+        byte[] psk;
+        try {
+            key = KeyFiles.privateKey(privateKeyFile);
+            psk = presharedKeyFile == null ? null : KeyFiles.presharedKey(presharedKeyFile);
+        } catch (KeyFileException e) {
+            throw new SetupException(PinholeMain.USAGE, e.getMessage());
+        }
         NoisePublicKey peerKey = parsePeer(peer);
         if (peerKey.equals(key.publicKey())) {
             throw new SetupException(PinholeMain.USAGE, "--peer is this peer's own public key; "
@@ -220,7 +242,6 @@ final class UpCommand implements Callable<Integer> {
                 throw new SetupException(PinholeMain.USAGE, "--rendezvous-key: " + e.getMessage());
             }
         }
-        byte[] psk = presharedKeyFile == null ? null : readPresharedKey(presharedKeyFile);
         InetSocketAddress server = rendezvous == null ? null : endpoint("--rendezvous", rendezvous);
         InetSocketAddress staticPeer = peerEndpoint == null ? null : endpoint("--peer-endpoint", peerEndpoint);
 
@@ -308,7 +329,7 @@ final class UpCommand implements Callable<Integer> {
                 Files.createDirectories(dir);
                 Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
             } catch (IOException e) {
-                throw new SetupException(1, "cannot create " + dir + " for the status file: " + StatusFile.reason(e)
+                throw new SetupException(1, "cannot create " + dir + " for the status file: " + FileErrors.reason(e)
                         + " (give another place with --status-file)");
             }
         }
@@ -384,37 +405,6 @@ final class UpCommand implements Callable<Integer> {
         return spec != null && spec.commandLine().getParseResult().hasMatchedOption(option);
     }
 
-    private static NoisePrivateKey readPrivateKey(Path file) throws SetupException {
-        String text;
-        try (InputStream in = Files.newInputStream(file)) {
-            text = PinholeMain.readLimited(in, 4096);
-        } catch (NoSuchFileException e) {
-            throw new SetupException(PinholeMain.USAGE, "private key file " + file
-                    + " does not exist (make one: pinhole genkey > " + file + ")");
-        } catch (IOException e) {
-            throw new SetupException(PinholeMain.USAGE, "cannot read private key file " + file + ": " + e);
-        }
-        try {
-            return NoisePrivateKey.parse(text);
-        } catch (KeyFormatException e) {
-            throw new SetupException(PinholeMain.USAGE, "private key file " + file + ": " + e.getMessage());
-        }
-    }
-
-    private static byte[] readPresharedKey(Path file) throws SetupException {
-        String text;
-        try (InputStream in = Files.newInputStream(file)) {
-            text = PinholeMain.readLimited(in, 4096);
-        } catch (IOException e) {
-            throw new SetupException(PinholeMain.USAGE, "cannot read pre-shared key file " + file + ": " + e);
-        }
-        try {
-            return PresharedKey.parse(text);
-        } catch (KeyFormatException e) {
-            throw new SetupException(PinholeMain.USAGE, "pre-shared key file " + file + ": " + e.getMessage());
-        }
-    }
-
     private static InetSocketAddress endpoint(String option, String text) throws SetupException {
         try {
             return resolve(HostPort.parse(text, false));
@@ -450,6 +440,12 @@ final class UpCommand implements Callable<Integer> {
         } catch (UnknownHostException e) {
             throw new SetupException(1, "cannot resolve host '" + unresolved.getHostString() + "'");
         }
+    }
+
+    /** {@code text} with control characters shown as '?', so that a message stays one line. */
+    private static String visible(String text) {
+        return text.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
     }
 
     private static void closeQuietly(DatagramChannel udp) {

@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pinhole.config.ConsoleRun;
 import io.pinhole.peer.PathKind;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -27,26 +25,11 @@ class StatusCommandTest {
 
     private final long pid = ProcessHandle.current().pid();
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result status(String... args) {
+    private static ConsoleRun status(String... args) {
         String[] full = new String[args.length + 1];
         full[0] = "status";
         System.arraycopy(args, 0, full, 1, args.length);
-        PrintStream savedOut = System.out;
-        PrintStream savedErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int code = PinholeMain.run(full);
-            return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(savedOut);
-            System.setErr(savedErr);
-        }
+        return ConsoleRun.of(() -> PinholeMain.run(full));
     }
 
     private Path write(StatusFile.Status status) throws IOException {
@@ -60,7 +43,7 @@ class StatusCommandTest {
                 up, "203.0.113.7:40001", 2, 120, 118);
     }
 
-    private static void assertOneLineFailure(Result r, String expected) {
+    private static void assertOneLineFailure(ConsoleRun r, String expected) {
         assertEquals(1, r.code(), r.toString());
         assertEquals("", r.out());
         assertEquals("pinhole status: " + expected + "\n", r.err());
@@ -70,7 +53,7 @@ class StatusCommandTest {
     @Test
     void aRunningDirectTunnelInTwoLines() throws IOException {
         Path file = write(running(PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, System.currentTimeMillis()));
-        Result r = status("--status-file", file.toString());
+        ConsoleRun r = status("--status-file", file.toString());
         assertEquals(0, r.code(), r.toString());
         assertEquals("""
                 tun0: tunnel up, path direct to 198.51.100.2:40000, rtt 1.23 ms
@@ -95,7 +78,7 @@ class StatusCommandTest {
     @Test
     void rawPrintsTheFileAsItIs() throws IOException {
         Path file = write(running(PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, System.currentTimeMillis()));
-        Result r = status("--status-file", file.toString(), "--raw");
+        ConsoleRun r = status("--status-file", file.toString(), "--raw");
         assertEquals(0, r.code(), r.toString());
         assertEquals(Files.readString(file), r.out());
     }
@@ -128,7 +111,7 @@ class StatusCommandTest {
     void aFileNotRewrittenForMoreThanFiveSecondsIsStale_alsoRaw() throws IOException {
         Path file = write(running(PathKind.DIRECT, "198.51.100.2:40000", -1, true,
                 System.currentTimeMillis() - 60_000));
-        Result r = status("--status-file", file.toString(), "--raw");
+        ConsoleRun r = status("--status-file", file.toString(), "--raw");
         assertEquals(1, r.code(), r.toString());
         assertTrue(r.err().startsWith("pinhole status: the status of tun0 in " + file + " is stale: it was last "
                 + "updated 60."), r.err());

@@ -11,11 +11,25 @@ import java.nio.charset.StandardCharsets;
  * {@code dev_valid_name()}: 1 to 15 bytes, not "." or "..", no '/', ':' or whitespace. Control
  * characters are rejected too. A single {@code %d} (e.g. {@code "tun%d"}) asks the kernel to pick
  * the first free number.
+ *
+ * <p>Stateless and thread-safe. {@link #isValid} never throws (and loads no native code, so a
+ * caller can check a name before anything is opened); {@link #encode} throws
+ * {@link IllegalArgumentException} naming the rule that was broken.
  */
-final class InterfaceName {
+public final class InterfaceName {
     static final int MAX_BYTES = If.IFNAMSIZ - 1;
 
     private InterfaceName() {
+    }
+
+    /** Whether {@code name} is a name {@link TunDevice#open} takes. */
+    public static boolean isValid(String name) {
+        try {
+            encode(name);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /**

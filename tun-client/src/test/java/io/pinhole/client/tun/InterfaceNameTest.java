@@ -2,6 +2,7 @@ package io.pinhole.client.tun;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +17,14 @@ class InterfaceNameTest {
     @ValueSource(strings = {"tun0", "t", "tun%d", "pinhole-tun_1.x", "abcdefghijklmno", "tün0"})
     void acceptsValidNames(String name) {
         assertArrayEquals(name.getBytes(StandardCharsets.UTF_8), InterfaceName.encode(name));
+        assertTrue(InterfaceName.isValid(name));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", ".", "..", "abcdefghijklmnop", "tun/0", "tun:0", "tun 0", "tun\n0", "tünnel-abcdefgh"})
+    void isValidSaysNoWhereEncodeRefuses(String name) {
+        assertFalse(InterfaceName.isValid(name));
+        assertThrows(IllegalArgumentException.class, () -> InterfaceName.encode(name));
     }
 
     private static String rejectionMessage(String name) {
