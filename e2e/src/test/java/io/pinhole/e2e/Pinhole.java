@@ -97,6 +97,11 @@ public final class Pinhole {
 
     /** Starts the client of {@code peer}; {@code extra} are more options, e.g. {@code --listen-port 40001}. */
     public Lab.Proc startClient(Peer peer, String... extra) {
+        return startClient(peer, true, extra);
+    }
+
+    /** Starts {@code peer}'s client; with {@code ownStatusFile} false it writes its status where `up` puts it by default. */
+    public Lab.Proc startClient(Peer peer, boolean ownStatusFile, String... extra) {
         Keys k = keys();
         List<String> cmd = new ArrayList<>(List.of(bin("pinhole"), "up",
             "--rendezvous", RDV_IP + ":" + RDV_PORT,
@@ -104,7 +109,9 @@ public final class Pinhole {
             "--peer", k.publicKey(peer.other()),
             "--dev", DEV, "--local", peer.local, "--remote", peer.remote));
         cmd.addAll(List.of(extra));
-        withStatusFile(cmd, peer);
+        if (ownStatusFile) {
+            withStatusFile(cmd, peer);
+        }
         return lab.start(peer.node, peer.clientName(), cmd.toArray(String[]::new));
     }
 

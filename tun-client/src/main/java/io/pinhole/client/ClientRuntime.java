@@ -62,6 +62,7 @@ public final class ClientRuntime {
     private static final long TICK_MILLIS = 50;
     private static final long STATUS_INTERVAL_MILLIS = 1_000;
     private static final long PID = ProcessHandle.current().pid();
+    private static final long NETNS = NetNamespace.current();
 
     private final PeerMachine machine;
     private final DatagramChannel udp;
@@ -222,7 +223,7 @@ public final class ClientRuntime {
                 return;
             }
             PeerStatus status = snapshot();
-            StatusFile.write(statusFile, StatusFile.Status.of(tun.name(), PID, System.currentTimeMillis(), status));
+            StatusFile.write(statusFile, StatusFile.Status.of(tun.name(), PID, NETNS, System.currentTimeMillis(), status));
             statusWritten = true;
             if (statusFailing) {
                 statusFailing = false;

@@ -4,6 +4,7 @@ import io.pinhole.config.FileErrors;
 import io.pinhole.peer.PathKind;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -42,12 +43,20 @@ final class StatusCommand implements Callable<Integer> {
     /** The time and process checks; replaced in tests. */
     LongSupplier wallMillis = System::currentTimeMillis;
     LongPredicate pidAlive = StatusFile::alive;
+    LongSupplier netns = NetNamespace::current;
+    Path defaultDir = StatusFile.DEFAULT_DIR;
     PrintStream out = System.out;
     PrintStream err = System.err;
 
     @Override
     public Integer call() {
-        Path file = statusFile != null ? statusFile : StatusFile.defaultPath(device);
+        long ours = netns.getAsLong();
+        Path file = statusFile;
+        if (file == null) { // ours if this namespace has one of its own (not the host's), else the host's
+            Path namespaced = StatusFile.namespacedPath(defaultDir, device, ours);
+            file = ours != 0 && Files.exists(namespaced) ? namespaced
+                    : defaultDir.resolve(StatusFile.defaultPath(device).getFileName());
+        }
         String text;
         StatusFile.Status status;
         try {
@@ -59,6 +68,11 @@ final class StatusCommand implements Callable<Integer> {
             return fail(e.getMessage());
         } catch (IOException e) {
             return fail("cannot read " + file + ": " + FileErrors.reason(e));
+        }
+        if (statusFile == null && status.netns() != 0 && ours != 0 && status.netns() != ours) {
+            return fail("no pinhole is running on " + device + " in this network namespace: " + file + " is process "
+                    + status.pid() + "'s, in network namespace net:[" + Long.toUnsignedString(status.netns())
+                    + "] (run pinhole status there, e.g. with ip netns exec)");
         }
         String stale = status.staleReason(wallMillis.getAsLong(), pidAlive);
         if (stale != null) {

@@ -20,12 +20,15 @@ import java.util.regex.Pattern;
 
 /**
  * StatusFile: the file in which a running {@code pinhole up} publishes its state once a second
- * (default {@code /run/pinhole/<dev>.status}) and from which {@code pinhole status} reads it.
+ * (default {@code /run/pinhole/<dev>.status}; in a network namespace other than the host's,
+ * {@code /run/pinhole/<dev>@net-<inode>.status}, see {@link #defaultPath(String, long, boolean)})
+ * and from which {@code pinhole status} reads it.
  *
  * <p>Format: UTF-8 text, one {@code key=value} per line, exactly these keys in this order:
  * <pre>
  * device=tun0                    the TUN device
  * pid=4242                       the process writing the file
+ * netns=4026531840               its network namespace (the inode of /proc/PID/ns/net), 0 if unknown
  * updated_ms=1718000000000       when it was written, epoch milliseconds
  * state=connected                the machine's state, lower case
  * path=direct                    direct | relayed | none
@@ -55,7 +58,7 @@ final class StatusFile {
     /** A file not rewritten for longer than this is stale (the writer rewrites it every second). */
     static final long STALE_AFTER_MILLIS = 5_000;
     /** The keys, in their order in the file. */
-    static final List<String> KEYS = List.of("device", "pid", "updated_ms", "state", "path", "endpoint", "rtt_ms",
+    static final List<String> KEYS = List.of("device", "pid", "netns", "updated_ms", "state", "path", "endpoint", "rtt_ms",
             "tunnel", "public", "direct_attempts", "packets_sent", "packets_received");
     private static final int MAX_BYTES = 4096;
     private static final long RTT_RESOLUTION_NANOS = 10_000;
@@ -63,6 +66,7 @@ final class StatusFile {
     private static final Pattern STATE = Pattern.compile("[a-z_]{1,40}");
     private static final Pattern RTT = Pattern.compile("\\d{1,12}\\.\\d\\d");
     private static final Pattern COUNT = Pattern.compile("\\d{1,18}");
+    private static final Pattern NETNS = Pattern.compile("\\d{1,20}");
 
     private StatusFile() {
     }
@@ -82,14 +86,17 @@ final class StatusFile {
      * @param rttNanos round trip in nanoseconds, a multiple of 10 µs (the file's resolution), or -1
      * @param endpoint HOST:PORT or empty; {@code publicEndpoint} likewise
      */
-    record Status(String device, long pid, long updatedMs, String state, PathKind path, String endpoint,
+    record Status(String device, long pid, long netns, long updatedMs, String state, PathKind path, String endpoint,
                   long rttNanos, boolean tunnelUp, String publicEndpoint, long directAttempts, long packetsSent,
                   long packetsReceived) {
-        /** The status of {@code machine} for {@code device}, written by process {@code pid} at {@code nowMs}. */
-        static Status of(String device, long pid, long nowMs, PeerStatus machine) {
+        /**
+         * The status of {@code machine} for {@code device}, written by process {@code pid} in network
+         * namespace {@code netns} at {@code nowMs}.
+         */
+        static Status of(String device, long pid, long netns, long nowMs, PeerStatus machine) {
             long rtt = machine.rttNanos() < 0 ? -1
                     : (machine.rttNanos() + RTT_RESOLUTION_NANOS / 2) / RTT_RESOLUTION_NANOS * RTT_RESOLUTION_NANOS;
-            return new Status(device, pid, nowMs, machine.state().name().toLowerCase(Locale.ROOT), machine.path(),
+            return new Status(device, pid, netns, nowMs, machine.state().name().toLowerCase(Locale.ROOT), machine.path(),
                     hostPort(machine.endpoint()), rtt, machine.tunnelUp(), hostPort(machine.publicEndpoint()),
                     machine.directAttempts(), machine.packetsSent(), machine.packetsReceived());
         }
@@ -114,9 +121,29 @@ final class StatusFile {
         }
     }
 
-    /** The default status file of {@code device}. */
+    /** The status file of {@code device} in the host's network namespace. */
     static Path defaultPath(String device) {
         return DEFAULT_DIR.resolve(device + ".status");
+    }
+
+    /**
+     * The default status file of {@code device} for a process in network namespace {@code netns}:
+     * {@link #defaultPath(String)} in the host's namespace (or when the namespace is unknown), else
+     * {@link #namespacedPath}, so that pinholes with the same device name in two namespaces (which
+     * share /run) never share a file.
+     */
+    static Path defaultPath(String device, long netns, boolean initialNamespace) {
+        return initialNamespace || netns == 0 ? defaultPath(device) : namespacedPath(device, netns);
+    }
+
+    /** {@code /run/pinhole/<device>@net-<netns>.status}. */
+    static Path namespacedPath(String device, long netns) {
+        return namespacedPath(DEFAULT_DIR, device, netns);
+    }
+
+    /** {@code <dir>/<device>@net-<netns>.status}. */
+    static Path namespacedPath(Path dir, String device, long netns) {
+        return dir.resolve(device + "@net-" + Long.toUnsignedString(netns) + ".status");
     }
 
     /** True when {@code pid} names a running process. */
@@ -131,7 +158,8 @@ final class StatusFile {
 
     /** The file's text for {@code status}. */
     static String format(Status status) {
-        String[] values = {status.device(), Long.toString(status.pid()), Long.toString(status.updatedMs()),
+        String[] values = {status.device(), Long.toString(status.pid()), Long.toUnsignedString(status.netns()),
+            Long.toString(status.updatedMs()),
             status.state(), status.path().name().toLowerCase(Locale.ROOT), status.endpoint(), status.rttMillis(),
             status.tunnelUp() ? "up" : "down", status.publicEndpoint(), Long.toString(status.directAttempts()),
             Long.toString(status.packetsSent()), Long.toString(status.packetsReceived())};
@@ -167,9 +195,9 @@ final class StatusFile {
         if (pid == 0) {
             throw bad(values, 1, "a process id");
         }
-        return new Status(matching(values, 0, DEVICE, "a device name"), pid, count(values, 2),
-                matching(values, 3, STATE, "a state name"), pathKind(values), endpoint(values, 5), rtt(values),
-                upDown(values), endpoint(values, 8), count(values, 9), count(values, 10), count(values, 11));
+        return new Status(matching(values, 0, DEVICE, "a device name"), pid, netns(values), count(values, 3),
+                matching(values, 4, STATE, "a state name"), pathKind(values), endpoint(values, 6), rtt(values),
+                upDown(values), endpoint(values, 9), count(values, 10), count(values, 11), count(values, 12));
     }
 
     /** Reads and parses {@code file}; a malformed file's message starts with its path. */
@@ -223,13 +251,22 @@ final class StatusFile {
         return Long.parseLong(matching(values, index, COUNT, "a whole number"));
     }
 
+    /** The network namespace's inode number (an unsigned 64-bit number; 0 = unknown). */
+    private static long netns(String[] values) throws MalformedException {
+        try {
+            return Long.parseUnsignedLong(matching(values, 2, NETNS, "a namespace inode number"));
+        } catch (NumberFormatException e) {
+            throw bad(values, 2, "a namespace inode number");
+        }
+    }
+
     private static PathKind pathKind(String[] values) throws MalformedException {
         for (PathKind kind : PathKind.values()) {
-            if (kind.name().toLowerCase(Locale.ROOT).equals(values[4])) {
+            if (kind.name().toLowerCase(Locale.ROOT).equals(values[5])) {
                 return kind;
             }
         }
-        throw bad(values, 4, "direct, relayed or none");
+        throw bad(values, 5, "direct, relayed or none");
     }
 
     private static String endpoint(String[] values, int index) throws MalformedException {
@@ -244,18 +281,18 @@ final class StatusFile {
     }
 
     private static long rtt(String[] values) throws MalformedException {
-        if (values[6].isEmpty()) {
+        if (values[7].isEmpty()) {
             return -1;
         }
-        return new BigDecimal(matching(values, 6, RTT, "milliseconds with two decimals, or nothing"))
+        return new BigDecimal(matching(values, 7, RTT, "milliseconds with two decimals, or nothing"))
                 .movePointRight(6).longValueExact();
     }
 
     private static boolean upDown(String[] values) throws MalformedException {
-        return switch (values[7]) {
+        return switch (values[8]) {
             case "up" -> true;
             case "down" -> false;
-            default -> throw bad(values, 7, "up or down");
+            default -> throw bad(values, 8, "up or down");
         };
     }
 

@@ -333,7 +333,7 @@ final class UpCommand implements Callable<Integer> {
                         + " (give another place with --status-file)");
             }
         }
-        return StatusFile.defaultPath(device);
+        return StatusFile.defaultPath(device, NetNamespace.current(), NetNamespace.initial());
     }
 
     private DatagramChannel openSocket(InetSocketAddress server) throws SetupException {

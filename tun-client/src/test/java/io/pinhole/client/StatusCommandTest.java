@@ -39,7 +39,7 @@ class StatusCommandTest {
     }
 
     private StatusFile.Status running(PathKind path, String endpoint, long rttNanos, boolean up, long updatedMs) {
-        return new StatusFile.Status("tun0", pid, updatedMs, up ? "connected" : "punching", path, endpoint, rttNanos,
+        return new StatusFile.Status("tun0", pid, 0, updatedMs, up ? "connected" : "punching", path, endpoint, rttNanos,
                 up, "203.0.113.7:40001", 2, 120, 118);
     }
 
@@ -67,7 +67,7 @@ class StatusCommandTest {
         assertEquals("tun0: tunnel up, path relayed via 203.0.113.10:7777, rtt not measured yet",
                 StatusCommand.describe(running(PathKind.RELAYED, "203.0.113.10:7777", -1, true, 0)).lines()
                         .findFirst().orElseThrow());
-        StatusFile.Status nothing = new StatusFile.Status("tun0", 1, 0, "registering", PathKind.NONE, "", -1, false,
+        StatusFile.Status nothing = new StatusFile.Status("tun0", 1, 0, 0, "registering", PathKind.NONE, "", -1, false,
                 "", 0, 0, 0);
         assertEquals("""
                 tun0: tunnel down, no path
@@ -100,7 +100,7 @@ class StatusCommandTest {
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
         StatusFile.Status s = running(PathKind.DIRECT, "198.51.100.2:40000", -1, true, System.currentTimeMillis());
-        Path file = write(new StatusFile.Status(s.device(), gone.pid(), s.updatedMs(), s.state(), s.path(),
+        Path file = write(new StatusFile.Status(s.device(), gone.pid(), s.netns(), s.updatedMs(), s.state(), s.path(),
                 s.endpoint(), s.rttNanos(), s.tunnelUp(), s.publicEndpoint(), s.directAttempts(), s.packetsSent(),
                 s.packetsReceived()));
         assertOneLineFailure(status("--status-file", file.toString()), "the status of tun0 in " + file
@@ -128,5 +128,46 @@ class StatusCommandTest {
                 + " is not a pinhole status file: line 1: expected 'device=...', found '<html>'");
         assertOneLineFailure(status("--status-file", dir.toString()), "cannot read " + dir
                 + ": Is a directory");
+    }
+
+    /** {@code pinhole status} with its default path in {@link #dir}, as a process in network namespace {@code netns}. */
+    private static ConsoleRun statusIn(Path dir, long netns) {
+        return ConsoleRun.of(() -> {
+            StatusCommand command = new StatusCommand(); // inside: it takes System.out and System.err when made
+            command.defaultDir = dir;
+            command.netns = () -> netns;
+            return new picocli.CommandLine(command).execute();
+        });
+    }
+
+    private StatusFile.Status inNamespace(long netns, String endpoint) {
+        return new StatusFile.Status("tun0", pid, netns, System.currentTimeMillis(), "connected", PathKind.DIRECT,
+                endpoint, 1_000_000, true, "203.0.113.7:40001", 1, 1, 1);
+    }
+
+    @Test
+    void eachNetworkNamespaceReadsItsOwnStatusAndNeverAnothers() throws IOException {
+        StatusFile.write(dir.resolve("tun0.status"), inNamespace(111, "198.51.100.2:40000")); // the host's on tun0
+        StatusFile.write(StatusFile.namespacedPath(dir, "tun0", 222), inNamespace(222, "192.0.2.2:40000"));
+
+        ConsoleRun host = statusIn(dir, 111);
+        assertEquals(0, host.code(), host.toString());
+        assertTrue(host.out().contains("direct to 198.51.100.2:40000"), host.out());
+
+        ConsoleRun other = statusIn(dir, 222);
+        assertEquals(0, other.code(), other.toString());
+        assertTrue(other.out().contains("direct to 192.0.2.2:40000"), "its own file: " + other.out());
+
+        ConsoleRun none = statusIn(dir, 333);
+        assertOneLineFailure(none, "no pinhole is running on tun0 in this network namespace: " + dir.resolve("tun0.status")
+                + " is process " + pid + "'s, in network namespace net:[111] (run pinhole status there, e.g. with "
+                + "ip netns exec)");
+    }
+
+    @Test
+    void aStatusFileOfUnknownNamespaceIsRead() throws IOException {
+        StatusFile.write(dir.resolve("tun0.status"), inNamespace(0, "198.51.100.2:40000"));
+        ConsoleRun r = statusIn(dir, 333);
+        assertEquals(0, r.code(), r.toString());
     }
 }

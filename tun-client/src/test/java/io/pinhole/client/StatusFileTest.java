@@ -30,6 +30,7 @@ class StatusFileTest {
     static final String TEXT = """
             device=tun0
             pid=4242
+            netns=4026531840
             updated_ms=1718000000000
             state=connected
             path=direct
@@ -42,7 +43,7 @@ class StatusFileTest {
             packets_received=118
             """;
 
-    static final StatusFile.Status STATUS = new StatusFile.Status("tun0", 4242, 1_718_000_000_000L, "connected",
+    static final StatusFile.Status STATUS = new StatusFile.Status("tun0", 4242, 4_026_531_840L, 1_718_000_000_000L, "connected",
             PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, "203.0.113.7:40001", 1, 120, 118);
 
     private static InetSocketAddress at(String ip, int port) throws IOException {
@@ -53,7 +54,7 @@ class StatusFileTest {
     void theMachinesStatusIsWrittenAsExactlyTheDocumentedLines() throws IOException {
         PeerStatus machine = new PeerStatus(PeerState.CONNECTED, PathKind.DIRECT, at("198.51.100.2", 40000),
                 1_234_567, true, at("203.0.113.7", 40001), 1, 120, 118);
-        StatusFile.Status status = StatusFile.Status.of("tun0", 4242, 1_718_000_000_000L, machine);
+        StatusFile.Status status = StatusFile.Status.of("tun0", 4242, 4_026_531_840L, 1_718_000_000_000L, machine);
         assertEquals(STATUS, status, "rtt rounded to the file's 10 us");
         assertEquals(TEXT, StatusFile.format(status));
         assertEquals(StatusFile.KEYS, TEXT.lines().map(l -> l.substring(0, l.indexOf('='))).toList());
@@ -62,10 +63,10 @@ class StatusFileTest {
     @Test
     void roundTrip() throws IOException {
         assertEquals(STATUS, StatusFile.parse(StatusFile.format(STATUS)));
-        StatusFile.Status relayed = new StatusFile.Status("wg-home", 7, 0, "punching", PathKind.RELAYED,
+        StatusFile.Status relayed = new StatusFile.Status("wg-home", 7, 0, 0, "punching", PathKind.RELAYED,
                 "[2001:db8::10]:7777", -1, false, "", 12, 0, 0);
         assertEquals(relayed, StatusFile.parse(StatusFile.format(relayed)));
-        StatusFile.Status none = new StatusFile.Status("tun0", 1, 5, "registering", PathKind.NONE, "", -1, false,
+        StatusFile.Status none = new StatusFile.Status("tun0", 1, -1L, 5, "registering", PathKind.NONE, "", -1, false,
                 "", 0, 0, 0);
         assertEquals(none, StatusFile.parse(StatusFile.format(none)));
     }
@@ -74,7 +75,7 @@ class StatusFileTest {
     void unknownValuesAreEmpty_ipv6IsBracketed_andRttRoundsHalfUp() throws IOException {
         PeerStatus punching = new PeerStatus(PeerState.WAITING_FOR_PEER, PathKind.NONE, null, -1, false,
                 at("2001:db8::7", 40001), 0, 0, 0);
-        String text = StatusFile.format(StatusFile.Status.of("tun0", 1, 2, punching));
+        String text = StatusFile.format(StatusFile.Status.of("tun0", 1, 0, 2, punching));
         assertTrue(text.contains("\nstate=waiting_for_peer\npath=none\nendpoint=\nrtt_ms=\ntunnel=down\n"
                 + "public=[2001:db8::7]:40001\n"), text);
         assertEquals("1.24", rtt(1_235_000));
@@ -84,7 +85,7 @@ class StatusFileTest {
     }
 
     private static String rtt(long nanos) {
-        return StatusFile.Status.of("tun0", 1, 2, new PeerStatus(PeerState.CONNECTED, PathKind.DIRECT, null, nanos,
+        return StatusFile.Status.of("tun0", 1, 0, 2, new PeerStatus(PeerState.CONNECTED, PathKind.DIRECT, null, nanos,
                 true, null, 0, 0, 0)).rttMillis();
     }
 
@@ -92,7 +93,7 @@ class StatusFileTest {
     void writeReplacesTheFileAtomically_readableByAll_leavingNoTemporaryFile() throws IOException {
         Path file = dir.resolve("tun0.status");
         StatusFile.write(file, STATUS);
-        StatusFile.Status later = new StatusFile.Status("tun0", 4242, 1_718_000_001_000L, "connected",
+        StatusFile.Status later = new StatusFile.Status("tun0", 4242, 4_026_531_840L, 1_718_000_001_000L, "connected",
                 PathKind.DIRECT, "198.51.100.2:40000", 990_000, true, "203.0.113.7:40001", 1, 130, 128);
         StatusFile.write(file, later);
 
@@ -129,7 +130,7 @@ class StatusFileTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "empty file                 ||line 1: expected 'device=...', but the file ends there",
-        "a key missing              |device=tun0\\npid=1\\nstate=x|line 3: expected 'updated_ms=...', found 'state=x'",
+        "a key missing              |device=tun0\\npid=1\\nnetns=0\\nstate=x|line 4: expected 'updated_ms=...', found 'state=x'",
         "keys out of order          |pid=1\\ndevice=tun0|line 1: expected 'device=...', found 'pid=1'",
         "no = sign                  |device tun0|line 1: expected 'device=...', found 'device tun0'",
     })
@@ -147,14 +148,16 @@ class StatusFileTest {
         "device|a/b|line 1: device 'a/b' is not a device name",
         "pid|0|line 2: pid '0' is not a process id",
         "pid|-5|line 2: pid '-5' is not a whole number",
-        "updated_ms|soon|line 3: updated_ms 'soon' is not a whole number",
-        "state|Connected!|line 4: state 'Connected!' is not a state name",
-        "path|sideways|line 5: path 'sideways' is not direct, relayed or none",
-        "endpoint|198.51.100.2|line 6: endpoint '198.51.100.2' is not HOST:PORT or nothing",
-        "rtt_ms|1.2|line 7: rtt_ms '1.2' is not milliseconds with two decimals, or nothing",
-        "tunnel|yes|line 8: tunnel 'yes' is not up or down",
-        "public|h:99999|line 9: public 'h:99999' is not HOST:PORT or nothing",
-        "packets_received|1e3|line 12: packets_received '1e3' is not a whole number",
+        "netns|net:[4]|line 3: netns 'net:[4]' is not a namespace inode number",
+        "netns|99999999999999999999|line 3: netns '99999999999999999999' is not a namespace inode number",
+        "updated_ms|soon|line 4: updated_ms 'soon' is not a whole number",
+        "state|Connected!|line 5: state 'Connected!' is not a state name",
+        "path|sideways|line 6: path 'sideways' is not direct, relayed or none",
+        "endpoint|198.51.100.2|line 7: endpoint '198.51.100.2' is not HOST:PORT or nothing",
+        "rtt_ms|1.2|line 8: rtt_ms '1.2' is not milliseconds with two decimals, or nothing",
+        "tunnel|yes|line 9: tunnel 'yes' is not up or down",
+        "public|h:99999|line 10: public 'h:99999' is not HOST:PORT or nothing",
+        "packets_received|1e3|line 13: packets_received '1e3' is not a whole number",
     })
     void malformedValuesSayWhichLineAndWhatIsExpected(String key, String value, String message) {
         assertEquals(message, malformed(TEXT.replaceFirst("(?m)^" + key + "=.*$", key + "=" + value)));
@@ -162,7 +165,7 @@ class StatusFileTest {
 
     @Test
     void extraLinesControlCharactersAndHugeFilesAreRefusedReadably() throws IOException {
-        assertEquals("line 13: unexpected 'more=1' after the last key", malformed(TEXT + "more=1\n"));
+        assertEquals("line 14: unexpected 'more=1' after the last key", malformed(TEXT + "more=1\n"));
         assertEquals("line 1: device '?[31mred' is not a device name",
                 malformed(TEXT.replace("device=tun0", "device=\u001b[31mred")));
         Path huge = dir.resolve("huge.status");
