@@ -66,14 +66,25 @@ class TunnelLoopIT {
 
     @Test
     void aDefaultRouteThroughTheTunnelDoesNotCaptureThePeersOwnUdp(Pinhole pinhole) {
-        Lab lab = pinhole.lab();
-        Pinhole.Running run = pinhole.startAll();
-        assertTrue(pinhole.awaitPath("direct", Duration.ofSeconds(15)), "direct before the default route moves");
-
         say("On A, everything goes through the tunnel: default dev tun0 (metric 1), ahead of the NAT's default "
             + "route (now metric 100).");
-        sh(lab, "a", "ip route del default && ip route add default via 10.0.1.1 dev eth0 metric 100 "
-            + "&& ip route add default dev " + Pinhole.DEV + " metric 1");
+        everythingThroughTheTunnel(pinhole, "ip route del default && ip route add default via 10.0.1.1 dev eth0 "
+            + "metric 100 && ip route add default dev " + Pinhole.DEV + " metric 1");
+    }
+
+    @Test
+    void twoHalfRoutesThroughTheTunnelDoNotCaptureThePeersOwnUdp(Pinhole pinhole) {
+        say("On A, everything goes through the tunnel: 0.0.0.0/1 and 128.0.0.0/1 dev tun0, more specific than the "
+            + "NAT's default route, which stays as it is.");
+        everythingThroughTheTunnel(pinhole, "ip route add 0.0.0.0/1 dev " + Pinhole.DEV + " && ip route add "
+            + "128.0.0.0/1 dev " + Pinhole.DEV);
+    }
+
+    private static void everythingThroughTheTunnel(Pinhole pinhole, String routes) {
+        Lab lab = pinhole.lab();
+        Pinhole.Running run = pinhole.startAll();
+        assertTrue(pinhole.awaitPath("direct", Duration.ofSeconds(15)), "direct before the routes change");
+        sh(lab, "a", routes);
         Lab.Result route = lab.exec("a", Duration.ofSeconds(5), "ip", "route", "get", Pinhole.RDV_IP);
         assertTrue(route.output().contains("dev " + Pinhole.DEV), "the server is now routed through tun0: " + route);
         long before = tunPackets(lab, "a");

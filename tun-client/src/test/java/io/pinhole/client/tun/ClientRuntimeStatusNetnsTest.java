@@ -42,10 +42,14 @@ class ClientRuntimeStatusNetnsTest {
                 file.toString())) {
             String pid = child.await("started").get("pid");
             Map<String, String> first = awaitStatus(file, child);
-            assertEquals(List.of("device", "pid", "updated_ms", "state", "path", "endpoint", "rtt_ms", "tunnel",
-                    "public", "direct_attempts", "packets_sent", "packets_received"), List.copyOf(first.keySet()));
+            assertEquals(List.of("device", "pid", "netns", "updated_ms", "state", "path", "endpoint", "rtt_ms",
+                    "tunnel", "public", "direct_attempts", "packets_sent", "packets_received"),
+                    List.copyOf(first.keySet()));
             assertEquals("tun0", first.get("device"));
             assertEquals(pid, first.get("pid"));
+            String ours = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString().replaceAll("\\D", "");
+            assertTrue(first.get("netns").matches("[1-9]\\d*") && !first.get("netns").equals(ours),
+                    "the child's own network namespace, not ours (" + ours + "): " + first.get("netns"));
             assertEquals("waiting_for_peer", first.get("state"), "listen-only: waiting for the peer");
             assertEquals("none", first.get("path"));
             assertEquals("", first.get("endpoint"));
