@@ -66,6 +66,8 @@ class ForgedPacketsIT {
         Lab.Proc a = pinhole.startClient(Peer.A);
         Lab.Proc b = pinhole.startClient(Peer.B);
         pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the tunnel", a, b);
+        // The tunnel starts on the relay; the capture needs A's WireGuard on the direct path.
+        assertTrue(pinhole.awaitPath("direct", Duration.ofSeconds(15)), "direct: " + pinhole.status(Peer.A));
         Net.assertPings(lab, "a", Peer.A.remote, 5);
 
         String idA = Pinhole.shortId(pinhole.publicKey(Peer.A));
