@@ -116,16 +116,17 @@ final class Birthday {
     }
 
     /**
-     * An acknowledgement of probe {@code counter} arrived on {@code socket} from {@code from}:
-     * when that probe was sent, if it went from that socket to that address and was not acked
-     * before; else -1.
+     * An acknowledgement of probe {@code counter} arrived at {@code now} on {@code socket} from
+     * {@code from}: how long ago that probe was sent (0 or more), if it went from that socket to
+     * that address and was not acked before; else -1. (Elapsed time, not the send time, so that no
+     * time value can be mistaken for the "none" answer: time has any origin.)
      */
-    long ack(long counter, int socket, InetSocketAddress from) {
+    long ack(long counter, int socket, InetSocketAddress from, long now) {
         Probe p = probes.get(counter);
         if (p == null || p.socket != socket || !p.target.equals(from)) {
             return -1;
         }
         probes.remove(counter);
-        return p.sentAt;
+        return Math.max(0, now - p.sentAt);
     }
 }

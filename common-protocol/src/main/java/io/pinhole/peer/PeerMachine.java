@@ -60,8 +60,11 @@ import java.util.Map;
  *       With openers on, each round starts with TTL-limited probes that open our own NAT's
  *       mappings without reaching the partner's NAT, and the full probes follow 1 s later
  *       (a Linux NAT without an input filter otherwise remaps our port when the partner's first
- *       probe lands before ours left). The first authenticated packet from a direct address
- *       moves the tunnel there; a LAN candidate beats a public address (probing continues 1 s
+ *       probe lands before ours left). A path opens or moves only on proof that the partner
+ *       answers there now: an ack to a fresh probe of ours from the address it went to, or an
+ *       authenticated WireGuard packet (WireGuard's roaming rule); a probe of the partner is only
+ *       acked (it may be a replay captured elsewhere). The side that moves sends a WireGuard
+ *       keepalive on the new path, which moves the other. A LAN candidate beats a public address (probing continues 1 s
  *       for one). A round without answer leaves the tunnel on the relay and is tried again
  *       every 60 s (+ up to 10%). A direct path without an authenticated packet for 8 s falls
  *       back to the relay; when the partner's packets come through the relay while our direct
@@ -1010,34 +1013,53 @@ public final class PeerMachine {
             count(PeerDrop.THROUGH_TUNNEL); // not answered: the answer would go into the tunnel
             return;
         }
-        long rtt = -1;
-        if (punch.ack()) {
-            // An ack counts once, and only from the address its probe went to (each probe has its own counter).
-            Probed p = probed.get(from);
-            long sentAt = p == null || punch.receiverSession() != session ? -1 : p.ack(punch.counter());
-            if (sentAt < 0 && birthday != null && punch.receiverSession() == session) {
-                sentAt = birthday.ack(punch.counter(), receivedOn, from); // and on the socket it left from
-            }
-            if (sentAt < 0) {
-                count(PeerDrop.STALE_PUNCH);
-                return;
-            }
-            rtt = now - sentAt;
-            if (punch.counter() == pathProbeCounter) {
-                pathProbeCounter = 0;
-            }
-        } else {
-            if (!peerProbes.accept(punch.counter(), Long.MAX_VALUE)) {
-                count(PeerDrop.STALE_PUNCH); // a replay, or too old
-                return;
-            }
-            sendVia(from, receivedOn, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(),
-                    true).encode(punchKey));
+        if (!punch.ack()) {
+            answerProbe(from, punch);
+            return;
         }
+        // An ack counts once, and only from the address its probe went to (each probe has its own
+        // counter, naming our session): that is proof that the partner answers there now.
+        Probed p = probed.get(from);
+        long rtt = p == null || punch.receiverSession() != session ? -1 : p.ack(punch.counter(), now);
+        if (rtt < 0 && birthday != null && punch.receiverSession() == session) {
+            rtt = birthday.ack(punch.counter(), receivedOn, from, now); // and on the socket it left from
+        }
+        if (rtt < 0) {
+            count(PeerDrop.STALE_PUNCH);
+            return;
+        }
+        if (punch.counter() == pathProbeCounter) {
+            pathProbeCounter = 0;
+        }
+        InetSocketAddress before = endpoint;
         onAuthenticated(from);
-        if (rtt >= 0 && onPath(from)) {
+        if (onPath(from)) {
             rttNanos = rtt;
+            if (!from.equals(before) && !from.equals(relay) && state == PeerState.CONNECTED) {
+                // Proven to us; an authenticated WireGuard packet over it proves it to the partner
+                // (WireGuard's own roaming rule), without waiting for the partner's probes.
+                wg.sendKeepalive(now, toSession);
+            }
         }
+    }
+
+    /**
+     * A probe of the partner: answered with an ack from the socket it came in on, and nothing
+     * else. It moves no path and opens none: it is authenticated but not fresh to us (it may have
+     * been captured on its way elsewhere and replayed from here). It must name our current session
+     * and be new (each counter answered once).
+     */
+    private void answerProbe(InetSocketAddress from, Punch punch) {
+        if (punch.receiverSession() != session) {
+            count(PeerDrop.WRONG_SESSION); // meant for an earlier run of ours
+            return;
+        }
+        if (!peerProbes.accept(punch.counter(), Long.MAX_VALUE)) {
+            count(PeerDrop.STALE_PUNCH); // a replay, or too old
+            return;
+        }
+        sendVia(from, receivedOn, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(),
+                true).encode(punchKey));
     }
 
     /** Records the partner's session id; a new one means it restarted and its keys are gone. */
@@ -1345,12 +1367,16 @@ public final class PeerMachine {
             next = (next + 1) % RECENT;
         }
 
-        /** When the probe {@code counter} went out, or -1 if it did not go here recently or was acked already. */
-        long ack(long counter) {
+        /**
+         * How long ago (0 or more) the probe {@code counter} went out, at {@code now}; -1 if it did
+         * not go here recently or was acked already. Elapsed time, not the send time: time has any
+         * origin, so a send time could be any value, -1 included.
+         */
+        long ack(long counter, long now) {
             for (int i = 0; i < RECENT; i++) {
                 if (counters[i] == counter && counter != 0) {
                     counters[i] = 0;
-                    return sentAt[i];
+                    return Math.max(0, now - sentAt[i]);
                 }
             }
             return -1;

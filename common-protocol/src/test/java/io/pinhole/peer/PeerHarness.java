@@ -214,8 +214,20 @@ final class PeerHarness implements PeerOutput {
 
     @Override
     public void send(InetSocketAddress to, ByteBuffer datagram) {
-        sent.add(new Sent(now, to, WireSamples.bytes(datagram)));
+        record(new Sent(now, to, WireSamples.bytes(datagram)));
     }
+
+    /** Records a datagram sent, and the counter of a probe by its target (kept when the record is taken). */
+    private void record(Sent s) {
+        sent.add(s);
+        if (s.type() == MessageType.PUNCH && !((Punch) s.message()).ack()) {
+            latestProbes.put(s.to(), ((Punch) s.message()).counter());
+            latestProbe = ((Punch) s.message()).counter();
+        }
+    }
+
+    private final java.util.Map<InetSocketAddress, Long> latestProbes = new java.util.HashMap<>();
+    private long latestProbe;
 
     @Override
     public void deliver(ByteBuffer ipPacket) {
@@ -243,7 +255,7 @@ final class PeerHarness implements PeerOutput {
         if (ttl != 0 && !spareTtl) {
             return false;
         }
-        sent.add(new Sent(now, to, WireSamples.bytes(datagram), socket, ttl));
+        record(new Sent(now, to, WireSamples.bytes(datagram), socket, ttl));
         return true;
     }
 
@@ -417,13 +429,11 @@ final class PeerHarness implements PeerOutput {
 
     /** The counter of our latest probe to {@code target} (any target if null); each probe goes to one address. */
     long ourLatestProbe(InetSocketAddress target) {
-        List<Sent> probes = sent.stream().filter(s -> s.type() == MessageType.PUNCH)
-                .filter(s -> !((Punch) s.message()).ack()).filter(s -> target == null || s.to().equals(target))
-                .toList();
-        if (probes.isEmpty()) {
-            throw new AssertionError("we sent no probe");
+        Long counter = target == null ? (latestProbe == 0 ? null : latestProbe) : latestProbes.get(target);
+        if (counter == null) {
+            throw new AssertionError("we sent no probe" + (target == null ? "" : " to " + target));
         }
-        return ((Punch) probes.get(probes.size() - 1).message()).counter();
+        return counter;
     }
 
     void probeFromPeer(InetSocketAddress from) {
@@ -440,19 +450,29 @@ final class PeerHarness implements PeerOutput {
         pump();
     }
 
+    /** The partner starts a WireGuard handshake (from {@link #partnerAt}), as it does once a path is proven to it. */
+    void partnerInitiates() {
+        partner.initiate(now, partnerOut, true);
+        pump();
+    }
+
     /** The partner sends an IP packet through its WireGuard (it must have a keypair). */
     void partnerSends(byte[] packet) {
         partner.send(now, ByteBuffer.wrap(packet), partnerOut);
         pump();
     }
 
-    /** Registered, told of the partner, and a probe of the partner answered: the path is open. */
+    /**
+     * Registered, told of the partner, a probe of the partner answered and the partner's ack to
+     * our probe there received (the proof that opens a path): the path is open.
+     */
     PeerHarness pathOpen() {
         start();
         challenge();
         registered();
         peerInfo();
         probeFromPeer(PEER_PUBLIC);
+        ackFromPeer(PEER_PUBLIC);
         return this;
     }
 

@@ -172,9 +172,12 @@ class PeerMachineBirthdayTest {
         h.advance(Duration.ofSeconds(2));
         int before = h.sentCount();
 
-        // the partner (the easy side) probed a random port that is spare socket 17's mapping
+        // the partner (the easy side) probed a random port that is spare socket 17's mapping: we ack
+        // from 17, which proves the path to the partner; it moves there and its WireGuard arrives on 17
         h.partnerSocket = 17;
         h.receive(17, PEER_PUBLIC, h.probeFromPeer());
+        assertEquals(PathKind.RELAYED, h.machine.path(), "a probe alone proves nothing to us");
+        h.partnerSends(packet(1));
 
         assertEquals(PathKind.DIRECT, h.machine.path());
         assertEquals(PEER_PUBLIC, h.machine.endpoint());
@@ -244,6 +247,7 @@ class PeerMachineBirthdayTest {
         PeerHarness h = afterFirstRound(DEFAULTS, 256);
         h.partnerSocket = 9;
         h.receive(9, PEER_PUBLIC, h.probeFromPeer());
+        h.partnerSends(packet(1)); // the partner's WireGuard over the path our ack proved to it
         assertEquals(9, h.machine.pathSocket());
         assertEquals(new TreeSet<>(Set.of(9)), h.openSpares);
 

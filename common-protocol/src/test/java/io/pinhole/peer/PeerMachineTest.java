@@ -514,7 +514,7 @@ class PeerMachineTest {
     }
 
     @Test
-    void aProbeFromThePeerIsAckedWithAPunchOfTheSameSizeAndConnects() {
+    void aProbeFromThePeerIsAckedWithAPunchOfTheSameSizeButOpensNoPath_theAckToOursDoes() {
         h.start();
         h.challenge();
         h.registered();
@@ -526,16 +526,22 @@ class PeerMachineTest {
         h.receive(PEER_LAN, probe);
 
         List<Sent> sent = h.takeSent();
+        assertEquals(1, sent.size(), "an ack and nothing else: " + sent);
         assertEquals(PEER_LAN, sent.get(0).to(), "the ack goes back where the probe came from");
         assertEquals(new Punch(SELF, PEER, SESSION, PEER_SESSION, 101, true), sent.get(0).message(),
                 "it echoes the counter and names the prober's session");
         assertTrue(sent.get(0).macValid(h.punchMac));
         assertEquals(probe.length, sent.get(0).bytes().length);
+        assertEquals(PeerState.PUNCHING, h.machine.state(), "a probe proves nothing: it may be a replay");
+
+        h.advance(Duration.ofMillis(300)); // our own probes go on
+        h.receive(PEER_LAN, h.ackFromPeer(h.ourLatestProbe(PEER_LAN)));
+        sent = h.takeSent();
         assertEquals(PeerState.CONNECTED, h.machine.state());
         assertEquals(PEER_LAN, h.machine.endpoint());
-        assertEquals(2, sent.size());
-        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(1).type(), "we sort first: we initiate");
-        assertEquals(PEER_LAN, sent.get(1).to());
+        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(sent.size() - 1).type(),
+                "we sort first: we initiate");
+        assertEquals(PEER_LAN, sent.get(sent.size() - 1).to());
         assertFalse(h.machine.tunnelReady(), "not before the handshake");
     }
 
@@ -655,19 +661,23 @@ class PeerMachineTest {
     }
 
     @Test
-    void probesAreAnsweredOnceEachInAnyOrderAndTheLanPathWins() {
+    void probesAreAnsweredOnceEachInAnyOrderAndTheLanPathWinsOnItsAck() {
         h.start();
         h.challenge();
         h.registered();
         h.peerInfo();
         h.wireGuardLinked = false;
         h.receive(PEER_PUBLIC, new Punch(PEER, SELF, PEER_SESSION, SESSION, 7, false), h.punchMac);
+        h.ackFromPeer(PEER_PUBLIC);
         assertEquals(PEER_PUBLIC, h.machine.endpoint());
         h.takeSent();
 
         // the partner's probe to our LAN address went out first but arrives second
         h.receive(PEER_LAN, new Punch(PEER, SELF, PEER_SESSION, SESSION, 6, false), h.punchMac);
         assertEquals(List.of(PEER_LAN), punchesTo(h, PEER_LAN).stream().map(Sent::to).toList(), "acked");
+        assertEquals(PEER_PUBLIC, h.machine.endpoint(), "a probe moves nothing");
+        h.advance(Duration.ofMillis(300)); // we keep probing the better LAN candidate for a moment
+        h.ackFromPeer(PEER_LAN);
         assertEquals(PEER_LAN, h.machine.endpoint(), "a LAN candidate beats the public endpoint");
         h.takeSent();
 
@@ -835,7 +845,8 @@ class PeerMachineTest {
         h.peerInfo();
         h.advance(Duration.ofMillis(100));
         h.partnerAt = PEER_ROAMED; // the peer's NAT picked another port than the server saw
-        h.probeFromPeer(PEER_ROAMED);
+        h.probeFromPeer(PEER_ROAMED); // acked: our ack proves the path to the partner, which handshakes over it
+        h.partnerInitiates();
         assertEquals(PEER_ROAMED, h.machine.endpoint());
         assertTrue(h.machine.tunnelReady());
         h.partnerSilent = true;
@@ -907,10 +918,11 @@ class PeerMachineTest {
         h.takeSent();
 
         h.probeFromPeer(PEER_PUBLIC);
+        assertEquals(List.of(MessageType.PUNCH), h.takeSent().stream().map(Sent::type).toList(), "the ack alone");
+        h.ackFromPeer(PEER_PUBLIC);
 
         List<Sent> sent = h.takeSent();
-        assertEquals(MessageType.PUNCH, sent.get(0).type(), "the ack first");
-        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(1).type(), "then the handshake");
+        assertEquals(MessageType.WG_HANDSHAKE_INITIATION, sent.get(0).type(), "the handshake on the proven path");
         List<Sent> data = sent.stream().filter(s -> s.type() == MessageType.WG_TRANSPORT_DATA).toList();
         assertEquals(3, data.size());
         data.forEach(d -> assertEquals(PEER_PUBLIC, d.to()));
@@ -936,6 +948,7 @@ class PeerMachineTest {
 
         h.peerInfo();
         h.probeFromPeer(PEER_PUBLIC);
+        h.ackFromPeer(PEER_PUBLIC);
 
         assertEquals(4, h.partnerDelivered.size());
         for (int i = 0; i < 4; i++) {
@@ -953,6 +966,7 @@ class PeerMachineTest {
 
         h.peerInfo();
         h.probeFromPeer(PEER_PUBLIC);
+        h.ackFromPeer(PEER_PUBLIC);
 
         assertArrayEquals(marked(7, 10), h.partnerDelivered.get(0));
     }

@@ -71,7 +71,7 @@ class PeerMachineTunnelTest {
         assertEquals(PeerState.PUNCHING, h.machine.state());
         assertEquals(1, h.drops(PeerDrop.THROUGH_TUNNEL));
 
-        h.probeFromPeer(PEER_PUBLIC); // the real path still opens
+        h.ackFromPeer(PEER_PUBLIC); // the real path still opens
         assertEquals(PathKind.DIRECT, h.machine.path());
         assertEquals(PEER_PUBLIC, h.machine.endpoint());
     }
@@ -116,7 +116,8 @@ class PeerMachineTunnelTest {
         h.registered();
         h.peerInfo();
         assertEquals(PathKind.RELAYED, h.machine.path());
-        h.probeFromPeer(PEER_PUBLIC); // relay -> direct: move 1
+        h.advanceMillis(1_050);
+        h.ackFromPeer(PEER_PUBLIC); // relay -> direct: move 1
         assertEquals(PathKind.DIRECT, h.machine.path());
         h.advanceMillis(200);
 
@@ -133,12 +134,13 @@ class PeerMachineTunnelTest {
         assertEquals(1, h.drops(PeerDrop.PATH_MOVES_HELD));
         h.partnerAt = endpoint("192.0.2.2", 40_021);
         h.partnerSends(packet(1));
-        h.probeFromPeer(endpoint("192.0.2.2", 40_022));
+        h.advanceMillis(300);
+        h.ackFromPeer(PEER_PUBLIC);
         assertEquals(PathKind.RELAYED, h.machine.path(), "held for a minute");
 
         h.advance(Duration.ofSeconds(61)); // the hold is over: a proven direct path is taken again
         h.partnerAt = PEER_PUBLIC;
-        h.probeFromPeer(PEER_PUBLIC);
+        h.ackFromPeer(PEER_PUBLIC);
         assertEquals(PathKind.DIRECT, h.machine.path());
     }
 
@@ -149,7 +151,8 @@ class PeerMachineTunnelTest {
         h.challenge();
         h.registered();
         h.peerInfo();
-        h.probeFromPeer(PEER_PUBLIC);
+        h.advanceMillis(1_050);
+        h.ackFromPeer(PEER_PUBLIC);
         assertEquals(PathKind.DIRECT, h.machine.path());
 
         h.insideTunnel.add(PEER_PUBLIC); // someone routed the partner's public address through tun0
