@@ -112,8 +112,12 @@ public final class PeerMachine {
     private static final long UNPAIRED_RETRY_MAX = 8_000_000_000L;
     /** On the relay, sending but hearing nothing this long: probe the path at once. */
     private static final long RELAY_QUIET = 2_000_000_000L;
-    /** On the relay, a path probe without its ack this long means the server may have lost us: re-register. */
-    private static final long RELAY_PROBE_TIMEOUT = 1_000_000_000L;
+    /** A stream: at least this many authenticated packets from the partner in the last full second. */
+    private static final int STREAM_PACKETS = 5;
+    /** A stream that goes quiet this long has stopped: probe the path at once. */
+    private static final long STREAM_GAP = 500_000_000L;
+    /** A path probe without its ack this long: re-register (and punch again on a direct path). */
+    private static final long PROBE_TIMEOUT = 1_000_000_000L;
     /** While the server does not answer, a line at most this often after the first. */
     private static final long NOT_ANSWERING_LOG_INTERVAL = 60_000_000_000L;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
@@ -164,8 +168,14 @@ public final class PeerMachine {
     /** The counter of the path probe waiting for its ack (0: none), and when it left. */
     private long pathProbeCounter;
     private long pathProbeSentAt;
-    private long relayLossLoggedAt;
-    private boolean relayLossLogged;
+    private long pathLossLoggedAt;
+    private boolean pathLossLogged;
+    /** The {@link #lastReceivedAt} of the quiet spell already probed (one probe per spell). */
+    private long quietProbedFor = Long.MIN_VALUE;
+    /** Authenticated packets from the partner: in the current second, and in the last full one. */
+    private int receivedThisSecond;
+    private int streamPackets;
+    private long secondStartedAt;
     private InetSocketAddress publicEndpoint;
     private NoisePublicKey serverKey;
     private byte[] serverMacKey;
@@ -874,32 +884,53 @@ public final class PeerMachine {
     }
 
     /**
-     * On the relay, the server is the path: a restarted server has lost our registration and drops
-     * our frames unread. When we send but hear nothing for {@link #RELAY_QUIET}, the path is probed
-     * at once; a path probe unanswered for {@link #RELAY_PROBE_TIMEOUT} re-registers (backing off
-     * as usual if the server does not answer either), without waiting for the dead-peer rule.
+     * Notices a path that stopped answering, at once rather than after the fallback or dead-peer
+     * rules, and acts on it:
+     * <ul>
+     *   <li>A stream from the partner that stops (at least {@value #STREAM_PACKETS} authenticated
+     *       packets in the last full second, then {@link #STREAM_GAP} of nothing), or, on the relay,
+     *       sending while hearing nothing for {@link #RELAY_QUIET}: the path is probed at once. On a
+     *       direct path that probe also re-opens our NAT's mapping if the NAT lost it (a conntrack
+     *       flush), so the partner's packets get through again.
+     *   <li>A path probe unanswered for {@link #PROBE_TIMEOUT} (on a direct path, once the tunnel is
+     *       up): we re-register. The server sees our current public endpoint, which a rebooted NAT
+     *       may have changed, and tells the partner, which then carries the tunnel on the relay and
+     *       punches to it (we follow it to the relay, and punch too); a restarted server learns us
+     *       again. Once per probe, never while a REGISTER is unanswered (its own backoff runs then).
+     * </ul>
+     * On the relay the server is the path: a restarted server has lost our registration and drops
+     * our frames unread, and the re-registration mends it.
      */
-    private void checkRelay() {
-        if (pathProbeCounter == 0 && peerSession != 0 && now - lastReceivedAt >= RELAY_QUIET
-                && now - lastSentAt < RELAY_QUIET && lastSentAt - lastReceivedAt > 0) {
+    private void checkPath() {
+        boolean viaRelay = relay != null && relay.equals(endpoint);
+        boolean streamStopped = streamPackets >= STREAM_PACKETS && now - lastReceivedAt >= STREAM_GAP;
+        boolean relayQuiet = viaRelay && now - lastReceivedAt >= RELAY_QUIET && now - lastSentAt < RELAY_QUIET
+                && lastSentAt - lastReceivedAt > 0;
+        if (pathProbeCounter == 0 && peerSession != 0 && (streamStopped || relayQuiet)
+                && quietProbedFor != lastReceivedAt) {
+            quietProbedFor = lastReceivedAt; // one probe per quiet spell
+            LOG.log(Level.DEBUG, "nothing from peer {0} for {1} ms {2}: probing the path", peerId,
+                    (now - lastReceivedAt) / 1_000_000, streamStopped ? "after a stream" : "through the relay");
             sendPathProbe();
             return;
         }
-        if (pathProbeCounter != 0 && now - pathProbeSentAt >= RELAY_PROBE_TIMEOUT) {
-            pathProbeCounter = 0;
-            if (!awaitingRegistered) {
-                boolean say = !relayLossLogged || now - relayLossLoggedAt >= NOT_ANSWERING_LOG_INTERVAL;
-                if (say) {
-                    relayLossLogged = true;
-                    relayLossLoggedAt = now;
-                }
-                LOG.log(say ? Level.INFO : Level.DEBUG, "no answer through the relay for {0} ms: re-registering with "
-                        + "rendezvous {1} (restarted?)", (now - pathProbeSentAt) / 1_000_000,
-                        HostPort.format(config.rendezvous()));
-                retryNanos = retryInitialNanos;
-                sendRegister();
-            }
+        if (pathProbeCounter == 0 || now - pathProbeSentAt < PROBE_TIMEOUT) {
+            return;
         }
+        pathProbeCounter = 0;
+        if (awaitingRegistered || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
+            return; // (a direct path still being set up has the round and its fallback rules)
+        }
+        boolean say = !pathLossLogged || now - pathLossLoggedAt >= NOT_ANSWERING_LOG_INTERVAL;
+        if (say) {
+            pathLossLogged = true;
+            pathLossLoggedAt = now;
+        }
+        LOG.log(say ? Level.INFO : Level.DEBUG, "no answer from peer {0} {1} for {2} ms: re-registering with "
+                + "rendezvous {3}{4}", peerId, describe(endpoint), (now - pathProbeSentAt) / 1_000_000,
+                HostPort.format(config.rendezvous()), viaRelay ? " (restarted?)" : " (has our public address changed?)");
+        retryNanos = retryInitialNanos;
+        sendRegister();
     }
 
     /** When the next plain upgrade round starts (the upgrade interval, jittered); returns the wait. */
@@ -1096,6 +1127,7 @@ public final class PeerMachine {
             }
         }
         lastReceivedAt = now;
+        receivedThisSecond++;
         if (!viaRelay && onPath(from)) {
             lastDirectAt = now;
         }
@@ -1289,6 +1321,11 @@ public final class PeerMachine {
     // ------------------------------------------------------------------ connected
 
     private void tickConnected() {
+        if (now - secondStartedAt >= 1_000_000_000L) { // the receive rate, in whole seconds
+            streamPackets = now - secondStartedAt < 2_000_000_000L ? receivedThisSecond : 0;
+            receivedThisSecond = 0;
+            secondStartedAt = now;
+        }
         if (now - lastReceivedAt >= deadNanos) {
             tunnelUp = false;
             if (config.usesRendezvous()) {
@@ -1316,9 +1353,7 @@ public final class PeerMachine {
             }
             return;
         }
-        if (relay != null && relay.equals(endpoint)) {
-            checkRelay();
-        }
+        checkPath();
         if (punching) {
             tickPunching();
         } else if (birthday != null) {

@@ -60,7 +60,7 @@ public final class SimNat {
     }
 
     private final String name;
-    private final InetAddress publicAddress;
+    private InetAddress publicAddress;
     private final Behaviour behaviour;
     private final Random random;
     private final long timeoutNanos;
@@ -250,6 +250,12 @@ public final class SimNat {
                 it.remove();
             }
         }
+    }
+
+    /** A reboot with another address from the ISP: every mapping gone, and {@code address} is ours now. */
+    void reboot(InetAddress address) {
+        flush();
+        publicAddress = address;
     }
 
     /** Forgets every mapping, as {@code conntrack -F} does. */

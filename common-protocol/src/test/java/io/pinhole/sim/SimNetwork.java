@@ -120,6 +120,16 @@ public final class SimNetwork {
         return nat;
     }
 
+    /**
+     * {@code nat} reboots and comes back with the public address {@code newIp} (its ISP handed out
+     * another one): every mapping is gone, and datagrams to the old address reach nobody.
+     */
+    public void rebootWithNewAddress(SimNat nat, String newIp) {
+        nats.remove(nat.publicAddress());
+        nat.reboot(ip(newIp));
+        nats.put(nat.publicAddress(), nat);
+    }
+
     /** A host at {@code ip}, behind {@code nat} (null: on the internet). */
     public Host addHost(String name, String ip, SimNat nat) {
         Host host = new Host(name, ip(ip), nat);
