@@ -24,12 +24,17 @@ import java.util.List;
  * @param timers pinhole's timing choices
  * @param session WireGuard session choices (MTU, staging, load thresholds)
  * @param traversal NAT traversal choices (relay, openers, path fallback)
+ * @param allowedIps the partner's allowed IPs (cryptokey routing): a packet decrypted from the
+ *     partner reaches the TUN device only from a source in them, and a packet read from the TUN
+ *     device goes to the partner only to a destination in them; {@code pinhole up} gives its
+ *     {@code --remote}/32 and its {@code --allowed-ips}
  */
 public record PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presharedKey, InetSocketAddress rendezvous,
                          NoisePublicKey rendezvousKey, InetSocketAddress staticEndpoint,
                          List<InetSocketAddress> candidates, PeerTimers timers, SessionTimers session,
-                         Traversal traversal) {
+                         Traversal traversal, AllowedIps allowedIps) {
     public PeerConfig {
+        java.util.Objects.requireNonNull(allowedIps, "allowedIps");
         candidates = List.copyOf(candidates.subList(0, Math.min(candidates.size(), ControlMessage.MAX_CANDIDATES)));
         if (key.publicKey().equals(peer)) {
             throw new IllegalArgumentException("the peer's public key is our own: each side needs its own key pair");
@@ -46,7 +51,20 @@ public record PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presha
         presharedKey = presharedKey == null ? null : presharedKey.clone();
     }
 
-    /** Rendezvous mode with default timers. */
+    /**
+     * The configuration before cryptokey routing: the partner's allowed IPs are
+     * {@link AllowedIps#ANY} (every IPv4 and IPv6 address, as a WireGuard peer with
+     * {@code AllowedIPs = 0.0.0.0/0, ::/0}); what is not IP is still dropped.
+     */
+    public PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presharedKey, InetSocketAddress rendezvous,
+                      NoisePublicKey rendezvousKey, InetSocketAddress staticEndpoint,
+                      List<InetSocketAddress> candidates, PeerTimers timers, SessionTimers session,
+                      Traversal traversal) {
+        this(key, peer, presharedKey, rendezvous, rendezvousKey, staticEndpoint, candidates, timers, session, traversal,
+                AllowedIps.ANY);
+    }
+
+    /** Rendezvous mode with default timers (allowed IPs {@link AllowedIps#ANY}). */
     public static PeerConfig viaRendezvous(NoisePrivateKey key, NoisePublicKey peer, InetSocketAddress rendezvous,
                                            List<InetSocketAddress> candidates) {
         return new PeerConfig(key, peer, null, rendezvous, null, null, candidates, PeerTimers.defaults(),
@@ -56,7 +74,13 @@ public record PeerConfig(NoisePrivateKey key, NoisePublicKey peer, byte[] presha
     /** A copy with other traversal choices. */
     public PeerConfig withTraversal(Traversal other) {
         return new PeerConfig(key, peer, presharedKey, rendezvous, rendezvousKey, staticEndpoint, candidates, timers,
-                session, other);
+                session, other, allowedIps);
+    }
+
+    /** A copy with other allowed IPs for the partner. */
+    public PeerConfig withAllowedIps(AllowedIps other) {
+        return new PeerConfig(key, peer, presharedKey, rendezvous, rendezvousKey, staticEndpoint, candidates, timers,
+                session, traversal, other);
     }
 
     /** True when the relay may carry the tunnel: rendezvous mode with the relay turned on. */

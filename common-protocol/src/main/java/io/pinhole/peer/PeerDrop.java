@@ -38,5 +38,16 @@ public enum PeerDrop {
     /** An IP packet from the TUN device that is our own datagram to the path or the server: the tunnel would carry itself. */
     TUNNEL_LOOP,
     /** An authenticated packet from a new address while path moves are held off (too many moves too fast). */
-    PATH_MOVES_HELD
+    PATH_MOVES_HELD,
+    /**
+     * An IPv4 or IPv6 packet decrypted from the partner whose source address is outside the
+     * partner's allowed IPs ({@link PeerConfig#allowedIps()}): spoofed, never written to TUN.
+     */
+    WRONG_SOURCE,
+    /** An IPv6 packet decrypted from the partner while its allowed IPs hold no IPv6 network. */
+    IPV6_NOT_ALLOWED,
+    /** A packet decrypted from the partner, or read from the TUN device, that is not IPv4 or IPv6. */
+    NOT_IP,
+    /** An IP packet from the TUN device whose destination is outside the partner's allowed IPs. */
+    DESTINATION_NOT_ALLOWED
 }

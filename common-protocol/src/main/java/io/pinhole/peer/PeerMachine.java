@@ -78,6 +78,12 @@ import java.util.Map;
  *       (the last endpoint included, on the relay meanwhile) and the registration is renewed.
  *       An authenticated packet from a new address of the same rank moves the path there
  *       (roaming).
+ *   <li>Cryptokey routing ({@link PeerConfig#allowedIps()}): a packet decrypted from the partner
+ *       is delivered only when its source lies in the partner's allowed IPs (else counted as
+ *       {@link PeerDrop#WRONG_SOURCE}, {@link PeerDrop#IPV6_NOT_ALLOWED} or {@link PeerDrop#NOT_IP}
+ *       and logged at most once a minute), and a packet from the TUN device goes to the partner
+ *       only when its destination does ({@link PeerDrop#DESTINATION_NOT_ALLOWED}), as WireGuard's
+ *       AllowedIPs. Roaming still follows such a packet: it was authenticated.
  *   <li>Static mode: the path is assumed to the configured endpoint and WireGuard alone runs on
  *       it, so a plain WireGuard peer can be the partner; a dead path is retried there.
  *   <li>Birthday punching ({@link Traversal#birthday()}): when a punching round for a direct
@@ -240,7 +246,12 @@ public final class PeerMachine {
     private long loopWarnedAt;
     private boolean loopWarned;
 
-    private final EnumMap<PeerDrop, Long> drops = new EnumMap<>(PeerDrop.class);
+    /** Drop counters, indexed by {@link PeerDrop#ordinal()} (no boxing on the data path). */
+    private final long[] drops = new long[PeerDrop.values().length];
+    /** The partner's allowed IPs: the sources it may send from, the destinations we send it. */
+    private final AllowedIps allowedIps;
+    private long refusedWarnedAt;
+    private boolean refusedWarned;
     private long packetsSent;
     private long packetsReceived;
 
@@ -260,8 +271,19 @@ public final class PeerMachine {
 
         @Override
         public void deliver(ByteBuffer ipPacket) {
+            AllowedIps.Verdict verdict = allowedIps.source(ipPacket);
+            if (verdict != AllowedIps.Verdict.ALLOWED) {
+                refused(verdict == AllowedIps.Verdict.NO_IPV6 ? PeerDrop.IPV6_NOT_ALLOWED
+                        : verdict == AllowedIps.Verdict.NOT_IP ? PeerDrop.NOT_IP : PeerDrop.WRONG_SOURCE);
+                return;
+            }
             packetsReceived++;
             out.deliver(ipPacket);
+        }
+
+        @Override
+        public void notIp() {
+            refused(PeerDrop.NOT_IP);
         }
 
         @Override
@@ -281,6 +303,7 @@ public final class PeerMachine {
             throw new IllegalArgumentException("session id must be non-zero");
         }
         this.config = config;
+        this.allowedIps = config.allowedIps();
         this.session = session;
         this.wall = wall;
         this.self = config.key().publicKey();
@@ -458,6 +481,11 @@ public final class PeerMachine {
         if (carriesItself(packet)) {
             return;
         }
+        AllowedIps.Verdict verdict = allowedIps.destination(packet);
+        if (verdict != AllowedIps.Verdict.ALLOWED) {
+            count(verdict == AllowedIps.Verdict.NOT_IP ? PeerDrop.NOT_IP : PeerDrop.DESTINATION_NOT_ALLOWED);
+            return;
+        }
         if (state == PeerState.CONNECTED) {
             packetsSent++;
             wg.send(now, packet, toSession);
@@ -487,7 +515,7 @@ public final class PeerMachine {
             loopWarnedAt = now;
             LOG.log(Level.WARNING, "dropped our own datagram to {0} that the routing table sent into the tunnel "
                     + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", HostPort.format(loop),
-                    drops.get(PeerDrop.TUNNEL_LOOP));
+                    drops[PeerDrop.TUNNEL_LOOP.ordinal()]);
         }
         return true;
     }
@@ -1457,7 +1485,7 @@ public final class PeerMachine {
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
         return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint, directAttempts,
-                packetsSent, packetsReceived); // on the relay, endpoint() is the rendezvous server's
+                packetsSent, packetsReceived, drops()); // on the relay, endpoint() is the rendezvous server's
     }
 
     /** Our public endpoint as the rendezvous server last saw it, or null. */
@@ -1497,10 +1525,33 @@ public final class PeerMachine {
 
     /** A snapshot of the drop counters. */
     public Map<PeerDrop, Long> drops() {
-        return new EnumMap<>(drops);
+        EnumMap<PeerDrop, Long> snapshot = new EnumMap<>(PeerDrop.class);
+        for (PeerDrop drop : PeerDrop.values()) {
+            if (drops[drop.ordinal()] != 0) {
+                snapshot.put(drop, drops[drop.ordinal()]);
+            }
+        }
+        return snapshot;
     }
 
     private void count(PeerDrop drop) {
-        drops.merge(drop, 1L, Long::sum);
+        drops[drop.ordinal()]++;
+    }
+
+    /**
+     * Counts a packet decrypted from the partner that its allowed IPs refuse, and says so at
+     * WARNING at most once a minute (with the counts so far): a partner sending from addresses it
+     * may not use is misconfigured or spoofing.
+     */
+    private void refused(PeerDrop drop) {
+        count(drop);
+        if (!refusedWarned || now - refusedWarnedAt >= 60_000_000_000L) {
+            refusedWarned = true;
+            refusedWarnedAt = now;
+            LOG.log(Level.WARNING, "dropped packets from peer {0} that its allowed IPs ({1}) refuse: "
+                    + "wrong source {2}, IPv6 not allowed {3}, not IP {4} so far", peerId, allowedIps,
+                    drops[PeerDrop.WRONG_SOURCE.ordinal()], drops[PeerDrop.IPV6_NOT_ALLOWED.ordinal()],
+                    drops[PeerDrop.NOT_IP.ordinal()]);
+        }
     }
 }

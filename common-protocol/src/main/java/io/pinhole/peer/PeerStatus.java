@@ -1,6 +1,8 @@
 package io.pinhole.peer;
 
 import java.net.InetSocketAddress;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
  * PeerStatus: a snapshot of one {@link PeerMachine} for logs and {@code pinhole status}.
@@ -17,8 +19,19 @@ import java.net.InetSocketAddress;
  * @param directAttempts punching rounds started for a direct path (the first one included)
  * @param packetsSent IP packets handed to the tunnel
  * @param packetsReceived IP packets received through the tunnel
+ * @param drops what the machine dropped so far, by reason (only reasons that happened; a copy)
  */
 public record PeerStatus(PeerState state, PathKind path, InetSocketAddress endpoint, long rttNanos, boolean tunnelUp,
                          InetSocketAddress publicEndpoint, long directAttempts, long packetsSent,
-                         long packetsReceived) {
+                         long packetsReceived, Map<PeerDrop, Long> drops) {
+    public PeerStatus {
+        drops = drops.isEmpty() ? Map.of() : java.util.Collections.unmodifiableMap(new EnumMap<>(drops));
+    }
+
+    /** A status with nothing dropped. */
+    public PeerStatus(PeerState state, PathKind path, InetSocketAddress endpoint, long rttNanos, boolean tunnelUp,
+                      InetSocketAddress publicEndpoint, long directAttempts, long packetsSent, long packetsReceived) {
+        this(state, path, endpoint, rttNanos, tunnelUp, publicEndpoint, directAttempts, packetsSent, packetsReceived,
+                Map.of());
+    }
 }

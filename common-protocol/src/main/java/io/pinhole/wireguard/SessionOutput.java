@@ -12,8 +12,19 @@ public interface SessionOutput extends Transmit {
     /** Sends to the peer's current endpoint (the caller drops it when there is none). */
     void sendToPeer(ByteBuffer datagram);
 
-    /** Writes a decrypted IP packet to the TUN device. */
+    /**
+     * A decrypted IP packet (its IPv4 or IPv6 length consistent, padding stripped), for the TUN
+     * device; the receiver applies cryptokey routing before writing it.
+     */
     void deliver(ByteBuffer ipPacket);
+
+    /**
+     * A decrypted payload that is not an IPv4 or IPv6 packet of a consistent length was dropped
+     * (counted as {@link SessionDrop#BAD_INNER_PACKET}), so the receiver can count it too. Does
+     * nothing by default.
+     */
+    default void notIp() {
+    }
 
     /**
      * An authenticated message arrived from {@code from}: the peer is alive, and its endpoint

@@ -476,6 +476,7 @@ public final class WireGuardSession {
         int length = innerLength(plain);
         if (length < 0) {
             count(SessionDrop.BAD_INNER_PACKET);
+            out.notIp();
             return true;
         }
         out.deliver(ByteBuffer.wrap(plain, 0, length));

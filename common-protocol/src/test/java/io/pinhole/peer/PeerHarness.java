@@ -529,13 +529,61 @@ final class PeerHarness implements PeerOutput {
         return machine.wireGuard().drops().getOrDefault(drop, 0L);
     }
 
-    /** A real IPv4 packet of 20 + n bytes (total length set, as WireGuard strips padding by it). */
+    /** Our tunnel address ({@code --local}). */
+    static final String OUR_TUNNEL_ADDRESS = "10.10.0.1";
+    /** The partner's tunnel address ({@code --remote}): its allowed IPs by default in {@code pinhole up}. */
+    static final String PEER_TUNNEL_ADDRESS = "10.10.0.2";
+
+    /**
+     * A real IPv4 packet of 20 + n bytes (total length set, as WireGuard strips padding by it) from
+     * our tunnel address to the partner's, as a ping from this side.
+     */
     static byte[] packet(int n) {
+        return ipv4(OUR_TUNNEL_ADDRESS, PEER_TUNNEL_ADDRESS, n);
+    }
+
+    /** {@link #packet(int)} the other way: from the partner's tunnel address to ours. */
+    static byte[] peerPacket(int n) {
+        return ipv4(PEER_TUNNEL_ADDRESS, OUR_TUNNEL_ADDRESS, n);
+    }
+
+    /** An IPv4 packet of 20 + n bytes from {@code source} to {@code destination} (literals). */
+    static byte[] ipv4(String source, String destination, int n) {
         byte[] p = new byte[20 + n];
         p[0] = 0x45;
         p[2] = (byte) ((20 + n) >>> 8);
         p[3] = (byte) (20 + n);
-        p[19] = (byte) n;
+        p[8] = 64;
+        System.arraycopy(address(source, 4), 0, p, 12, 4);
+        System.arraycopy(address(destination, 4), 0, p, 16, 4);
+        if (n > 0) {
+            p[20] = (byte) n;
+        }
         return p;
+    }
+
+    /** An IPv6 packet with a payload of n bytes (payload length set) from {@code source} to {@code destination}. */
+    static byte[] ipv6(String source, String destination, int n) {
+        byte[] p = new byte[40 + n];
+        p[0] = 0x60;
+        p[4] = (byte) (n >>> 8);
+        p[5] = (byte) n;
+        p[6] = 58; // ICMPv6
+        p[7] = (byte) 255;
+        System.arraycopy(address(source, 16), 0, p, 8, 16);
+        System.arraycopy(address(destination, 16), 0, p, 24, 16);
+        return p;
+    }
+
+    private static byte[] address(String literal, int length) {
+        try {
+            byte[] a = java.net.InetAddress.getByName(literal).getAddress();
+            if (a.length != length) {
+                throw new IllegalArgumentException(literal + " is not " + length + " bytes long");
+            }
+            return a;
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
     }
 }

@@ -5,6 +5,7 @@ import static io.pinhole.peer.PeerHarness.RENDEZVOUS;
 import static io.pinhole.peer.PeerHarness.SECOND;
 import static io.pinhole.peer.PeerHarness.SELF_KEY;
 import static io.pinhole.peer.PeerHarness.packet;
+import static io.pinhole.peer.PeerHarness.peerPacket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -194,7 +195,7 @@ class PeerMachineBirthdayTest {
         h.tun(ip);
         for (int i = 0; i < 12; i++) { // keepalives and path probes, while the partner keeps the path alive
             h.advance(Duration.ofSeconds(1));
-            h.partnerSends(packet(i));
+            h.partnerSends(peerPacket(i));
         }
         assertEquals(17, h.machine.pathSocket());
         List<Sent> toPartner = h.sentSince(before).stream().filter(s -> s.to().equals(PEER_PUBLIC)).toList();

@@ -995,14 +995,14 @@ class PeerMachineTest {
 
         assertEquals(List.of(), h.sent());
         assertEquals(2, h.drops(PeerDrop.BAD_TUN_PACKET));
-        h.tun(new byte[PeerMachine.MAX_PACKET]);
+        h.tun(packet(PeerMachine.MAX_PACKET - 20)); // an IPv4 packet of the largest size
         assertEquals(1, h.sent().size(), "the largest allowed packet is sent");
     }
 
     @Test
     void theLargestPacketAcceptedStillFitsInOneUdpDatagram() {
         h.connected();
-        h.tun(new byte[PeerMachine.MAX_PACKET]);
+        h.tun(packet(PeerMachine.MAX_PACKET - 20)); // an IPv4 packet of the largest size
 
         int maxUdpPayloadOverIpv4 = 65_535 - 20 - 8;
         assertTrue(h.sent().get(0).bytes().length <= maxUdpPayloadOverIpv4,

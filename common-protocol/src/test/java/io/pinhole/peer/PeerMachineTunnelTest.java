@@ -5,6 +5,7 @@ import static io.pinhole.peer.PeerHarness.PEER_PUBLIC;
 import static io.pinhole.peer.PeerHarness.RENDEZVOUS;
 import static io.pinhole.peer.PeerHarness.SELF_KEY;
 import static io.pinhole.peer.PeerHarness.packet;
+import static io.pinhole.peer.PeerHarness.peerPacket;
 import static io.pinhole.wire.WireSamples.endpoint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -83,7 +84,7 @@ class PeerMachineTunnelTest {
         h.connected();
 
         h.partnerAt = PEER_TUNNEL;
-        h.partnerSends(packet(10));
+        h.partnerSends(peerPacket(10));
 
         assertEquals(PEER_PUBLIC, h.machine.endpoint(), "the path stays outside the tunnel");
         assertEquals(1, h.drops(PeerDrop.THROUGH_TUNNEL));
@@ -123,17 +124,17 @@ class PeerMachineTunnelTest {
 
         for (int port = 40_010; port < 40_013; port++) { // moves 2, 3, 4: a roaming partner, within the brake
             h.partnerAt = endpoint("192.0.2.2", port);
-            h.partnerSends(packet(1));
+            h.partnerSends(peerPacket(1));
             assertEquals(h.partnerAt, h.machine.endpoint());
             h.advanceMillis(100);
         }
         h.partnerAt = endpoint("192.0.2.2", 40_020); // move 5 within 5 s: a loop, not a path
-        h.partnerSends(packet(1));
+        h.partnerSends(peerPacket(1));
 
         assertEquals(PathKind.RELAYED, h.machine.path());
         assertEquals(1, h.drops(PeerDrop.PATH_MOVES_HELD));
         h.partnerAt = endpoint("192.0.2.2", 40_021);
-        h.partnerSends(packet(1));
+        h.partnerSends(peerPacket(1));
         h.advanceMillis(300);
         h.ackFromPeer(PEER_PUBLIC);
         assertEquals(PathKind.RELAYED, h.machine.path(), "held for a minute");

@@ -82,6 +82,18 @@ final class Capture {
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
+    /** Packets tcpdump captured, of any protocol the filter let through, as it reported at exit; after {@link #stop}. */
+    long captured() {
+        if (!stopped) {
+            throw new IllegalStateException("tcpdump on " + where + " is still running");
+        }
+        Matcher m = CAPTURED.matcher(proc.logText());
+        if (!m.find()) {
+            throw new AssertionError("tcpdump on " + where + " did not say how many packets it captured: " + proc.logText());
+        }
+        return Long.parseLong(m.group(1));
+    }
+
     private String summary() {
         Matcher c = CAPTURED.matcher(proc.logText());
         return c.find() ? " (tcpdump: " + c.group(1) + " captured, " + droppedByKernel() + " dropped by kernel)" : "";

@@ -37,16 +37,19 @@ class TunnelLoopIT {
     private static void routedNetworkAndRestart(Pinhole pinhole, String... extra) {
         Lab lab = pinhole.lab();
         Lab.Proc server = pinhole.startServer();
-        Lab.Proc a = pinhole.startClient(Peer.A, extra);
+        String[] withNet = java.util.stream.Stream.concat(java.util.Arrays.stream(extra),
+            java.util.stream.Stream.of("--allowed-ips", ROUTED_NET)).toArray(String[]::new);
+        Lab.Proc a = pinhole.startClient(Peer.A, withNet);
         Lab.Proc b = pinhole.startClient(Peer.B, extra);
         pinhole.awaitTunnel(Pinhole.TUNNEL_UP, "the first tunnel", a, b);
         Pinhole.Running run = new Pinhole.Running(server, a, b);
 
         say("A network behind B: " + ROUTED_HOST + " on a veth device in b, forwarding on; A routes " + ROUTED_NET
-            + " through its tun0.");
+            + " through its tun0 (pinhole up --allowed-ips " + ROUTED_NET + " added the route).");
         sh(lab, "b", "ip link add lan0 type veth peer name lan1 && ip addr add " + ROUTED_HOST + "/24 dev lan0 "
             + "&& ip link set lan1 up && ip link set lan0 up && sysctl -q -w net.ipv4.ip_forward=1");
-        sh(lab, "a", "ip route add " + ROUTED_NET + " dev " + Pinhole.DEV);
+        Lab.Result routes = lab.exec("a", Duration.ofSeconds(5), "ip", "route", "show", ROUTED_NET);
+        assertTrue(routes.output().contains("dev " + Pinhole.DEV), "A routes " + ROUTED_NET + " through tun0: " + routes);
         assertTrue(ping(lab, ROUTED_HOST, 3), "A reaches the routed network through the tunnel");
 
         say("Kill client B (SIGKILL) and start it again: it now has " + ROUTED_HOST + " among its addresses.");

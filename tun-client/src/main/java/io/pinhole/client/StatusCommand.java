@@ -19,8 +19,9 @@ import picocli.CommandLine.Option;
  * <pre>
  * tun0: tunnel up, path direct to 198.51.100.2:40000, rtt 1.23 ms
  *   state connected, public endpoint 203.0.113.7:40000, direct attempts 1, packets sent 120, received 118
+ *   dropped wrong source 3, ipv6 not allowed 5
  * </pre>
- * or, with {@code --raw}, the file itself. Exit 0 when the file is there, well-formed and
+ * (the third line only when something was dropped), or, with {@code --raw}, the file itself. Exit 0 when the file is there, well-formed and
  * current; 1, with one line on stderr saying why, when there is none, it is stale (its process
  * is gone, or it was not rewritten for 5 s) or it is not a status file. Single-threaded; not
  * meant to be shared.
@@ -83,7 +84,7 @@ final class StatusCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The two lines shown without {@code --raw}. */
+    /** The two lines (three when something was dropped) shown without {@code --raw}. */
     static String describe(StatusFile.Status s) {
         StringBuilder text = new StringBuilder(200).append(s.device()).append(": tunnel ")
                 .append(s.tunnelUp() ? "up" : "down");
@@ -99,6 +100,10 @@ final class StatusCommand implements Callable<Integer> {
                 .append(", direct attempts ").append(s.directAttempts())
                 .append(", packets sent ").append(s.packetsSent())
                 .append(", received ").append(s.packetsReceived()).append('\n');
+        if (!s.drops().isEmpty()) {
+            text.append("  dropped ").append(s.drops().replace(':', ' ').replace('_', ' ').replace(",", ", "))
+                    .append('\n');
+        }
         return text.toString();
     }
 

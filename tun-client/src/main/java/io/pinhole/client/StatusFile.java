@@ -2,6 +2,7 @@ package io.pinhole.client;
 
 import io.pinhole.config.HostPort;
 import io.pinhole.peer.PathKind;
+import io.pinhole.peer.PeerDrop;
 import io.pinhole.peer.PeerStatus;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +40,8 @@ import java.util.regex.Pattern;
  * direct_attempts=1
  * packets_sent=120
  * packets_received=118
+ * drops=wrong_source:3,ipv6_not_allowed:5   what the machine dropped, by reason (PeerDrop, lower
+ *                                          case): REASON:COUNT, comma-separated, empty when none
  * </pre>
  * IPv6 endpoints are written {@code [ADDR]:PORT}. A writer replaces the file atomically (a
  * temporary file in the same directory, renamed over it), so a reader never sees half of one.
@@ -59,7 +62,7 @@ final class StatusFile {
     static final long STALE_AFTER_MILLIS = 5_000;
     /** The keys, in their order in the file. */
     static final List<String> KEYS = List.of("device", "pid", "netns", "updated_ms", "state", "path", "endpoint", "rtt_ms",
-            "tunnel", "public", "direct_attempts", "packets_sent", "packets_received");
+            "tunnel", "public", "direct_attempts", "packets_sent", "packets_received", "drops");
     private static final int MAX_BYTES = 4096;
     private static final long RTT_RESOLUTION_NANOS = 10_000;
     private static final Pattern DEVICE = Pattern.compile("[!-~&&[^/=]]{1,15}");
@@ -67,6 +70,7 @@ final class StatusFile {
     private static final Pattern RTT = Pattern.compile("\\d{1,12}\\.\\d\\d");
     private static final Pattern COUNT = Pattern.compile("\\d{1,18}");
     private static final Pattern NETNS = Pattern.compile("\\d{1,20}");
+    private static final Pattern DROPS = Pattern.compile("([a-z0-9_]{1,40}:\\d{1,18}(,[a-z0-9_]{1,40}:\\d{1,18}){0,63})?");
 
     private StatusFile() {
     }
@@ -85,10 +89,11 @@ final class StatusFile {
      *
      * @param rttNanos round trip in nanoseconds, a multiple of 10 µs (the file's resolution), or -1
      * @param endpoint HOST:PORT or empty; {@code publicEndpoint} likewise
+     * @param drops drop counts by reason as the file writes them ({@code wrong_source:3,not_ip:1}), or empty
      */
     record Status(String device, long pid, long netns, long updatedMs, String state, PathKind path, String endpoint,
                   long rttNanos, boolean tunnelUp, String publicEndpoint, long directAttempts, long packetsSent,
-                  long packetsReceived) {
+                  long packetsReceived, String drops) {
         /**
          * The status of {@code machine} for {@code device}, written by process {@code pid} in network
          * namespace {@code netns} at {@code nowMs}.
@@ -98,7 +103,28 @@ final class StatusFile {
                     : (machine.rttNanos() + RTT_RESOLUTION_NANOS / 2) / RTT_RESOLUTION_NANOS * RTT_RESOLUTION_NANOS;
             return new Status(device, pid, netns, nowMs, machine.state().name().toLowerCase(Locale.ROOT), machine.path(),
                     hostPort(machine.endpoint()), rtt, machine.tunnelUp(), hostPort(machine.publicEndpoint()),
-                    machine.directAttempts(), machine.packetsSent(), machine.packetsReceived());
+                    machine.directAttempts(), machine.packetsSent(), machine.packetsReceived(), drops(machine.drops()));
+        }
+
+        /** A status with nothing dropped. */
+        Status(String device, long pid, long netns, long updatedMs, String state, PathKind path, String endpoint,
+               long rttNanos, boolean tunnelUp, String publicEndpoint, long directAttempts, long packetsSent,
+               long packetsReceived) {
+            this(device, pid, netns, updatedMs, state, path, endpoint, rttNanos, tunnelUp, publicEndpoint,
+                    directAttempts, packetsSent, packetsReceived, "");
+        }
+
+        /** {@code wrong_source:3,not_ip:1}: each reason that happened, in {@link PeerDrop}'s order. */
+        static String drops(java.util.Map<PeerDrop, Long> drops) {
+            StringBuilder text = new StringBuilder();
+            for (PeerDrop drop : PeerDrop.values()) {
+                Long n = drops.get(drop);
+                if (n != null && n > 0) {
+                    text.append(text.length() == 0 ? "" : ",").append(drop.name().toLowerCase(Locale.ROOT)).append(':')
+                            .append(n);
+                }
+            }
+            return text.toString();
         }
 
         /** The round trip as the file writes it: {@code 1.23}, or empty when unknown. */
@@ -162,7 +188,7 @@ final class StatusFile {
             Long.toString(status.updatedMs()),
             status.state(), status.path().name().toLowerCase(Locale.ROOT), status.endpoint(), status.rttMillis(),
             status.tunnelUp() ? "up" : "down", status.publicEndpoint(), Long.toString(status.directAttempts()),
-            Long.toString(status.packetsSent()), Long.toString(status.packetsReceived())};
+            Long.toString(status.packetsSent()), Long.toString(status.packetsReceived()), status.drops()};
         StringBuilder text = new StringBuilder(256);
         for (int i = 0; i < values.length; i++) {
             text.append(KEYS.get(i)).append('=').append(values[i]).append('\n');
@@ -197,7 +223,8 @@ final class StatusFile {
         }
         return new Status(matching(values, 0, DEVICE, "a device name"), pid, netns(values), count(values, 3),
                 matching(values, 4, STATE, "a state name"), pathKind(values), endpoint(values, 6), rtt(values),
-                upDown(values), endpoint(values, 9), count(values, 10), count(values, 11), count(values, 12));
+                upDown(values), endpoint(values, 9), count(values, 10), count(values, 11), count(values, 12),
+                matching(values, 13, DROPS, "REASON:COUNT,... or nothing"));
     }
 
     /** Reads and parses {@code file}; a malformed file's message starts with its path. */

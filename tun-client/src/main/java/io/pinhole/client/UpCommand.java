@@ -13,6 +13,7 @@ import io.pinhole.config.KeyFiles;
 import io.pinhole.crypto.KeyFormatException;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.peer.AllowedIps;
 import io.pinhole.peer.PeerConfig;
 import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerTimers;
@@ -102,6 +103,13 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--remote", required = true, paramLabel = "IPV4",
             description = "The other end's tunnel address (required).")
     String remote;
+
+    @Option(names = "--allowed-ips", paramLabel = "CIDR[,CIDR...]",
+            description = "Networks behind the peer (site-to-site), IPv4 or IPv6, comma-separated: packets from the "
+                    + "peer may come from them and packets to them go to the peer; pinhole routes them through the "
+                    + "device. Every other source is dropped (default: only --remote/32; IPv6 is on on the device "
+                    + "exactly when an IPv6 network is given).")
+    String allowedIps;
 
     @Option(names = "--mtu", defaultValue = "" + DEFAULT_MTU, paramLabel = "N",
             description = "Tunnel MTU, 576-9000 (default: ${DEFAULT-VALUE}).")
@@ -202,6 +210,8 @@ final class UpCommand implements Callable<Integer> {
         if (localAddress.equals(remoteAddress)) {
             throw new SetupException(PinholeMain.USAGE, "--local and --remote must differ");
         }
+        List<AllowedIps.Network> routed = allowedIps == null ? List.of() : allowedNetworks(allowedIps);
+        AllowedIps allowed = AllowedIps.of(List.of(new AllowedIps.Network(remoteAddress, 32))).with(routed);
         if (mtu < 576 || mtu > 9000) {
             throw new SetupException(PinholeMain.USAGE, "--mtu " + mtu + " is out of range 576-9000");
         }
@@ -255,7 +265,16 @@ final class UpCommand implements Callable<Integer> {
         DatagramChannel udp = null;
         try {
             Path status = statusFile != null ? statusFile : defaultStatusFile(tun.name());
+            boolean ipv6Set = tun.ipv6(allowed.hasIpv6()); // off: no IPv6 address, no router solicitations
             tun.configure(localAddress, remoteAddress, mtu);
+            for (AllowedIps.Network network : routed) {
+                if (!network.equals(new AllowedIps.Network(remoteAddress, 32))) {
+                    tun.addRoute(network.address(), network.prefix());
+                }
+            }
+            log.info("{}: the peer's allowed IPs are {} (other sources are dropped){}{}", tun.name(), allowed,
+                    routed.isEmpty() ? "" : "; routed through " + tun.name() + ": " + AllowedIps.of(routed),
+                    !ipv6Set ? "; the kernel has no IPv6" : allowed.hasIpv6() ? "" : "; IPv6 off on " + tun.name());
             udp = openSocket(server != null ? server : staticPeer);
             String boundTo = bindUnderlay(udp, tun.name(), server != null ? server : staticPeer, log);
             int port = ((InetSocketAddress) udp.getLocalAddress()).getPort();
@@ -273,7 +292,7 @@ final class UpCommand implements Callable<Integer> {
             Traversal traversal = Traversal.defaults().withRelay(!noRelay).withOpenerTtl(openerTtl)
                     .withBirthday(!noBirthday);
             PeerConfig config = new PeerConfig(key, peerKey, psk, server, serverKey, staticPeer, candidates,
-                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), traversal);
+                    PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), traversal, allowed);
             if (server != null) {
                 log.info("relay {}, {}, birthday punching {}", noRelay ? "off" : "on",
                         openerTtl == 0 ? "no openers" : "TTL-" + openerTtl + " openers", noBirthday ? "off" : "on");
@@ -306,6 +325,15 @@ final class UpCommand implements Callable<Integer> {
         } catch (SetupException e) {
             tun.close();
             throw e;
+        }
+    }
+
+    /** The networks of {@code --allowed-ips}, or a usage error naming the first bad one. */
+    private static List<AllowedIps.Network> allowedNetworks(String list) throws SetupException {
+        try {
+            return AllowedIps.parse(list).networks();
+        } catch (IllegalArgumentException e) {
+            throw new SetupException(PinholeMain.USAGE, "--allowed-ips " + visible(e.getMessage()));
         }
     }
 

@@ -76,6 +76,16 @@ class StatusCommandTest {
     }
 
     @Test
+    void dropsAreAThirdLineOnlyWhenThereAreAny() {
+        StatusFile.Status dropped = new StatusFile.Status("tun0", 1, 0, 0, "connected", PathKind.DIRECT,
+                "198.51.100.2:40000", -1, true, "", 1, 5, 5, "wrong_source:20,ipv6_not_allowed:7");
+        assertEquals("  dropped wrong source 20, ipv6 not allowed 7",
+                StatusCommand.describe(dropped).lines().toList().get(2));
+        assertEquals(2, StatusCommand.describe(running(PathKind.DIRECT, "198.51.100.2:40000", -1, true, 0)).lines()
+                .count());
+    }
+
+    @Test
     void rawPrintsTheFileAsItIs() throws IOException {
         Path file = write(running(PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, System.currentTimeMillis()));
         ConsoleRun r = status("--status-file", file.toString(), "--raw");

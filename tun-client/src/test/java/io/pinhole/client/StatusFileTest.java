@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pinhole.peer.PathKind;
+import io.pinhole.peer.PeerDrop;
 import io.pinhole.peer.PeerState;
 import io.pinhole.peer.PeerStatus;
 import java.io.IOException;
@@ -41,10 +42,12 @@ class StatusFileTest {
             direct_attempts=1
             packets_sent=120
             packets_received=118
+            drops=bad_mac:2,wrong_source:20,ipv6_not_allowed:7
             """;
 
     static final StatusFile.Status STATUS = new StatusFile.Status("tun0", 4242, 4_026_531_840L, 1_718_000_000_000L, "connected",
-            PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, "203.0.113.7:40001", 1, 120, 118);
+            PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, "203.0.113.7:40001", 1, 120, 118,
+            "bad_mac:2,wrong_source:20,ipv6_not_allowed:7");
 
     private static InetSocketAddress at(String ip, int port) throws IOException {
         return new InetSocketAddress(InetAddress.getByName(ip), port);
@@ -53,7 +56,8 @@ class StatusFileTest {
     @Test
     void theMachinesStatusIsWrittenAsExactlyTheDocumentedLines() throws IOException {
         PeerStatus machine = new PeerStatus(PeerState.CONNECTED, PathKind.DIRECT, at("198.51.100.2", 40000),
-                1_234_567, true, at("203.0.113.7", 40001), 1, 120, 118);
+                1_234_567, true, at("203.0.113.7", 40001), 1, 120, 118, java.util.Map.of(PeerDrop.IPV6_NOT_ALLOWED, 7L,
+                PeerDrop.WRONG_SOURCE, 20L, PeerDrop.BAD_MAC, 2L));
         StatusFile.Status status = StatusFile.Status.of("tun0", 4242, 4_026_531_840L, 1_718_000_000_000L, machine);
         assertEquals(STATUS, status, "rtt rounded to the file's 10 us");
         assertEquals(TEXT, StatusFile.format(status));
@@ -158,6 +162,8 @@ class StatusFileTest {
         "tunnel|yes|line 9: tunnel 'yes' is not up or down",
         "public|h:99999|line 10: public 'h:99999' is not HOST:PORT or nothing",
         "packets_received|1e3|line 13: packets_received '1e3' is not a whole number",
+        "drops|wrong_source=3|line 14: drops 'wrong_source=3' is not REASON:COUNT,... or nothing",
+        "drops|wrong_source:3,|line 14: drops 'wrong_source:3,' is not REASON:COUNT,... or nothing",
     })
     void malformedValuesSayWhichLineAndWhatIsExpected(String key, String value, String message) {
         assertEquals(message, malformed(TEXT.replaceFirst("(?m)^" + key + "=.*$", key + "=" + value)));
@@ -165,7 +171,7 @@ class StatusFileTest {
 
     @Test
     void extraLinesControlCharactersAndHugeFilesAreRefusedReadably() throws IOException {
-        assertEquals("line 14: unexpected 'more=1' after the last key", malformed(TEXT + "more=1\n"));
+        assertEquals("line 15: unexpected 'more=1' after the last key", malformed(TEXT + "more=1\n"));
         assertEquals("line 1: device '?[31mred' is not a device name",
                 malformed(TEXT.replace("device=tun0", "device=\u001b[31mred")));
         Path huge = dir.resolve("huge.status");

@@ -192,6 +192,17 @@ class UpCommandErrorsTest {
                         + "(at most 15 characters, no '/', ':' or whitespace)");
     }
 
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "10.0.0.0/33|'10.0.0.0/33' is not a network: the prefix length of an IPv4 network is 0-32",
+        "192.168.77.1/24|'192.168.77.1/24' is not a network address: its host bits are set (192.168.77.0/24 is the network)",
+        "192.168.77.0/24,lan|'lan' is not a network: give an IPv4 or IPv6 address with an optional prefix length, as 10.0.0.0/24 or fd00::/64",
+        "fd77::/129|'fd77::/129' is not a network: the prefix length of an IPv6 network is 0-128",
+    })
+    void aBadAllowedIpsNetworkIsRefusedInOneLine(String list, String reason) throws IOException {
+        assertRefusedWith(upWith(keyFile(), "--allowed-ips", list), "pinhole up: --allowed-ips " + reason);
+    }
+
     @Test
     void aDevOfFifteenCharactersIsTaken() throws IOException {
         assertRefusedWith(upWith(keyFile(), "--dev", "abcdefghijklmno", "--mtu", "100"),

@@ -2,7 +2,7 @@ package io.pinhole.client.tun;
 
 /**
  * Constants from {@code <linux/sockios.h>}: interface ioctls issued on an AF_INET socket with a
- * {@code struct ifreq} argument (see {@link Ifreq}).
+ * {@code struct ifreq} argument (see {@link Ifreq}), and the routing-table ioctl.
  */
 final class Sockios {
     private Sockios() {
@@ -19,4 +19,6 @@ final class Sockios {
     static final int SIOCGIFMTU = 0x8921;
     static final int SIOCSIFMTU = 0x8922;
     static final int SIOCGIFINDEX = 0x8933;
+    /** Add a route: {@code struct rtentry} ({@link Route}) on AF_INET, {@code struct in6_rtmsg} ({@link Ipv6Route}) on AF_INET6. */
+    static final int SIOCADDRT = 0x890B;
 }

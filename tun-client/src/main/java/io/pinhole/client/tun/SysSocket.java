@@ -6,6 +6,7 @@ final class SysSocket {
     }
 
     static final int AF_INET = 2;
+    static final int AF_INET6 = 10;
     static final int SOCK_DGRAM = 2;
     static final int SOCK_CLOEXEC = Fcntl.O_CLOEXEC;
     /** {@code <asm-generic/socket.h>}: the socket level of {@code setsockopt}. */

@@ -54,6 +54,8 @@ public final class TunDevice implements AutoCloseable {
     private static final int POLL_SLICE_MILLIS = 1000;
     private static final NativeLong TWO_FDS = new NativeLong(2);
     private static final Inet4Address HOST_NETMASK = inet4(new byte[] {-1, -1, -1, -1});
+    /** The kernel's IPv6 settings; missing when it has no IPv6. */
+    private static final String IPV6_SYSCTL = "/proc/sys/net/ipv6";
 
     private final String name;
     private final byte[] nameBytes;
@@ -199,6 +201,141 @@ public final class TunDevice implements AutoCloseable {
                 gate.exit();
             }
         }
+    }
+
+    /**
+     * Routes the network {@code network}/{@code prefix} through this device, as
+     * {@code ip route add NETWORK/PREFIX dev NAME} does: {@code SIOCADDRT} on a temporary AF_INET
+     * socket with a {@code struct rtentry} ({@link Route}) for IPv4, on an AF_INET6 socket with a
+     * {@code struct in6_rtmsg} ({@link Ipv6Route}, metric 1024) for IPv6. The device must be up
+     * ({@link #configure}); an IPv6 route needs IPv6 on the device ({@link #ipv6}).
+     *
+     * @param network the network address, host bits zero
+     * @param prefix 0-32 for IPv4, 0-128 for IPv6
+     * @throws IllegalArgumentException for a prefix out of range
+     * @throws TunConfigException     the ioctl failed: EEXIST (the route exists), EINVAL (host bits
+     *                                set), ENETDOWN (the device is down), EACCES/ENETUNREACH...
+     * @throws TunPermissionException EPERM/EACCES
+     * @throws TunClosedException     the device has been closed
+     */
+    public void addRoute(InetAddress network, int prefix) throws TunException {
+        Objects.requireNonNull(network, "network");
+        byte[] address = network.getAddress();
+        boolean v6 = address.length == 16;
+        if (prefix < 0 || prefix > address.length * 8) {
+            throw new IllegalArgumentException("prefix length " + prefix + " is out of range 0-" + address.length * 8);
+        }
+        String route = network.getHostAddress() + "/" + prefix;
+        synchronized (configureLock) {
+            if (!gate.enter()) {
+                throw TunErrors.closed(name, "add a route");
+            }
+            try {
+                int family = v6 ? SysSocket.AF_INET6 : SysSocket.AF_INET;
+                int sock;
+                try {
+                    sock = LibC.socket(family, SysSocket.SOCK_DGRAM | SysSocket.SOCK_CLOEXEC, 0);
+                } catch (LastErrorException e) {
+                    throw error(TunErrors.Phase.CONFIGURE, name, "socket", (v6 ? "AF_INET6" : "AF_INET")
+                            + ", SOCK_DGRAM", e);
+                }
+                try {
+                    if (v6) {
+                        Ifreq index = Ifreq.withName(nameBytes);
+                        interfaceIoctl(sock, Sockios.SIOCGIFINDEX, "SIOCGIFINDEX", null, index);
+                        Memory msg = new Memory(Ipv6Route.IN6_RTMSG_SIZE);
+                        msg.clear();
+                        msg.write(Ipv6Route.RTMSG_DST_OFFSET, address, 0, 16);
+                        msg.setInt(Ipv6Route.RTMSG_TYPE_OFFSET, Ipv6Route.RTN_UNICAST);
+                        msg.setShort(Ipv6Route.RTMSG_DST_LEN_OFFSET, (short) prefix);
+                        msg.setInt(Ipv6Route.RTMSG_METRIC_OFFSET, Ipv6Route.IP6_RT_PRIO_USER);
+                        msg.setInt(Ipv6Route.RTMSG_FLAGS_OFFSET, Ipv6Route.RTF_UP);
+                        msg.setInt(Ipv6Route.RTMSG_IFINDEX_OFFSET, index.intValue());
+                        routeIoctl(sock, route, msg);
+                    } else {
+                        Memory entry = new Memory(Route.RTENTRY_SIZE);
+                        entry.clear();
+                        sockaddrIn(entry, Route.RT_DST_OFFSET, address);
+                        int mask = prefix == 0 ? 0 : -1 << (32 - prefix);
+                        sockaddrIn(entry, Route.RT_GENMASK_OFFSET, new byte[] {(byte) (mask >>> 24),
+                            (byte) (mask >>> 16), (byte) (mask >>> 8), (byte) mask});
+                        entry.setShort(Route.RT_FLAGS_OFFSET, (short) (Route.RTF_UP | (prefix == 32 ? Route.RTF_HOST : 0)));
+                        Memory dev = new Memory(If.IFNAMSIZ); // the kernel copies IFNAMSIZ - 1 bytes, whatever the name's length
+                        dev.clear();
+                        dev.write(0, nameBytes, 0, nameBytes.length);
+                        entry.setPointer(Route.RT_DEV_OFFSET, dev);
+                        try {
+                            routeIoctl(sock, route, entry);
+                        } finally {
+                            Reference.reachabilityFence(dev);
+                        }
+                    }
+                } finally {
+                    closeQuietly(sock, name, "control socket");
+                }
+                log.debug("TUN device {}: route {} added", name, route);
+            } finally {
+                gate.exit();
+            }
+        }
+    }
+
+    /**
+     * Turns IPv6 on or off on this device ({@code /proc/sys/net/ipv6/conf/NAME/disable_ipv6} = 0
+     * or 1). Off, the device gets no IPv6 address and the kernel sends no router solicitations
+     * from it: call it before {@link #configure} brings the device up. Does nothing, silently,
+     * when the kernel has no IPv6 at all ({@code /proc/sys/net/ipv6} is missing).
+     *
+     * @return true if the setting was written, false if the kernel has no IPv6
+     * @throws TunConfigException     opening or writing the file failed (errno in the message)
+     * @throws TunPermissionException EPERM/EACCES
+     * @throws TunClosedException     the device has been closed
+     */
+    public boolean ipv6(boolean enabled) throws TunException {
+        if (!java.nio.file.Files.isDirectory(java.nio.file.Path.of(IPV6_SYSCTL))) {
+            return false;
+        }
+        String file = IPV6_SYSCTL + "/conf/" + name + "/disable_ipv6";
+        synchronized (configureLock) {
+            if (!gate.enter()) {
+                throw TunErrors.closed(name, enabled ? "enable IPv6" : "disable IPv6");
+            }
+            try {
+                int sysctl;
+                try {
+                    sysctl = LibC.open(file, Fcntl.O_WRONLY | Fcntl.O_CLOEXEC);
+                } catch (LastErrorException e) {
+                    throw error(TunErrors.Phase.CONFIGURE, name, "open", file, e);
+                }
+                try {
+                    Memory value = new Memory(1);
+                    value.setByte(0, (byte) (enabled ? '0' : '1'));
+                    LibC.write(sysctl, value, new NativeLong(1));
+                } catch (LastErrorException e) {
+                    throw error(TunErrors.Phase.CONFIGURE, name, "write", (enabled ? "0" : "1") + " to " + file, e);
+                } finally {
+                    closeQuietly(sysctl, name, file);
+                }
+                log.debug("TUN device {}: IPv6 {}", name, enabled ? "on" : "off");
+                return true;
+            } finally {
+                gate.exit();
+            }
+        }
+    }
+
+    private void routeIoctl(int sock, String route, Pointer request) throws TunException {
+        try {
+            LibC.ioctl(sock, new NativeLong(Integer.toUnsignedLong(Sockios.SIOCADDRT)), request);
+        } catch (LastErrorException e) {
+            throw error(TunErrors.Phase.CONFIGURE, name, "SIOCADDRT", route + " dev " + name, e);
+        }
+    }
+
+    /** A {@code struct sockaddr_in} (AF_INET, port 0, {@code address}) at {@code offset}. */
+    private static void sockaddrIn(Memory m, int offset, byte[] address) {
+        m.setShort(offset, (short) SysSocket.AF_INET);
+        m.write(offset + 4, address, 0, 4);
     }
 
     /**

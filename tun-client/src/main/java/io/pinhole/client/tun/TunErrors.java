@@ -22,6 +22,8 @@ final class TunErrors {
             + " (deleted with 'ip link del'?)";
     static final String BAD_PACKET_HINT = "the kernel rejected the packet (is it a well-formed IPv4/IPv6 packet?)";
     static final String NO_DEVICE_HINT = "the device no longer exists";
+    static final String ROUTE_EXISTS_HINT = "it exists already (a route: remove it, or leave the network out of"
+            + " --allowed-ips)";
 
     /** What was being done; gives the message prefix and selects the exception type. */
     enum Phase {
@@ -80,7 +82,8 @@ final class TunErrors {
                 }
             case CONFIGURE: {
                 String hint = errno == Errno.EINVAL ? REJECTED_VALUE_HINT
-                        : errno == Errno.ENODEV ? NO_DEVICE_HINT : null;
+                        : errno == Errno.ENODEV ? NO_DEVICE_HINT
+                        : errno == Errno.EEXIST ? ROUTE_EXISTS_HINT : null;
                 return new TunConfigException(
                         message(phase, device, operation, detail, errno, strerror, hint),
                         device, operation, errno, cause);

@@ -43,7 +43,7 @@ class ClientRuntimeStatusNetnsTest {
             String pid = child.await("started").get("pid");
             Map<String, String> first = awaitStatus(file, child);
             assertEquals(List.of("device", "pid", "netns", "updated_ms", "state", "path", "endpoint", "rtt_ms",
-                    "tunnel", "public", "direct_attempts", "packets_sent", "packets_received"),
+                    "tunnel", "public", "direct_attempts", "packets_sent", "packets_received", "drops"),
                     List.copyOf(first.keySet()));
             assertEquals("tun0", first.get("device"));
             assertEquals(pid, first.get("pid"));

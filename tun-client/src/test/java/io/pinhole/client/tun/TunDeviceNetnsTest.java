@@ -64,6 +64,34 @@ class TunDeviceNetnsTest {
         }
     }
 
+    @Test
+    void routesThroughTheDeviceAndIpv6OffOrOn() {
+        try (Netns ns = Netns.create(ip); ChildJvm child = ChildJvm.start(ns, "routes")) {
+            assertEquals("true", child.await("ipv6-off").get("written"), child::details);
+            Map<String, String> again = child.await("again");
+            assertEquals("TunConfigException", again.get("result"), child::details);
+            assertEquals("EEXIST", again.get("errno"));
+            assertEquals("SIOCADDRT", again.get("operation"));
+            assertTrue(again.get("message").startsWith("cannot configure TUN device tun0: SIOCADDRT "
+                    + "(192.168.77.0/24 dev tun0) failed: EEXIST (File exists): it exists already"), again.get("message"));
+            assertEquals("true", child.await("ipv6-on").get("written"), child::details);
+            child.await("routed");
+            child.awaitPause("inspect");
+
+            String v4 = ns.ip("-4", "route", "show", "dev", "tun0").orFail();
+            assertTrue(v4.lines().anyMatch(l -> l.startsWith("192.168.77.0/24 ")), v4);
+            assertTrue(v4.lines().anyMatch(l -> l.startsWith("10.20.0.1 ")), v4);
+            String v6 = ns.ip("-6", "route", "show", "dev", "tun1").orFail();
+            assertTrue(v6.lines().anyMatch(l -> l.startsWith("fd77::/64 ") && l.contains("metric 1024")), v6);
+            assertEquals("1", ns.exec("cat", "/proc/sys/net/ipv6/conf/tun0/disable_ipv6").orFail().strip());
+            assertEquals("0", ns.exec("cat", "/proc/sys/net/ipv6/conf/tun1/disable_ipv6").orFail().strip());
+            String addr6 = ns.ip("-6", "addr", "show", "dev", "tun0").orFail();
+            assertEquals("", addr6.strip(), "no IPv6 address on tun0 with IPv6 off");
+            child.resume();
+            child.awaitSuccess();
+        }
+    }
+
     @ParameterizedTest(name = "{0} buffers")
     @ValueSource(strings = {"direct", "heap"})
     void writtenPacketReachesTheKernel_andPingToPeerIsReadFromTheDevice(String bufferKind) {

@@ -64,6 +64,7 @@ public final class TunNetnsChild {
                 case "traffic" -> traffic(args[1], args[2], args[3]);
                 case "name-taken" -> nameTaken(args[1]);
                 case "bad-mtu" -> badMtu(args[1]);
+                case "routes" -> routes();
                 case "close-while-reading" -> closeWhileReading(args[1]);
                 case "deleted-while-open" -> deletedWhileOpen(args[1]);
                 case "udp-receive" -> udpReceive(Integer.parseInt(args[1]), Integer.parseInt(args[2]));
@@ -234,6 +235,32 @@ public final class TunNetnsChild {
         } catch (TunException e) {
             emit("taken", "case", label, "result", e.getClass().getSimpleName(), "errno", e.errnoName(),
                     "operation", e.operation(), "device", e.deviceName(), "message", e.getMessage());
+        }
+    }
+
+    /**
+     * tun0 with IPv6 off, an IPv4 network and host route through it, the same route again (refused);
+     * tun1 with IPv6 on and an IPv6 route through it. Both stay until the parent has looked.
+     */
+    private static void routes() throws Exception {
+        try (TunDevice v4 = TunDevice.open("tun0"); TunDevice v6 = TunDevice.open("tun1")) {
+            emit("ipv6-off", "written", v4.ipv6(false));
+            v4.configure(LOCAL, PEER, 1400);
+            v4.addRoute(java.net.InetAddress.getByName("192.168.77.0"), 24);
+            v4.addRoute(java.net.InetAddress.getByName("10.20.0.1"), 32);
+            try {
+                v4.addRoute(java.net.InetAddress.getByName("192.168.77.0"), 24);
+                emit("again", "result", "added");
+            } catch (TunException e) {
+                emit("again", "result", e.getClass().getSimpleName(), "errno", e.errnoName(), "operation",
+                        e.operation(), "message", e.getMessage());
+            }
+            emit("ipv6-on", "written", v6.ipv6(true));
+            v6.configure((java.net.Inet4Address) java.net.InetAddress.getByName("10.30.0.1"),
+                    (java.net.Inet4Address) java.net.InetAddress.getByName("10.30.0.2"), 1400);
+            v6.addRoute(java.net.InetAddress.getByName("fd77::"), 64);
+            emit("routed");
+            pause("inspect");
         }
     }
 
