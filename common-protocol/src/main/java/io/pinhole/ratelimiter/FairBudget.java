@@ -12,8 +12,8 @@ package io.pinhole.ratelimiter;
  * heavy users stop at a higher level than light ones, so under a flood the bucket holds
  * something for a source that asks little (a newcomer among many flooders, a light relay user
  * beside a heavy one): max-min fairness, roughly, with O(1) work and no allocation per take. Only
- * more sources asking at once than a quarter of the burst can empty it for a moment (at the start
- * of a window), and only more sources than the rate can keep it empty.
+ * more sources asking at once than half the burst can empty it for a moment (their first takes at
+ * the start of a window), and only more sources than the rate can keep it empty.
  *
  * <p>Each source keeps its own {@link Share} (made by {@link #newShare()}); the budget only counts
  * the sources that asked. Time is passed in (nanoseconds, monotonic, any origin).
