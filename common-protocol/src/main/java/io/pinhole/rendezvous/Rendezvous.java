@@ -341,7 +341,7 @@ public final class Rendezvous {
         }
         Registration reg = table.remove(register.self());
         if (reg == null) {
-            expire(now);
+            expireRegistrations(now); // not the sweep: this runs for every new registration
             if (table.size() >= config.maxRegistrations() && !evictOne(now, waitingFor(register))) {
                 refuse(now, ServerDrop.TABLE_FULL, Line.TABLE_FULL, from);
                 return;
@@ -441,7 +441,7 @@ public final class Rendezvous {
             return false;
         }
         if (table.size() >= config.maxRegistrations()) {
-            expire(now);
+            expireRegistrations(now); // not the sweep: this runs per REGISTER while the table is full
             if (table.size() >= config.maxRegistrations() && firstEvictable(unpaired, spare) == null) {
                 refuse(now, ServerDrop.TABLE_FULL, Line.TABLE_FULL, from);
                 return false;
@@ -820,6 +820,13 @@ public final class Rendezvous {
      * summaries of throttled log lines. Call about once a second.
      */
     public void expire(long now) {
+        expireRegistrations(now);
+        sweepSources(now);
+        logThrottle.flush(now, Rendezvous::logSummary);
+    }
+
+    /** Removes registrations not refreshed within the TTL: O(1) when none is due. */
+    private void expireRegistrations(long now) {
         Iterator<Registration> it = table.values().iterator();
         while (it.hasNext()) {
             Registration reg = it.next();
@@ -833,8 +840,6 @@ public final class Rendezvous {
                         HostPort.format(reg.observed));
             }
         }
-        sweepSources(now);
-        logThrottle.flush(now, Rendezvous::logSummary);
     }
 
     /** The server's public key. */
