@@ -9,7 +9,7 @@ package io.pinhole.ratelimiter;
  * earlier than the last one seen refills nothing.
  *
  * <p>Error contract: the constructor throws IllegalArgumentException for a rate or burst outside
- * 1..{@link #MAX}; {@link #take} throws it for a negative size. Not thread-safe.
+ * 1..{@link #MAX}; {@link #take} and {@link #holds} throw it for a negative size. Not thread-safe.
  */
 public final class ByteBucket {
     /** The largest rate (bytes per second) and burst (bytes): 4 GiB, far from overflowing the arithmetic. */
@@ -45,6 +45,19 @@ public final class ByteBucket {
      * @return true if taken
      */
     public boolean take(long now, long bytes) {
+        if (!holds(now, bytes)) {
+            return false;
+        }
+        tokens -= bytes * NANOS_PER_SECOND;
+        return true;
+    }
+
+    /**
+     * True if the bucket holds at least {@code bytes} at {@code now}; takes nothing.
+     *
+     * @throws IllegalArgumentException for a negative size
+     */
+    public boolean holds(long now, long bytes) {
         if (bytes < 0) {
             throw new IllegalArgumentException("negative size " + bytes);
         }
@@ -54,10 +67,6 @@ public final class ByteBucket {
             // elapsed * rate only when it cannot pass the capacity (and so cannot overflow)
             tokens = elapsed >= (capacity - tokens) / rate + 1 ? capacity : tokens + elapsed * rate;
         }
-        if (bytes > MAX || tokens < bytes * NANOS_PER_SECOND) {
-            return false;
-        }
-        tokens -= bytes * NANOS_PER_SECOND;
-        return true;
+        return bytes <= MAX && tokens >= bytes * NANOS_PER_SECOND;
     }
 }

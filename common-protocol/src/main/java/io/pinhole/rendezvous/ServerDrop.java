@@ -16,16 +16,22 @@ public enum ServerDrop {
     NOT_FOR_SERVER,
     /** A REGISTER whose self and wanted keys are equal. */
     SELF_PAIRING,
-    /** A new registration while the table is at its cap. */
+    /** A new registration while the table is at its cap and holds no unpaired registration to evict. */
     TABLE_FULL,
+    /** A new registration from a source (IPv4 address, IPv6 /64) that holds its quota of registrations. */
+    SOURCE_FULL,
     /** A LEAVE for a session that is not registered from that endpoint, or that does not authenticate. */
     STALE_LEAVE,
     /** A REGISTER with a valid cookie whose MAC is wrong (a CHALLENGE tells the peer the current key). */
     BAD_MAC,
     /** A REGISTER whose timestamp is not newer than the last one accepted for that key. */
     REPLAYED,
-    /** A REGISTER that would need a Diffie-Hellman while its address exceeds its rate. */
+    /** A REGISTER that would need a Diffie-Hellman while its source (IPv4 address, IPv6 /64) exceeds its rate. */
     RATE_LIMITED,
+    /** A REGISTER that would need a Diffie-Hellman while the global budget is spent. */
+    DH_BUDGET,
+    /** A REGISTER that would need a Diffie-Hellman while the global budget is under pressure and its source has had its share. */
+    DH_SHARE,
     /** A public key for which no shared key exists (low-order point). */
     BAD_KEY,
     /** A RELAY frame while the relay is off ({@link RendezvousConfig#relayBytesPerSecond()} 0). */
@@ -35,7 +41,11 @@ public enum ServerDrop {
     /** A RELAY frame from a registration whose partner is not registered or does not want it back. */
     RELAY_UNPAIRED,
     /** A RELAY frame beyond its sender's byte budget. */
-    RELAY_RATE_LIMITED;
+    RELAY_RATE_LIMITED,
+    /** A RELAY frame while the global relay budget ({@link RendezvousConfig#relayTotalBytesPerSecond()}) is spent. */
+    RELAY_BUDGET,
+    /** A RELAY frame while the global relay budget is under pressure and its source has had its share. */
+    RELAY_SHARE;
 
     static ServerDrop of(MalformedMessageException.Reason reason) {
         return switch (reason) {

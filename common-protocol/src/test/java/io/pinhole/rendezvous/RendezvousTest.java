@@ -725,24 +725,26 @@ class RendezvousTest {
     // ---------------------------------------------------------------- cap
 
     @Test
-    void beyondTheCapNewKeysAreDroppedButKnownKeysRefreshAndExpirySlotsAreReused() {
-        useConfig(config.withMaxRegistrations(3));
-        register(0, A_NAT, A, D);
-        register(0, B_NAT, B, D);
+    void beyondTheCapOfPairedRegistrationsNewKeysAreDroppedButKnownKeysRefreshAndExpirySlotsAreReused() {
+        useConfig(config.withMaxRegistrations(4));
+        pairAB(0);
         register(0, C_NAT, C, D);
+        register(0, endpoint("192.0.2.77", 4000), D, C);
 
-        assertEquals(List.of(), register(1, ATTACKER, D, A), "a fourth key is refused without a reply");
-        assertEquals(1, drops(ServerDrop.TABLE_FULL));
-        assertEquals(3, server.registrations());
+        assertEquals(List.of(), register(1, ATTACKER, X, A), "a fifth key is refused without a reply");
+        assertEquals(1, drops(ServerDrop.TABLE_FULL), "every registration is paired: none can be evicted");
+        assertEquals(4, server.registrations());
 
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(B))), register(30, B_NAT, B, D), "B can refresh");
+        assertEquals(registeredReply(B_NAT, 2L), register(30, B_NAT, B, A, 2L, B_LAN).get(0), "B can refresh");
         register(30, C_NAT, C, D);
+        register(30, endpoint("192.0.2.77", 4000), D, C);
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
 
-        List<Reply> replies = register(60, ATTACKER, D, A);
-        assertEquals(registeredReply(ATTACKER, sessionOf(D)), replies.get(0), "A expired: its slot is free");
-        assertEquals(3, server.registrations());
+        List<Reply> replies = register(60, ATTACKER, X, A);
+        assertEquals(registeredReply(ATTACKER, sessionOf(X)), replies.get(0), "A expired: its slot is free");
+        assertEquals(4, server.registrations());
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
+        assertEquals(0, server.evictions());
     }
 
     @Test
@@ -1190,5 +1192,327 @@ class RendezvousTest {
         List<Reply> replies = send(1, victim, data);
 
         assertEquals(List.of(Reply.relayed(victim, data)), replies, "one datagram of the same size, no more");
+    }
+
+    // ---------------------------------------------------------------- admission: quotas, budgets, eviction
+
+    /** An attacker's key, never among {@link #privates} (so replies are not checked against every key). */
+    private static NoisePrivateKey attackerKey(int i) {
+        return NoisePrivateKey.generate(WireSamples.seededRandom(0xa77a_c000L + i));
+    }
+
+    /** The whole registration of {@code key} (CHALLENGE, then the authenticated REGISTER); its replies. */
+    private List<Reply> attackerRegister(double seconds, InetSocketAddress from, NoisePrivateKey key,
+                                         NoisePublicKey wanted) {
+        byte[] cookie = cookie(seconds, from, key.publicKey());
+        return send(seconds, from, registerBytes(key.publicKey(), wanted, 1L, List.of(), cookie,
+                ControlKeys.peerServer(key, server.publicKey())));
+    }
+
+    @Test
+    void oneSourceFillingTheTableStopsAtItsQuotaPerIpv4AddressAndPerIpv6Slash64() {
+        useConfig(config.withMaxRegistrations(1000).withBudgets(8, 1000, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        int registered = 0;
+        for (int i = 0; i < 12; i++) {
+            registered += attackerRegister(i * 0.1, endpoint("203.0.113.99", 1000 + i), attackerKey(i), NOBODY).size();
+        }
+        assertEquals(8, registered, "one IPv4 address, any port: 8 registrations");
+        assertEquals(4, drops(ServerDrop.SOURCE_FULL));
+        assertEquals(0, drops(ServerDrop.BAD_MAC) + drops(ServerDrop.RATE_LIMITED), "refused before any work");
+
+        registered = 0;
+        for (int i = 0; i < 12; i++) {
+            registered += attackerRegister(2 + i * 0.1, endpoint("2001:db8:66:1::" + Integer.toHexString(i + 1), 1000),
+                    attackerKey(100 + i), NOBODY).size();
+        }
+        assertEquals(8, registered, "twelve addresses of one IPv6 /64 are one source");
+        assertEquals(8, drops(ServerDrop.SOURCE_FULL));
+        assertEquals(16, server.registrations());
+
+        assertEquals(1, attackerRegister(4, endpoint("2001:db8:66:2::1", 1000), attackerKey(200), NOBODY).size(),
+                "another /64 is another source");
+        assertEquals(1, attackerRegister(4, endpoint("203.0.113.98", 1000), attackerKey(201), NOBODY).size(),
+                "and so is another IPv4 address");
+        assertEquals(List.of(registeredReply(A_NAT, sessionOf(A))), register(4, A_NAT, A, B));
+        assertEquals(1, attackerRegister(5, endpoint("203.0.113.99", 1000), attackerKey(0), NOBODY).size(),
+                "a registered key of a full source still refreshes");
+
+        send(6, endpoint("203.0.113.99", 1001), leave(attackerKey(1).publicKey(), 1L,
+                ControlKeys.peerServer(attackerKey(1), server.publicKey())));
+        assertEquals(1, attackerRegister(7, endpoint("203.0.113.99", 2000), attackerKey(50), NOBODY).size(),
+                "one left: room for one more");
+        assertEquals(8, drops(ServerDrop.SOURCE_FULL));
+    }
+
+    @Test
+    void aNewPairFromAFreshAddressGetsInWhenTheTableIsFullOfOneAttackersUnpairedRegistrations() {
+        useConfig(config.withMaxRegistrations(64).withBudgets(4, 1000, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        for (int i = 0; i < 64; i++) { // 16 addresses, each at its quota
+            assertEquals(1, attackerRegister(i * 0.01, endpoint("203.0.113." + (100 + i / 4), 2000 + i),
+                    attackerKey(i), NOBODY).size());
+        }
+        assertEquals(64, server.registrations());
+
+        assertEquals(List.of(registeredReply(A_NAT, sessionOf(A))), register(1, A_NAT, A, B), "A gets in");
+        List<Reply> replies = register(1.5, B_NAT, B, A);
+        assertEquals(List.of(registeredReply(B_NAT, sessionOf(B)),
+                peerInfoReply(B_NAT, new PeerInfo(A, sessionOf(A), A_NAT, List.of())),
+                peerInfoReply(A_NAT, new PeerInfo(B, sessionOf(B), B_NAT, List.of()))), replies, "B gets in, paired");
+        assertEquals(2, server.evictions(), "two of the attacker's unpaired registrations made room");
+        assertEquals(64, server.registrations());
+        assertFalse(server.isRegistered(attackerKey(0).publicKey()), "the longest unrefreshed went first");
+        assertFalse(server.isRegistered(attackerKey(1).publicKey()));
+
+        // the attacker goes on with new keys from new addresses: it evicts only its own unpaired registrations
+        for (int i = 64; i < 164; i++) {
+            assertEquals(1, attackerRegister(2 + (i - 64) * 0.01, endpoint("203.0.113." + (100 + i / 4), 2000 + i),
+                    attackerKey(i), NOBODY).size());
+        }
+        assertEquals(2 + 100, server.evictions());
+        assertTrue(server.isRegistered(A) && server.isRegistered(B), "paired registrations are never evicted");
+        assertEquals(0, drops(ServerDrop.TABLE_FULL));
+        assertEquals(registeredReply(A_NAT, sessionOf(A)), register(20, A_NAT, A, B).get(0));
+        byte[] data = relayedTransport(64);
+        assertEquals(List.of(Reply.relayed(B_NAT, data)), send(21, A_NAT, data), "and their relay works");
+    }
+
+    @Test
+    void underPressureTheUnpairedRegistrationsOfOverQuotaSourcesGoFirst() {
+        useConfig(config.withMaxRegistrations(6).withBudgets(2, 1000, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        register(0, C_NAT, C, D); // a lone peer waiting for its partner: unpaired, and the oldest of all
+        InetSocketAddress flooder = endpoint("203.0.113.99", 1);
+        InetSocketAddress flooderPort2 = endpoint("203.0.113.99", 2);
+        attackerRegister(1, flooder, attackerKey(0), NOBODY);
+        attackerRegister(1.1, flooderPort2, attackerKey(1), NOBODY);
+        assertEquals(List.of(), attackerRegister(1.2, endpoint("203.0.113.99", 3), attackerKey(2), NOBODY),
+                "at its quota: refused, and over quota from now on");
+        assertEquals(1, drops(ServerDrop.SOURCE_FULL));
+        attackerRegister(2, endpoint("203.0.113.98", 1), attackerKey(3), NOBODY);
+        attackerRegister(2, endpoint("203.0.113.98", 2), attackerKey(4), NOBODY);
+        register(2.5, A_NAT, A, B);
+        assertEquals(6, server.registrations());
+
+        assertEquals(2, peerInfos(register(3, B_NAT, B, A)).size(), "B gets in and pairs");
+        assertTrue(server.isRegistered(C), "the oldest unpaired registration is kept ...");
+        assertFalse(server.isRegistered(attackerKey(0).publicKey()), "... the over-quota source's oldest goes first");
+        assertEquals(List.of(registeredReply(endpoint("192.0.2.77", 4), sessionOf(D)),
+                peerInfoReply(endpoint("192.0.2.77", 4), new PeerInfo(C, sessionOf(C), C_NAT, List.of())),
+                peerInfoReply(C_NAT, new PeerInfo(D, sessionOf(D), endpoint("192.0.2.77", 4), List.of()))),
+                register(4, endpoint("192.0.2.77", 4), D, C), "C's partner comes and finds it");
+        assertFalse(server.isRegistered(attackerKey(1).publicKey()), "evicted for D: the over-quota source again");
+        assertEquals(2, server.evictions());
+
+        assertEquals(1, attackerRegister(5, endpoint("203.0.113.97", 1), attackerKey(5), NOBODY).size(),
+                "a new source still gets in");
+        assertFalse(server.isRegistered(attackerKey(3).publicKey()), "no source over quota now: the oldest unpaired went");
+        assertTrue(server.isRegistered(attackerKey(4).publicKey()));
+        assertEquals(3, server.evictions());
+        assertEquals(0, drops(ServerDrop.TABLE_FULL));
+    }
+
+    @Test
+    void theWaitingPartnerOfANewcomerIsNeverEvictedForItAndAFullTableOfPairsRefusesBeforeAnyDiffieHellman() {
+        useConfig(config.withMaxRegistrations(4));
+        InetSocketAddress dNat = endpoint("192.0.2.77", 4);
+        pairAB(0);
+        register(1, C_NAT, C, D); // waits for D: the oldest unpaired registration
+        attackerRegister(2, ATTACKER, attackerKey(0), NOBODY);
+
+        assertEquals(List.of(registeredReply(dNat, sessionOf(D)),
+                peerInfoReply(dNat, new PeerInfo(C, sessionOf(C), C_NAT, List.of())),
+                peerInfoReply(C_NAT, new PeerInfo(D, sessionOf(D), dNat, List.of()))), register(3, dNat, D, C),
+                "D finds C: the attacker's registration made room, not C");
+        assertFalse(server.isRegistered(attackerKey(0).publicKey()));
+        assertEquals(1, server.evictions());
+
+        NoisePublicKey late = attackerKey(1).publicKey();
+        byte[] cookie = cookie(4, ATTACKER, late);
+        assertEquals(List.of(), send(4, ATTACKER, registerBytes(late, NOBODY, 1L, List.of(), cookie, WireSamples.MAC_KEY)),
+                "every registration is paired: refused, not even challenged for its wrong MAC");
+        assertEquals(1, drops(ServerDrop.TABLE_FULL));
+        assertEquals(0, drops(ServerDrop.BAD_MAC), "no Diffie-Hellman was done for it");
+        assertEquals(4, server.registrations());
+    }
+
+    @Test
+    void aDiffieHellmanFloodFromManyAddressesIsBoundedByTheGlobalBudgetWhileRefreshesAndANewcomerAreAnswered() {
+        useConfig(config.withBudgets(256, 200, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        pairAB(0);
+        // 100 attacker addresses, each with a key and its cookie, sending REGISTERs under a wrong MAC key: each
+        // one let through costs a Diffie-Hellman (and ends as BAD_MAC with a CHALLENGE), none ever registers
+        List<InetSocketAddress> flooders = new java.util.ArrayList<>();
+        List<byte[]> forged = new java.util.ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            InetSocketAddress from = endpoint("198.18.0." + (i + 1), 5000);
+            NoisePublicKey key = WireSamples.key(i);
+            byte[] cookie = cookie(0.5, from, key);
+            flooders.add(from);
+            forged.add(registerBytes(key, NOBODY, 1L, List.of(), cookie, WireSamples.MAC_KEY));
+        }
+        long challengesBefore = server.challenges();
+        boolean newcomerIn = false;
+        for (int step = 0; step < 1000; step++) { // 10 s in steps of 10 ms: 10,000 REGISTERs a second
+            double t = 1 + step * 0.01;
+            for (int i = 0; i < flooders.size(); i++) {
+                List<Reply> replies = send(t, flooders.get(i), forged.get(i));
+                assertTrue(replies.isEmpty() || onlyAChallengeTo(replies, flooders.get(i)), replies.toString());
+            }
+            if (step % 100 == 50) {
+                assertEquals(List.of(registeredReply(A_NAT, 1L)), register(t, A_NAT, A, B, 1L, A_LAN).stream()
+                        .filter(r -> r.message() instanceof Registered).toList(), "A's refresh is answered");
+                assertEquals(registeredReply(B_NAT, 2L), register(t, B_NAT, B, A, 2L, B_LAN).get(0),
+                        "B's refresh is answered");
+            }
+            if (step == 537) {
+                assertEquals(List.of(registeredReply(C_NAT, sessionOf(C))), register(t, C_NAT, C, D),
+                        "a newcomer from a fresh address gets in at its first try");
+                newcomerIn = true;
+            }
+        }
+        assertTrue(newcomerIn);
+        long diffieHellmans = drops(ServerDrop.BAD_MAC) + 1; // the forged ones let through, and C's
+        assertTrue(diffieHellmans <= 200 * 10 + 200, diffieHellmans + " Diffie-Hellmans in 10 s at 200 a second");
+        assertTrue(diffieHellmans >= 200 * 10 / 2, "the budget is used, not starved: " + diffieHellmans);
+        assertEquals(drops(ServerDrop.BAD_MAC), server.challenges() - challengesBefore - 20 - 1,
+                "each forged one let through is challenged (and the refreshes and C asked for cookies)");
+        assertTrue(drops(ServerDrop.DH_SHARE) + drops(ServerDrop.DH_BUDGET) > 50_000, server.drops().toString());
+        assertTrue(drops(ServerDrop.RATE_LIMITED) > 0, "each address is over its own rate too");
+    }
+
+    @Test
+    void theGlobalDiffieHellmanBudgetIsSpentOnlyWhenMoreSourcesAskThanItsRate() {
+        useConfig(config.withBudgets(256, 4, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        int challenged = 0;
+        for (int i = 0; i < 6; i++) { // six sources, one forged REGISTER each, at one instant
+            InetSocketAddress from = endpoint("198.18.1." + (i + 1), 5000);
+            NoisePublicKey key = WireSamples.key(i);
+            byte[] cookie = cookie(0, from, key);
+            challenged += send(0, from, registerBytes(key, NOBODY, 1L, List.of(), cookie, WireSamples.MAC_KEY)).size();
+        }
+        assertEquals(4, challenged, "two taken freely, then under pressure one each while it lasts");
+        assertEquals(4, drops(ServerDrop.BAD_MAC));
+        assertEquals(2, drops(ServerDrop.DH_BUDGET), "then it is spent");
+        assertEquals(0, drops(ServerDrop.DH_SHARE), "nobody asked more than its share");
+
+        // a quarter second later the budget holds one again: not for a source that had its share in this second
+        InetSocketAddress first = endpoint("198.18.1.1", 5000);
+        byte[] cookie = cookie(0.25, first, WireSamples.key(0));
+        assertEquals(List.of(), send(0.25, first, registerBytes(WireSamples.key(0), NOBODY, 1L, List.of(), cookie,
+                WireSamples.MAC_KEY)));
+        assertEquals(1, drops(ServerDrop.DH_SHARE));
+        InetSocketAddress fresh = endpoint("198.18.1.7", 5000);
+        cookie = cookie(0.25, fresh, WireSamples.key(7));
+        assertTrue(onlyAChallengeTo(send(0.25, fresh, registerBytes(WireSamples.key(7), NOBODY, 1L, List.of(), cookie,
+                WireSamples.MAC_KEY)), fresh), "but for a source that had none");
+        assertEquals(5, drops(ServerDrop.BAD_MAC));
+    }
+
+    @Test
+    void theTotalRelayBudgetBoundsAllPairsAndOneSourceCannotTakeItAll() {
+        useConfig(config.withRelay(1 << 20, 64 << 10).withBudgets(256, 1000, 100_000));
+        pairAB(0);
+        InetSocketAddress dNat = endpoint("192.0.2.77", 4);
+        register(0, C_NAT, C, D);
+        register(0, dNat, D, C);
+        byte[] frame = relayedTransport(964); // 1,000 bytes
+        long heavy = 0;
+        int light = 0;
+        int lightSent = 0;
+        for (int ms = 0; ms < 10_000; ms++) { // A offers 1,000,000 bytes a second (within its own budget), C 10,000
+            long now = at(1) + ms * 1_000_000L;
+            heavy += sendAt(now, A_NAT, frame).size();
+            if (ms % 100 == 0) {
+                lightSent++;
+                light += sendAt(now, C_NAT, frame).size();
+            }
+        }
+        long burst = config.relayTotalBurstBytes();
+        assertEquals(64 << 10, burst, "a quarter second of the rate, at least one registration's burst");
+        assertTrue(server.relayedBytes() <= 100_000L * 10 + burst, server.relayedBytes() + " bytes in 10 s");
+        assertEquals(lightSent, light, "the light source gets every frame through");
+        assertTrue(heavy * 1000 >= (100_000L * 10 - light * 1000L) * 8 / 10,
+                "the heavy one gets most of the rest: " + heavy + " frames");
+        assertTrue(drops(ServerDrop.RELAY_SHARE) > 0, server.drops().toString());
+        assertEquals(0, drops(ServerDrop.RELAY_RATE_LIMITED), "A's own budget was never the limit");
+    }
+
+    @Test
+    void refusalsAreLoggedOneLinePerReasonPerMinuteWithACount() {
+        useConfig(config.withBudgets(1, 1000, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        List<String> lines = captureLog(() -> {
+            InetSocketAddress flooder = endpoint("203.0.113.99", 1);
+            NoisePrivateKey held = attackerKey(0);
+            attackerRegister(0, flooder, held, NOBODY);
+            NoisePublicKey another = attackerKey(1).publicKey();
+            byte[] refused = registerBytes(another, NOBODY, 1L, List.of(), cookie(0, flooder, another), null);
+            int sent = 0;
+            for (int tenth = 10; tenth < 1800; tenth++) {
+                double t = tenth / 10.0;
+                if (tenth % 200 == 0) {
+                    attackerRegister(t, flooder, held, NOBODY); // keeps the source at its quota
+                }
+                if (tenth < 500 || tenth > 620 && tenth < 1000) {
+                    send(t, flooder, refused);
+                    sent++;
+                }
+                if (tenth % 10 == 0) {
+                    server.expire(at(t));
+                }
+            }
+            assertEquals(sent, drops(ServerDrop.SOURCE_FULL));
+        });
+        List<String> refusals = lines.stream().filter(l -> l.contains("REGISTER")).toList();
+        assertEquals(3, refusals.size(), "the first, and one a minute after it: " + refusals);
+        assertTrue(refusals.get(0).startsWith("dropped a REGISTER from 203.0.113.99:1: a new key, and its source"),
+                refusals.get(0));
+        assertTrue(refusals.get(1).matches("dropped 4[0-9]{2} REGISTERs of new keys from sources at their quota"
+                + " \\(--max-per-source\\) in the last 60 s"), refusals.get(1));
+        assertTrue(refusals.get(2).matches("dropped [0-9]{3} REGISTERs of new keys .* in the last 60 s"),
+                refusals.get(2));
+    }
+
+    @Test
+    void eventLinesAreThrottledToSixtyAMinutePerKindThenCounted() {
+        useConfig(config.withBudgets(1000, 1000, RendezvousConfig.DEFAULT_RELAY_TOTAL));
+        List<String> lines = captureLog(() -> {
+            for (int i = 0; i < 100; i++) {
+                attackerRegister(i * 0.1, endpoint("203.0.113.99", 1000 + i), attackerKey(i), NOBODY);
+            }
+            server.expire(at(10));
+            server.expire(at(61));
+        });
+        assertEquals(60, lines.stream().filter(l -> l.startsWith("registered \"")).count(), "60 one by one");
+        assertTrue(lines.contains("registered 40 more peers in the last 60 s (not logged one by one)"), lines.toString());
+    }
+
+    /** The server's log lines (formatted) while {@code run} runs, at INFO and above. */
+    private static List<String> captureLog(Runnable run) {
+        java.util.logging.Logger log = java.util.logging.Logger.getLogger(io.pinhole.config.LogNames.RENDEZVOUS);
+        List<String> lines = new java.util.ArrayList<>();
+        java.util.logging.Handler handler = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                lines.add(record.getParameters() == null ? record.getMessage()
+                        : java.text.MessageFormat.format(record.getMessage(), record.getParameters()));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Level savedLevel = log.getLevel();
+        log.setLevel(java.util.logging.Level.INFO);
+        log.addHandler(handler);
+        try {
+            run.run();
+        } finally {
+            log.removeHandler(handler);
+            log.setLevel(savedLevel);
+        }
+        return lines;
     }
 }

@@ -254,9 +254,23 @@ public final class Pinhole {
 
     /** Command line running {@code main} of a class from the e2e test classes in a small, quick-starting JVM. */
     public static String[] javaTool(Class<?> main, String... args) {
+        return javaTool(testClasses().toString(), main, args);
+    }
+
+    /**
+     * As {@link #javaTool}, with pinhole's own protocol classes on the class path too (from the
+     * server's jar, which carries common-protocol): for tools that speak the real protocol.
+     */
+    public String[] protocolTool(Class<?> main, String... args) {
+        Path jar = lab.root().resolve("rendezvous-server").resolve("target").resolve("pinhole-rendezvous.jar");
+        assertTrue(Files.isReadable(jar), jar + " is missing: build it with mvn package");
+        return javaTool(testClasses() + java.io.File.pathSeparator + jar, main, args);
+    }
+
+    private static String[] javaTool(String classPath, Class<?> main, String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
-            "-cp", testClasses().toString(), main.getName()));
+            "-cp", classPath, main.getName()));
         cmd.addAll(List.of(args));
         return cmd.toArray(String[]::new);
     }

@@ -76,13 +76,15 @@ public final class RendezvousHandler extends ChannelInboundHandlerAdapter {
     /**
      * The statistics line: datagrams, registrations, pairings, challenges, drops with their
      * reasons, then relayed frames and bytes: {@code stats: 120 datagrams, 2 registrations,
-     * 1 pairings, 4 challenges, 3 dropped (bad_mac 2, truncated 1), relayed 10 packets (1480 bytes)}.
+     * 1 pairings, 4 challenges, 3 dropped (bad_mac 2, truncated 1), relayed 10 packets (1480 bytes)};
+     * then, once any were, the unpaired registrations evicted to make room: {@code , 5 evicted}.
+     * Every refusal (quotas, budgets, a full table) is a drop with its reason.
      */
     String statsLine() {
         return "stats: " + datagrams + " datagrams, " + core.registrations() + " registrations, " + core.pairings()
                 + " pairings, " + core.challenges() + " challenges, " + core.droppedTotal() + " dropped"
                 + reasons(core.drops()) + ", relayed " + core.relayedPackets() + " packets (" + core.relayedBytes()
-                + " bytes)";
+                + " bytes)" + (core.evictions() > 0 ? ", " + core.evictions() + " evicted" : "");
     }
 
     /** {@code " (bad_mac 2, truncated 1)"}, in the enum's order; empty when nothing was dropped. */

@@ -50,6 +50,16 @@ public final class RendezvousMain implements Callable<Integer> {
             description = "Cap on registrations held in memory (default: ${DEFAULT-VALUE}).")
     int maxRegistrations;
 
+    @Option(names = "--max-per-source", paramLabel = "N", defaultValue = "256",
+            description = "Registrations one source (an IPv4 address, or an IPv6 /64) may hold; a new key beyond that "
+                    + "is refused (default: ${DEFAULT-VALUE}).")
+    int maxPerSource;
+
+    @Option(names = "--dh-rate", paramLabel = "PER_SEC", defaultValue = "1000",
+            description = "Diffie-Hellman operations per second for new keys, for all sources together, shared "
+                    + "fairly among them; each source also gets at most 20 a second (default: ${DEFAULT-VALUE}).")
+    int dhRate;
+
     @Option(names = "--registration-ttl", paramLabel = "SECONDS", defaultValue = "60",
             description = "A registration not refreshed for this long is forgotten (default: ${DEFAULT-VALUE}).")
     int ttlSeconds;
@@ -69,6 +79,11 @@ public final class RendezvousMain implements Callable<Integer> {
             description = "Bytes each peer may have relayed at once, above its rate; at least 9K. A whole number, "
                     + "or with K or M (default: ${DEFAULT-VALUE}).")
     String relayBurst;
+
+    @Option(names = "--relay-total-rate", paramLabel = "BYTES_PER_SEC", defaultValue = "32M",
+            description = "Bytes per second the relay forwards for all peers together, shared fairly among their "
+                    + "sources (IPv4 addresses, IPv6 /64s). A whole number, or with K or M (default: ${DEFAULT-VALUE}).")
+    String relayTotalRate;
 
     @Option(names = "--private-key", paramLabel = "FILE",
             description = "The server's X25519 private key (from `pinhole genkey`), so its public key stays the "
@@ -119,7 +134,16 @@ public final class RendezvousMain implements Callable<Integer> {
             Duration ttl = Duration.ofSeconds(ttlSeconds);
             long rate = byteCount("--relay-rate", relayRate, 0);
             long burst = byteCount("--relay-burst", relayBurst, RendezvousConfig.RELAY_MIN_BURST);
-            config = new RendezvousConfig(ttl, ttl.dividedBy(3), maxRegistrations, Duration.ofSeconds(1), rate, burst);
+            long relayTotal = byteCount("--relay-total-rate", relayTotalRate, 1);
+            if (maxPerSource < 1) {
+                throw new IllegalArgumentException("--max-per-source must be at least 1, not " + maxPerSource);
+            }
+            if (dhRate < 1 || dhRate > RendezvousConfig.MAX_DH_PER_SECOND) {
+                throw new IllegalArgumentException("--dh-rate must be 1 to " + RendezvousConfig.MAX_DH_PER_SECOND
+                        + " a second, not " + dhRate);
+            }
+            config = new RendezvousConfig(ttl, ttl.dividedBy(3), maxRegistrations, Duration.ofSeconds(1), rate, burst)
+                    .withBudgets(maxPerSource, dhRate, relayTotal);
         } catch (IllegalArgumentException e) {
             System.err.println("pinhole-rendezvous: " + e.getMessage());
             return USAGE;

@@ -74,10 +74,13 @@ public final class RendezvousServer implements AutoCloseable {
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(MAX_DATAGRAM))
                     .handler(handler);
             Channel channel = bootstrap.bind(listen).sync().channel();
-            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations, TTL {} s, relay {}; "
-                    + "server key {}", HostPort.format((InetSocketAddress) channel.localAddress()),
-                    epoll ? "epoll" : "nio", config.maxRegistrations(), config.registrationTtl().toSeconds(),
-                    relayText(config), key.publicKey());
+            LOG.info("rendezvous listening on udp {} ({} transport), max {} registrations ({} per source), TTL {} s, "
+                    + "{} Diffie-Hellmans/s, relay {}; server key {}",
+                    HostPort.format((InetSocketAddress) channel.localAddress()), epoll ? "epoll" : "nio",
+                    config.maxRegistrations(), config.maxPerSource(), config.registrationTtl().toSeconds(),
+                    config.dhPerSecond(), relayText(config)
+                            + (config.relayOn() ? ", " + ByteSizes.format(config.relayTotalBytesPerSecond()) + "/s in all"
+                            : ""), key.publicKey());
             RendezvousServer server = new RendezvousServer(group, channel, handler);
             channel.eventLoop().scheduleAtFixedRate(handler::expire, 1, 1, TimeUnit.SECONDS);
             if (statsIntervalSeconds > 0) {

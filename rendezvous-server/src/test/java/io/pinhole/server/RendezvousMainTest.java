@@ -76,6 +76,17 @@ class RendezvousMainTest {
         assertFalse(r.err().contains("Exception"), r.err());
     }
 
+    @Test
+    void badQuotasAndBudgetsExitTwoWithOneLineNamingTheOption() {
+        assertRefusedWith(run("--listen", "127.0.0.1:0", "--max-per-source", "0"),
+                "pinhole-rendezvous: --max-per-source must be at least 1, not 0");
+        assertRefusedWith(run("--listen", "127.0.0.1:0", "--dh-rate", "0"),
+                "pinhole-rendezvous: --dh-rate must be 1 to 1000000 a second, not 0");
+        assertRefusedWith(run("--listen", "127.0.0.1:0", "--relay-total-rate", "0"),
+                "pinhole-rendezvous: --relay-total-rate: '0' is not a byte count from 1 to 4294967296 "
+                        + "(a whole number, or with K = 1024 or M = 1048576, e.g. 2M)");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"-h", "--help"})
     void helpIsTheUsageOnStdoutWithEveryDefault(String flag) {
@@ -91,7 +102,8 @@ class RendezvousMainTest {
         }
         String help = r.out().replaceAll("\\s+", " ");
         for (String shown : new String[] {"(default: 0.0.0.0:7777)", "(default: 65536)", "(default: 2M)",
-            "(default: 256K)", "(default: a new key each start)", "(default: off)"}) {
+            "(default: 256K)", "(default: a new key each start)", "(default: off)", "(default: 256)",
+            "(default: 1000)", "(default: 32M)"}) {
             assertTrue(help.contains(shown), shown + " in: " + help);
         }
     }
