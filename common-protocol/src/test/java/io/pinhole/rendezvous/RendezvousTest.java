@@ -158,12 +158,24 @@ class RendezvousTest {
         return 0x5e55_0000L + (key.toBytes()[0] & 0xff);
     }
 
-    private static Reply registeredReply(InetSocketAddress to, long session) {
-        Registered registered = new Registered(session, 20, to);
+    /** The timestamp of {@code peer}'s latest REGISTER. */
+    private long last(NoisePublicKey peer) {
+        return timestamps.get(peer);
+    }
+
+    /** The REGISTERED to {@code to} that answers {@code self}'s latest REGISTER, of {@code session}. */
+    private Reply registeredReply(InetSocketAddress to, NoisePublicKey self, long session) {
+        Registered registered = new Registered(session, last(self), 20, to);
         return new Reply(to, registered, registered.encode(null).remaining());
     }
 
-    private static Reply peerInfoReply(InetSocketAddress to, PeerInfo info) {
+    /**
+     * The PEER_INFO to {@code self} at {@code to} (in {@code session}) that answers its latest
+     * REGISTER and tells it of {@code about}'s latest REGISTER, of {@code aboutSession}.
+     */
+    private Reply peerInfoReply(InetSocketAddress to, NoisePublicKey self, long session, NoisePublicKey about,
+                                long aboutSession, InetSocketAddress observed, List<InetSocketAddress> candidates) {
+        PeerInfo info = new PeerInfo(session, last(self), about, aboutSession, last(about), observed, candidates);
         return new Reply(to, info, info.encode(null).remaining());
     }
 
@@ -194,7 +206,7 @@ class RendezvousTest {
     void aLoneRegistrationIsAcknowledgedWithTheObservedEndpointAndTheRefreshInterval() {
         List<Reply> replies = register(0, A_NAT, A, B, 77L, A_LAN);
 
-        assertEquals(List.of(registeredReply(A_NAT, 77L)), replies);
+        assertEquals(List.of(registeredReply(A_NAT, A, 77L)), replies);
         assertEquals(1, server.registrations());
         assertEquals(0, server.pairings());
         assertEquals(0, server.droppedTotal());
@@ -206,9 +218,9 @@ class RendezvousTest {
         List<Reply> replies = register(0.3, B_NAT, B, A, 2L, B_LAN);
 
         assertEquals(List.of(
-                registeredReply(B_NAT, 2L),
-                peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)),
-                peerInfoReply(A_NAT, new PeerInfo(B, 2L, B_NAT, B_LAN))), replies);
+                registeredReply(B_NAT, B, 2L),
+                peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, A_LAN),
+                peerInfoReply(A_NAT, A, 1L, B, 2L, B_NAT, B_LAN)), replies);
         assertEquals(1, server.pairings());
     }
 
@@ -228,7 +240,8 @@ class RendezvousTest {
     void pairingIsByKeysNotByAddresses() {
         register(0, A_NAT, A, B);
         // C registers from the very address and port B will use, wanting A: it is not B
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(C))), register(1, B_NAT, C, A));
+        List<Reply> asC = register(1, B_NAT, C, A);
+        assertEquals(List.of(registeredReply(B_NAT, C, sessionOf(C))), asC);
         assertEquals(0, server.pairings());
 
         List<Reply> replies = register(2, B_NAT, B, A);
@@ -255,9 +268,9 @@ class RendezvousTest {
         List<Reply> replies = register(0.2, A_NAT_NEW_PORT, A, B, 1L, A_LAN);
 
         assertEquals(List.of(
-                registeredReply(A_NAT_NEW_PORT, 1L),
-                peerInfoReply(A_NAT_NEW_PORT, new PeerInfo(B, 2L, B_NAT, B_LAN)),
-                peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT_NEW_PORT, A_LAN))), replies);
+                registeredReply(A_NAT_NEW_PORT, A, 1L),
+                peerInfoReply(A_NAT_NEW_PORT, A, 1L, B, 2L, B_NAT, B_LAN),
+                peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT_NEW_PORT, A_LAN)), replies);
     }
 
     @Test
@@ -268,9 +281,9 @@ class RendezvousTest {
         List<Reply> replies = register(0.2, A_NAT, A, B, 11L, A_LAN);
 
         assertEquals(List.of(
-                registeredReply(A_NAT, 11L),
-                peerInfoReply(A_NAT, new PeerInfo(B, 2L, B_NAT, B_LAN)),
-                peerInfoReply(B_NAT, new PeerInfo(A, 11L, A_NAT, A_LAN))), replies);
+                registeredReply(A_NAT, A, 11L),
+                peerInfoReply(A_NAT, A, 11L, B, 2L, B_NAT, B_LAN),
+                peerInfoReply(B_NAT, B, 2L, A, 11L, A_NAT, A_LAN)), replies);
     }
 
     @Test
@@ -278,8 +291,8 @@ class RendezvousTest {
         register(0, A_NAT, A, B, 1L, A_LAN);
         register(0.1, B_NAT, B, A, 2L, B_LAN);
 
-        assertEquals(List.of(registeredReply(A_NAT, 1L)), register(0.5, A_NAT, A, B, 1L, A_LAN),
-                "the same news within a second is not repeated");
+        List<Reply> soon = register(0.5, A_NAT, A, B, 1L, A_LAN);
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), soon, "the same news within a second is not repeated");
         assertEquals(2, peerInfos(register(1.1, A_NAT, A, B, 1L, A_LAN)).size(), "a second later it is");
     }
 
@@ -290,16 +303,16 @@ class RendezvousTest {
 
         List<Reply> replies = register(0.2, A_NAT, A, B, 1L, List.of());
 
-        assertTrue(replies.contains(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, List.of()))), replies.toString());
+        assertTrue(replies.contains(peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, List.of())), replies.toString());
     }
 
     @Test
     void aRegisteredPeerRefreshesWithTheCookieItHoldsWithoutANewChallenge() {
         byte[] cookie = cookie(0, A_NAT, A);
-        assertEquals(List.of(registeredReply(A_NAT, 1L)),
-                send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))));
-        assertEquals(List.of(registeredReply(A_NAT, 1L)),
-                send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))));
+        List<Reply> first = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), first);
+        List<Reply> refresh = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), refresh);
         assertEquals(1, server.challenges());
     }
 
@@ -310,9 +323,9 @@ class RendezvousTest {
         List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, null, null));
 
         assertTrue(onlyAChallengeTo(replies, A_NAT), replies.toString());
-        assertEquals(new Challenge(server.publicKey(), ((Challenge) replies.get(0).message()).cookie()),
-                replies.get(0).message());
-        assertEquals(52, replies.get(0).size());
+        assertEquals(new Challenge(server.publicKey(), ((Challenge) replies.get(0).message()).cookie(), new byte[16]),
+                replies.get(0).message(), "it echoes the REGISTER's nonce (all zero here)");
+        assertEquals(68, replies.get(0).size());
         assertEquals(0, server.registrations());
         assertEquals(1, server.challenges());
         assertEquals(0, server.droppedTotal(), "a CHALLENGE is an answer, not a drop");
@@ -360,8 +373,8 @@ class RendezvousTest {
 
         assertTrue(onlyAChallengeTo(replies, A_NAT), "rotated twice: " + replies);
         byte[] fresh = ((Challenge) replies.get(0).message()).cookie();
-        assertEquals(List.of(registeredReply(A_NAT, 1L)),
-                send(241, A_NAT, registerBytes(A, B, 1L, A_LAN, fresh, macKey(A))), "the new cookie works");
+        List<Reply> withFresh = send(241, A_NAT, registerBytes(A, B, 1L, A_LAN, fresh, macKey(A)));
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), withFresh, "the new cookie works");
     }
 
     @Test
@@ -404,14 +417,15 @@ class RendezvousTest {
         assertEquals(4, drops(ServerDrop.BAD_MAC));
         assertEquals(1, server.registrations(), "only B");
         assertEquals(0, server.pairings());
-        assertEquals(List.of(registeredReply(B_NAT, 2L)), register(2, B_NAT, B, A, 2L, B_LAN),
-                "B hears of no partner");
+        List<Reply> refresh = register(2, B_NAT, B, A, 2L, B_LAN);
+        assertEquals(List.of(registeredReply(B_NAT, B, 2L)), refresh, "B hears of no partner");
     }
 
     @Test
     void aForgedRegisterForARegisteredKeyDoesNotMoveIt() {
         register(0, A_NAT, A, B, 1L, A_LAN);
         register(0, B_NAT, B, A, 2L, B_LAN);
+        long acceptedA = last(A);
         byte[] cookie = cookie(1, ATTACKER, A);
 
         List<Reply> replies = send(1, ATTACKER, registerBytes(A, B, 1L, List.of(), cookie, macKey(X)));
@@ -419,7 +433,8 @@ class RendezvousTest {
         assertTrue(onlyAChallengeTo(replies, ATTACKER), replies.toString());
         assertEquals(1, drops(ServerDrop.BAD_MAC));
         List<Reply> refresh = register(3, B_NAT, B, A, 2L, B_LAN);
-        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)), refresh.get(1),
+        PeerInfo info = new PeerInfo(2L, last(B), A, 1L, acceptedA, A_NAT, A_LAN);
+        assertEquals(new Reply(B_NAT, info, info.encode(null).remaining()), refresh.get(1),
                 "A is still where it registered");
     }
 
@@ -438,8 +453,8 @@ class RendezvousTest {
 
         assertEquals(challenges + 2, server.challenges());
         assertEquals(2, server.registrations());
-        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)),
-                register(2, B_NAT, B, A, 2L, B_LAN).get(1), "A's registration is unchanged");
+        Reply toB = register(2, B_NAT, B, A, 2L, B_LAN).get(1);
+        assertEquals(peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, A_LAN), toB, "A's registration is unchanged");
     }
 
     @Test
@@ -455,8 +470,8 @@ class RendezvousTest {
         assertEquals(List.of(), send(1, A_NAT, first), "an older timestamp, with other candidates");
 
         assertEquals(2, drops(ServerDrop.REPLAYED));
-        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, List.of())),
-                register(2, B_NAT, B, A, 2L, B_LAN).get(1), "the newer registration stands");
+        Reply toB = register(2, B_NAT, B, A, 2L, B_LAN).get(1);
+        assertEquals(peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, List.of()), toB, "the newer registration stands");
     }
 
     @Test
@@ -468,8 +483,9 @@ class RendezvousTest {
         assertEquals(List.of(), send(1, A_NAT, WireSamples.bytes(new Register(A, B, 2L, ts, cookie, A_LAN)
                 .encode(macKey(A)))));
         assertEquals(1, drops(ServerDrop.REPLAYED));
-        assertEquals(List.of(registeredReply(A_NAT, 2L)), send(1, A_NAT, WireSamples.bytes(
-                new Register(A, B, 2L, ts + 1, cookie, A_LAN).encode(macKey(A)))));
+        List<Reply> newer = send(1, A_NAT, WireSamples.bytes(new Register(A, B, 2L, ts + 1, cookie, A_LAN)
+                .encode(macKey(A))));
+        assertEquals(List.of(new Reply(A_NAT, new Registered(2L, ts + 1, 20, A_NAT), newer.get(0).size())), newer);
     }
 
     @Test
@@ -548,7 +564,7 @@ class RendezvousTest {
 
         List<Reply> replies = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, challenge.cookie(),
                 ControlKeys.peerServer(A_KEY, challenge.server())));
-        assertEquals(List.of(registeredReply(A_NAT, 1L)), replies);
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), replies);
         assertTrue(replies.get(0).macValid(ControlKeys.peerServer(A_KEY, challenge.server())));
         assertFalse(replies.get(0).macValid(oldMacKey));
     }
@@ -570,7 +586,7 @@ class RendezvousTest {
             assertTrue(r.size() <= Register.LENGTH, r + " is larger than the REGISTER");
             toSender += r.to().equals(bV6) ? r.size() : 0;
         }
-        assertEquals(49 + 232, toSender);
+        assertEquals(57 + 256, toSender);
         assertTrue(toSender <= Register.LENGTH, "even all replies to the sender together are smaller");
     }
 
@@ -578,7 +594,7 @@ class RendezvousTest {
     void aChallengeIsSmallerThanTheRegisterThatTriggersIt() {
         List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, WireSamples.candidates(8), null, null));
         assertEquals(1, replies.size());
-        assertEquals(52, replies.get(0).size());
+        assertEquals(68, replies.get(0).size());
         assertTrue(replies.get(0).size() < Register.LENGTH);
     }
 
@@ -657,9 +673,9 @@ class RendezvousTest {
         byte[] mac = macKey(A);
         List<byte[]> peerOnly = List.of(
                 WireSamples.bytes(new Punch(A, B, 1L, 2L, 3L, false).encode(mac)),
-                WireSamples.bytes(new Registered(1L, 20, A_NAT).encode(mac)),
-                WireSamples.bytes(new PeerInfo(B, 2L, B_NAT, B_LAN).encode(mac)),
-                WireSamples.bytes(new Challenge(server.publicKey(), new byte[16]).encode(null)),
+                WireSamples.bytes(new Registered(1L, 2L, 20, A_NAT).encode(mac)),
+                WireSamples.bytes(new PeerInfo(1L, 2L, B, 2L, 3L, B_NAT, B_LAN).encode(mac)),
+                WireSamples.bytes(new Challenge(server.publicKey(), new byte[16], new byte[16]).encode(null)),
                 initiation, response, cookieReply, keepalive, transport);
 
         for (byte[] datagram : peerOnly) {
@@ -719,7 +735,8 @@ class RendezvousTest {
         register(0, A_NAT, A, B);
         server.expire(at(60));
 
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(B))), register(61, B_NAT, B, A));
+        List<Reply> replies = register(61, B_NAT, B, A);
+        assertEquals(List.of(registeredReply(B_NAT, B, sessionOf(B))), replies);
     }
 
     // ---------------------------------------------------------------- cap
@@ -735,12 +752,13 @@ class RendezvousTest {
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
         assertEquals(3, server.registrations());
 
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(B))), register(30, B_NAT, B, D), "B can refresh");
+        List<Reply> refresh = register(30, B_NAT, B, D);
+        assertEquals(List.of(registeredReply(B_NAT, B, sessionOf(B))), refresh, "B can refresh");
         register(30, C_NAT, C, D);
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
 
         List<Reply> replies = register(60, ATTACKER, D, A);
-        assertEquals(registeredReply(ATTACKER, sessionOf(D)), replies.get(0), "A expired: its slot is free");
+        assertEquals(registeredReply(ATTACKER, D, sessionOf(D)), replies.get(0), "A expired: its slot is free");
         assertEquals(3, server.registrations());
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
     }
