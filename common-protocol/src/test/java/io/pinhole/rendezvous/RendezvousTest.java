@@ -591,6 +591,35 @@ class RendezvousTest {
     }
 
     @Test
+    void aChallengeEchoesTheNonceOfTheRegisterItAnswers() {
+        byte[] nonce = WireSamples.sequence(0x40, 16);
+        List<Reply> first = send(0, A_NAT, WireSamples.bytes(new Register(A, B, 1L, nextTimestamp(A), null, A_LAN,
+                nonce).encode(null)));
+        byte[] cookie = ((Challenge) first.get(0).message()).cookie();
+        byte[] other = WireSamples.sequence(0x80, 16);
+        List<Reply> badMac = send(0, A_NAT, WireSamples.bytes(new Register(A, B, 1L, nextTimestamp(A), cookie, A_LAN,
+                other).encode(macKey(X))));
+
+        assertArrayEquals(nonce, ((Challenge) first.get(0).message()).nonce());
+        assertArrayEquals(other, ((Challenge) badMac.get(0).message()).nonce(), "also when it answers a bad MAC");
+    }
+
+    @Test
+    void peerInfoToThePartnerAnswersThePartnersLatestRegister() {
+        register(0, A_NAT, A, B, 1L, A_LAN);
+        register(5, A_NAT, A, B, 1L, A_LAN); // A's refresh: its latest REGISTER
+        long latestOfA = last(A);
+        List<Reply> replies = register(6, B_NAT, B, A, 2L, B_LAN);
+
+        PeerInfo toA = (PeerInfo) replies.stream().filter(r -> r.to().equals(A_NAT)).findFirst().orElseThrow()
+                .message();
+        PeerInfo toB = (PeerInfo) replies.stream().filter(r -> r.to().equals(B_NAT) && r.message() instanceof PeerInfo)
+                .findFirst().orElseThrow().message();
+        assertEquals(List.of(1L, latestOfA, last(B)), List.of(toA.session(), toA.timestamp(), toA.peerTimestamp()));
+        assertEquals(List.of(2L, last(B), latestOfA), List.of(toB.session(), toB.timestamp(), toB.peerTimestamp()));
+    }
+
+    @Test
     void aChallengeIsSmallerThanTheRegisterThatTriggersIt() {
         List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, WireSamples.candidates(8), null, null));
         assertEquals(1, replies.size());
