@@ -120,7 +120,7 @@ on_exit() {
   local rc=$?
   trap - EXIT INT TERM
   teardown
-  rm -f "$WORK"/*.key
+  rm -f "$WORK"/*.key "$WORK"/*/rdv-state/server.key
   log "logs in $WORK"
   exit "$rc"
 }
@@ -234,7 +234,7 @@ for cell in "${RUN[@]}"; do
   if ! "$LAB" -v up "$P" "${args[@]}" >"$CELLDIR/lab.log" 2>&1; then
     note="lab.sh up failed"
   else
-    start rendezvous rdv bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}"
+    start rendezvous rdv bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}" --state-dir "$CELLDIR/rdv-state"
     if ! wait_log "$CELLDIR/rendezvous.log" "rendezvous listening" 20; then
       note="rendezvous did not start"
     else

@@ -76,7 +76,7 @@ cleanup() {
     lab/lab.sh down "$P" || true
     echo "lab $P removed"
   fi
-  rm -f "$WORK"/*.key
+  rm -f "$WORK"/*.key "$WORK"/rdv-state/server.key
   echo "logs kept in $WORK"
   exit "$rc"
 }
@@ -123,7 +123,7 @@ echo "peer A public key: $PUB_A"
 echo "peer B public key: $PUB_B"
 
 hr "Starting the rendezvous server and both peers"
-start rendezvous rdv bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}"
+start rendezvous rdv bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}" --state-dir "$WORK/rdv-state"
 sleep 1
 start client-a a bin/pinhole up --rendezvous "$RDV" --private-key "$WORK/a.key" --peer "$PUB_B" \
   --dev tun0 --local "$TUN_A" --remote "$TUN_B" --status-file "$WORK/a.status"

@@ -10,11 +10,18 @@ public enum PeerDrop {
     WRONG_KEY,
     /** A LEAVE from a session that is not our partner's current one. */
     WRONG_SESSION,
-    /** A REGISTERED for an old session. */
+    /** A REGISTERED for another session, for no recent REGISTER of ours, or older than one already taken (a replay). */
     STALE_REGISTERED,
+    /** A PEER_INFO for another session, for no recent REGISTER of ours, or not newer than one already taken (a replay). */
+    STALE_PEER_INFO,
+    /** A CHALLENGE that does not echo the nonce of a REGISTER of ours in flight: forged, replayed or late. */
+    STALE_CHALLENGE,
     /** A control message whose MAC is wrong: forged, corrupted, or keyed for someone else. */
     BAD_MAC,
-    /** A CHALLENGE naming a server key other than the one pinned with --rendezvous-key. */
+    /**
+     * A CHALLENGE naming a server key other than the one pinned with --rendezvous-key or, unpinned,
+     * the first one this run learnt (trust on first use).
+     */
     SERVER_KEY_MISMATCH,
     /** A CHALLENGE while no REGISTER of ours was waiting for an answer. */
     UNSOLICITED_CHALLENGE,

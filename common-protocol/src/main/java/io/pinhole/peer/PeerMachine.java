@@ -48,8 +48,13 @@ import java.util.Map;
  *
  * <ul>
  *   <li>Registration (rendezvous mode): REGISTER carries the server's address cookie, a
- *       timestamp and a MAC under the peer-server key; the first one, lacking both, is answered
- *       by a CHALLENGE naming the server key. Refreshed at the server's interval (every 5 s
+ *       timestamp, a random nonce and a MAC under the peer-server key; the first one, lacking
+ *       cookie and MAC, is answered by a CHALLENGE naming the server key. A CHALLENGE counts only
+ *       if it echoes the nonce of a REGISTER in flight, and only with the pinned server key or
+ *       (unpinned) the first one learnt, kept for the whole run; another key is refused and said
+ *       at WARNING once a minute. REGISTERED and PEER_INFO count only if they answer a recent
+ *       REGISTER of this session and are newer than the last taken (see {@link RecentRegisters}),
+ *       so a recorded one replayed changes nothing. Refreshed at the server's interval (every 5 s
  *       while the partner is absent); unanswered, retried with backoff from 1 s to 8 s until a path
  *       exists, and to 30 s after.
  *   <li>Paths (rendezvous mode with the relay, the default): on PEER_INFO the tunnel starts at once
@@ -187,6 +192,11 @@ public final class PeerMachine {
     private byte[] serverMacKey;
     private byte[] cookie;
     private long lastTimestamp;
+    /** Our recent REGISTERs, to match the server's answers to them (and refuse replays). */
+    private final RecentRegisters registers = new RecentRegisters();
+    /** When another server key was last said to be refused. */
+    private long keyRefusedLoggedAt;
+    private boolean keyRefusedLogged;
 
     // the partner
     private long peerSession;
@@ -627,7 +637,11 @@ public final class PeerMachine {
     }
 
     private void sendRegister() {
-        Register register = new Register(self, config.peer(), session, nextTimestamp(), cookie, config.candidates());
+        byte[] nonce = new byte[Register.NONCE_LENGTH];
+        random.nextBytes(nonce);
+        long timestamp = nextTimestamp();
+        Register register = new Register(self, config.peer(), session, timestamp, cookie, config.candidates(), nonce);
+        registers.sent(timestamp, nonce);
         out.send(config.rendezvous(), register.encode(cookie == null ? null : serverMacKey));
         awaitingRegistered = true;
         challengeAnswered = false;
@@ -646,38 +660,69 @@ public final class PeerMachine {
         return true;
     }
 
+    /**
+     * A CHALLENGE counts only if it echoes the nonce of a REGISTER of ours in flight (so an
+     * off-path attacker cannot make one), and names the server key we pinned or, unpinned, the
+     * first one we learnt (trust on first use: kept for the whole run, never switched).
+     */
     private void onChallenge(InetSocketAddress from, Challenge challenge) {
         if (!fromServer(from)) {
             return;
         }
-        if (config.rendezvousKey() != null && !challenge.server().equals(config.rendezvousKey())) {
-            count(PeerDrop.SERVER_KEY_MISMATCH);
-            LOG.log(Level.WARNING, "rendezvous {0} presents key {1}, not the pinned {2}: ignored",
-                    HostPort.format(from), challenge.server(), config.rendezvousKey());
+        if (!registers.inFlight(challenge.nonce())) {
+            count(PeerDrop.STALE_CHALLENGE);
             return;
+        }
+        if (serverKey != null && !challenge.server().equals(serverKey)) {
+            refuseServerKey(from, challenge.server());
+            return; // the nonce stays in flight: the real server's answer to the same REGISTER still counts
         }
         if (!awaitingRegistered || challengeAnswered) {
             count(PeerDrop.UNSOLICITED_CHALLENGE);
             return;
         }
-        if (!challenge.server().equals(serverKey)) {
+        if (serverKey == null) {
             try {
                 serverMacKey = ControlKeys.peerServer(config.key(), challenge.server());
             } catch (IllegalArgumentException e) {
                 count(PeerDrop.BAD_MAC);
                 return;
             }
-            if (serverKey != null) {
-                LOG.log(Level.INFO, "rendezvous {0} has a new key {1} (restarted?)", HostPort.format(from),
-                        challenge.server().shortId());
-            }
             serverKey = challenge.server();
+            LOG.log(Level.INFO, "rendezvous {0} has key {1}: trusting it for as long as this runs (trust on first "
+                    + "use; --rendezvous-key pins it)", HostPort.format(from), serverKey);
         }
+        registers.challenged(challenge.nonce());
         cookie = challenge.cookie();
         long wasRetry = retryNanos;
         sendRegister();
         challengeAnswered = true;
         retryNanos = wasRetry;
+    }
+
+    /**
+     * Another server key answered: counted, and said at WARNING (at most once a minute), never
+     * taken. The client goes on with the key it has; the server that lost its key is fixed by
+     * restoring it, or by restarting this client.
+     */
+    private void refuseServerKey(InetSocketAddress from, NoisePublicKey offered) {
+        count(PeerDrop.SERVER_KEY_MISMATCH);
+        if (keyRefusedLogged && now - keyRefusedLoggedAt < NOT_ANSWERING_LOG_INTERVAL) {
+            return;
+        }
+        keyRefusedLogged = true;
+        keyRefusedLoggedAt = now;
+        long refused = drops[PeerDrop.SERVER_KEY_MISMATCH.ordinal()];
+        if (config.rendezvousKey() != null) {
+            LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, not the pinned {2} ({3} refused so "
+                    + "far; said at most once a minute)", HostPort.format(from), offered, serverKey, refused);
+        } else {
+            LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, but this client trusts {2}, the key it "
+                    + "presented first: an impostor, or a server that lost its key; never switching ({3} refused so "
+                    + "far; said at most once a minute). If the server really has a new key, restore its old key file "
+                    + "or restart pinhole up (or pin the new key with --rendezvous-key)", HostPort.format(from),
+                    offered, serverKey, refused);
+        }
     }
 
     private void onRegistered(InetSocketAddress from, Registered registered, ByteBuffer datagram) {
@@ -688,7 +733,7 @@ public final class PeerMachine {
             count(PeerDrop.BAD_MAC);
             return;
         }
-        if (registered.session() != session) {
+        if (registered.session() != session || !registers.takeRegistered(registered.timestamp())) {
             count(PeerDrop.STALE_REGISTERED);
             return;
         }
@@ -728,7 +773,11 @@ public final class PeerMachine {
             count(PeerDrop.WRONG_KEY);
             return;
         }
-        boolean news = !info.equals(lastPeerInfo);
+        if (info.session() != session || !registers.takePeerInfo(info.timestamp(), info.peerTimestamp())) {
+            count(PeerDrop.STALE_PEER_INFO); // recorded and replayed, or older than one taken: changes nothing
+            return;
+        }
+        boolean news = !info.sameNews(lastPeerInfo);
         lastPeerInfo = info;
         long previousSession = peerSession;
         notePeerSession(info.peerSession());
@@ -1103,8 +1152,8 @@ public final class PeerMachine {
     }
 
     /**
-     * A probe of the partner: answered with an ack from the socket it came in on, and nothing
-     * else. It moves no path and opens none: it is authenticated but not fresh to us (it may have
+     * A probe of the partner: answered with an ack from the socket it came in on. It moves no path
+     * and opens none (on the path we use, it only keeps that path alive): it is authenticated but not fresh to us (it may have
      * been captured on its way elsewhere and replayed from here). It must name our current session
      * and be new (each counter answered once).
      */
@@ -1119,6 +1168,14 @@ public final class PeerMachine {
         }
         sendVia(from, receivedOn, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(),
                 true).encode(punchKey));
+        if (state == PeerState.CONNECTED && onPath(from)) {
+            // A fresh probe on the path we already use keeps it alive (the partner's probes and ours
+            // both count, as on a lossy link they must), though it never opens or moves one.
+            lastReceivedAt = now;
+            if (!from.equals(relay)) {
+                lastDirectAt = now;
+            }
+        }
     }
 
     /** Records the partner's session id; a new one means it restarted and its keys are gone. */

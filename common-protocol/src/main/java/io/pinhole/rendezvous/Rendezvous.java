@@ -89,8 +89,11 @@ import java.util.Map;
  * its key, and a MAC under the key derived from DH(peer, server) ({@link ControlKeys}); so
  * nobody without a peer's private key can register as that peer, and nobody can replay a
  * registration from another address. REGISTERED and PEER_INFO carry the recipient's MAC, so a
- * peer can tell them from forgeries. A REGISTER without a valid cookie or MAC is answered by a
- * 52-byte CHALLENGE; the Diffie-Hellman a new key needs is rate-limited (see Admission).
+ * peer can tell them from forgeries, and the session and timestamp of the recipient's REGISTER
+ * they answer (PEER_INFO: the recipient's latest, and the partner's own timestamp), so it can
+ * tell them from replays. A REGISTER without a valid cookie or MAC is answered by a 68-byte
+ * CHALLENGE that echoes the REGISTER's nonce; the Diffie-Hellman a new key needs is rate-limited
+ * (see Admission).
  * The cookie secret changes every two minutes (a cookie lives two to four minutes).
  *
  * <p>Error contract: {@link #onDatagram} never throws for any input datagram; a datagram it
@@ -310,7 +313,7 @@ public final class Rendezvous {
             return;
         }
         if (!cookieValid(now, from, register.self(), register.cookie())) {
-            challenge(now, from, register.self(), out);
+            challenge(now, from, register, out);
             return;
         }
         Registration known = table.get(register.self());
@@ -331,7 +334,7 @@ public final class Rendezvous {
         }
         if (!ControlMessage.macValid(datagram, macKey)) {
             count(ServerDrop.BAD_MAC);
-            challenge(now, from, register.self(), out); // perhaps it knows an older server key
+            challenge(now, from, register, out); // perhaps it knows an older server key
             return;
         }
         long lastSeen = known != null ? known.timestamp : departedTimestamp(now, register.self());
@@ -387,7 +390,8 @@ public final class Rendezvous {
         refile(table.get(reg.wanted), false);
 
         int refreshSeconds = (int) config.refreshInterval().toSeconds();
-        reply(out, from, new Registered(register.session(), refreshSeconds, from), reg.macKey, Register.LENGTH);
+        reply(out, from, new Registered(register.session(), register.timestamp(), refreshSeconds, from), reg.macKey,
+                Register.LENGTH);
 
         Registration partner = partnerOf(reg);
         if (partner != null) {
@@ -682,11 +686,16 @@ public final class Rendezvous {
         }
     }
 
-    /** Tells {@code to} about {@code about}; the same news is not repeated within the min interval. */
+    /**
+     * Tells {@code to} about {@code about}, answering {@code to}'s latest REGISTER (its session and
+     * timestamp) and naming the timestamp of {@code about}'s; the same news is not repeated within
+     * the min interval.
+     */
     private void sendPeerInfo(long now, Transmit out, Registration to, Registration about) {
-        PeerInfo info = new PeerInfo(about.key, about.session, about.observed, about.candidates);
+        PeerInfo info = new PeerInfo(to.session, to.timestamp, about.key, about.session, about.timestamp,
+                about.observed, about.candidates);
         boolean recent = to.peerInfoSentAt != Long.MIN_VALUE && now - to.peerInfoSentAt < peerInfoMinNanos;
-        if (recent && info.equals(to.lastPeerInfoSent)) {
+        if (recent && info.sameNews(to.lastPeerInfoSent)) {
             return;
         }
         to.lastPeerInfoSent = info;
@@ -694,9 +703,11 @@ public final class Rendezvous {
         reply(out, to.observed, info, to.macKey, Register.LENGTH);
     }
 
-    private void challenge(long now, InetSocketAddress from, NoisePublicKey peer, Transmit out) {
+    /** Answers {@code register} with the server key, the cookie of its source, and its own nonce. */
+    private void challenge(long now, InetSocketAddress from, Register register, Transmit out) {
         challenges++;
-        reply(out, from, new Challenge(serverPublic, cookie(now, from, peer, false)), null, Register.LENGTH);
+        reply(out, from, new Challenge(serverPublic, cookie(now, from, register.self(), false), register.nonce()), null,
+                Register.LENGTH);
     }
 
     /** The cookie of {@code from} for {@code peer} under the current (or previous) secret. */

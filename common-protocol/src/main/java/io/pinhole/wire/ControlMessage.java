@@ -77,24 +77,29 @@ public sealed interface ControlMessage {
     /**
      * REGISTER, peer to rendezvous: "I am {@code self}, session {@code session}, and I want to
      * reach {@code wanted}; these are my LAN endpoints." {@code timestamp} (microseconds of wall
-     * time, strictly increasing per key) defeats replay; {@code cookie} is the one the server
-     * gave this address in a CHALLENGE (zero before that). Always {@link #LENGTH} bytes, so
-     * every reply is smaller than the request.
+     * time, strictly increasing per key) defeats replay, and REGISTERED and PEER_INFO echo it;
+     * {@code cookie} is the one the server gave this address in a CHALLENGE (zero before that);
+     * {@code nonce} is fresh and random for each REGISTER, and the CHALLENGE that answers it
+     * echoes it. Always {@link #LENGTH} bytes, so every reply is smaller than the request.
      *
      * <pre>
-     * 0     4             36              68       76         84        100 101
-     * +-----+-------------+---------------+--------+----------+---------+---+-------------+---------+---------+
-     * | hdr | self key 32 | wanted key 32 |session | timestamp| cookie  | n | n endpoints | zero pad| MAC 16  |
-     * |     |             |               |   8    |    8     |   16    | 1 | 7/19 each   |         | @304    |
-     * +-----+-------------+---------------+--------+----------+---------+---+-------------+---------+---------+
+     * 0     4             36              68       76         84        100 101                 288        304
+     * +-----+-------------+---------------+--------+----------+---------+---+-------------+----+----------+--------+
+     * | hdr | self key 32 | wanted key 32 |session | timestamp| cookie  | n | n endpoints |zero| nonce 16 | MAC 16 |
+     * |     |             |               |   8    |    8     |   16    | 1 | 7/19 each   |pad |          |        |
+     * +-----+-------------+---------------+--------+----------+---------+---+-------------+----+----------+--------+
      * </pre>
      */
     record Register(NoisePublicKey self, NoisePublicKey wanted, long session, long timestamp, byte[] cookie,
-                    List<InetSocketAddress> candidates) implements ControlMessage {
+                    List<InetSocketAddress> candidates, byte[] nonce) implements ControlMessage {
         /** Fixed size of every REGISTER. */
         public static final int LENGTH = 320;
         /** Length of the server's address cookie. */
         public static final int COOKIE_LENGTH = 16;
+        /** Length of the nonce a CHALLENGE echoes. */
+        public static final int NONCE_LENGTH = 16;
+        /** Where the nonce starts. */
+        static final int NONCE_AT = LENGTH - MAC_LENGTH - NONCE_LENGTH;
 
         public Register {
             candidates = List.copyOf(candidates);
@@ -102,6 +107,13 @@ public sealed interface ControlMessage {
                 throw new IllegalArgumentException("at most " + MAX_CANDIDATES + " candidates");
             }
             cookie = Codec.cookieCopy(cookie == null ? new byte[COOKIE_LENGTH] : cookie);
+            nonce = Codec.cookieCopy(nonce == null ? new byte[NONCE_LENGTH] : nonce);
+        }
+
+        /** A REGISTER with an all-zero nonce. */
+        public Register(NoisePublicKey self, NoisePublicKey wanted, long session, long timestamp, byte[] cookie,
+                        List<InetSocketAddress> candidates) {
+            this(self, wanted, session, timestamp, cookie, candidates, null);
         }
 
         @Override
@@ -115,13 +127,13 @@ public sealed interface ControlMessage {
             Header.write(out, MessageType.REGISTER);
             out.put(self.toBytes()).put(wanted.toBytes()).putLong(session).putLong(timestamp).put(cookie);
             Codec.writeEndpoints(out, candidates);
-            out.position(LENGTH - MAC_LENGTH);
+            out.position(NONCE_AT).put(nonce);
             return Codec.seal(out, macKey);
         }
 
         static Register decode(ByteBuffer in) throws MalformedMessageException {
             Codec.requireExactly(in, LENGTH, "REGISTER");
-            int macAt = in.position() + LENGTH - MAC_LENGTH;
+            int nonceAt = in.position() + NONCE_AT;
             Header.read(in, MessageType.REGISTER);
             NoisePublicKey self = Codec.readKey(in);
             NoisePublicKey wanted = Codec.readKey(in);
@@ -130,51 +142,60 @@ public sealed interface ControlMessage {
             byte[] cookie = new byte[COOKIE_LENGTH];
             in.get(cookie);
             List<InetSocketAddress> candidates = Codec.readEndpoints(in);
-            while (in.position() < macAt) {
+            while (in.position() < nonceAt) {
                 if (in.get() != 0) {
                     throw new MalformedMessageException(Reason.BAD_FIELD, "REGISTER padding is not zero");
                 }
             }
+            byte[] nonce = new byte[NONCE_LENGTH];
+            in.get(nonce);
             in.position(in.position() + MAC_LENGTH);
-            return new Register(self, wanted, session, timestamp, cookie, candidates);
+            return new Register(self, wanted, session, timestamp, cookie, candidates, nonce);
         }
 
         @Override
         public boolean equals(Object o) {
             return o instanceof Register r && self.equals(r.self) && wanted.equals(r.wanted) && session == r.session
                     && timestamp == r.timestamp && java.util.Arrays.equals(cookie, r.cookie)
-                    && candidates.equals(r.candidates);
+                    && candidates.equals(r.candidates) && java.util.Arrays.equals(nonce, r.nonce);
         }
 
         @Override
         public int hashCode() {
             return java.util.Objects.hash(self, wanted, session, timestamp, java.util.Arrays.hashCode(cookie),
-                    candidates);
+                    candidates, java.util.Arrays.hashCode(nonce));
         }
 
         @Override
         public byte[] cookie() {
             return cookie.clone();
         }
+
+        @Override
+        public byte[] nonce() {
+            return nonce.clone();
+        }
     }
 
     /**
      * CHALLENGE, rendezvous to peer, in answer to a REGISTER without a valid cookie or MAC: the
-     * server's static public key and a cookie bound to the peer's address and key. Not
-     * authenticated (the peer may pin the server key); 52 bytes.
+     * server's static public key, a cookie bound to the peer's address and key, and the
+     * {@code nonce} of the REGISTER it answers (so only who saw that REGISTER can make one). No
+     * MAC (the peer learns the server key from it, or pins it); 68 bytes.
      *
      * <pre>
-     * +-----+-------------------+-------------+
-     * | hdr | server key (32)   | cookie (16) |
-     * +-----+-------------------+-------------+
+     * +-----+-------------------+-------------+------------+
+     * | hdr | server key (32)   | cookie (16) | nonce (16) |
+     * +-----+-------------------+-------------+------------+
      * </pre>
      */
-    record Challenge(NoisePublicKey server, byte[] cookie) implements ControlMessage {
+    record Challenge(NoisePublicKey server, byte[] cookie, byte[] nonce) implements ControlMessage {
         /** Fixed size. */
-        public static final int LENGTH = Header.LENGTH + 32 + Register.COOKIE_LENGTH;
+        public static final int LENGTH = Header.LENGTH + 32 + Register.COOKIE_LENGTH + Register.NONCE_LENGTH;
 
         public Challenge {
             cookie = Codec.cookieCopy(cookie);
+            nonce = Codec.cookieCopy(nonce);
         }
 
         @Override
@@ -186,7 +207,7 @@ public sealed interface ControlMessage {
         public ByteBuffer encode(byte[] macKey) {
             ByteBuffer out = ByteBuffer.allocate(LENGTH);
             Header.write(out, MessageType.CHALLENGE);
-            out.put(server.toBytes()).put(cookie);
+            out.put(server.toBytes()).put(cookie).put(nonce);
             return out.flip();
         }
 
@@ -196,37 +217,47 @@ public sealed interface ControlMessage {
             NoisePublicKey server = Codec.readKey(in);
             byte[] cookie = new byte[Register.COOKIE_LENGTH];
             in.get(cookie);
-            return new Challenge(server, cookie);
+            byte[] nonce = new byte[Register.NONCE_LENGTH];
+            in.get(nonce);
+            return new Challenge(server, cookie, nonce);
         }
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Challenge c && server.equals(c.server) && java.util.Arrays.equals(cookie, c.cookie);
+            return o instanceof Challenge c && server.equals(c.server) && java.util.Arrays.equals(cookie, c.cookie)
+                    && java.util.Arrays.equals(nonce, c.nonce);
         }
 
         @Override
         public int hashCode() {
-            return server.hashCode() * 31 + java.util.Arrays.hashCode(cookie);
+            return (server.hashCode() * 31 + java.util.Arrays.hashCode(cookie)) * 31 + java.util.Arrays.hashCode(nonce);
         }
 
         @Override
         public byte[] cookie() {
             return cookie.clone();
         }
+
+        @Override
+        public byte[] nonce() {
+            return nonce.clone();
+        }
     }
 
     /**
-     * REGISTERED, rendezvous to peer: the registration of {@code session} is accepted, the
-     * server saw it come from {@code observed}, and expects a refresh within
-     * {@code refreshSeconds}. MACed with the peer-server key.
+     * REGISTERED, rendezvous to peer: the REGISTER of {@code session} with {@code timestamp} is
+     * accepted, the server saw it come from {@code observed}, and expects a refresh within
+     * {@code refreshSeconds}. MACed with the peer-server key; the session and timestamp say which
+     * REGISTER it answers, so a recorded one cannot be replayed as news.
      *
      * <pre>
-     * +-----+-------------+------------------+-------------------+--------+
-     * | hdr | session (8) | refresh secs (2) | observed endpoint | MAC 16 |
-     * +-----+-------------+------------------+-------------------+--------+
+     * +-----+-------------+---------------+------------------+-------------------+--------+
+     * | hdr | session (8) | timestamp (8) | refresh secs (2) | observed endpoint | MAC 16 |
+     * +-----+-------------+---------------+------------------+-------------------+--------+
      * </pre>
      */
-    record Registered(long session, int refreshSeconds, InetSocketAddress observed) implements ControlMessage {
+    record Registered(long session, long timestamp, int refreshSeconds, InetSocketAddress observed)
+            implements ControlMessage {
         @Override
         public MessageType type() {
             return MessageType.REGISTERED;
@@ -234,37 +265,43 @@ public sealed interface ControlMessage {
 
         @Override
         public ByteBuffer encode(byte[] macKey) {
-            ByteBuffer out = ByteBuffer.allocate(Header.LENGTH + 8 + 2 + Endpoints.length(observed) + MAC_LENGTH);
+            ByteBuffer out = ByteBuffer.allocate(Header.LENGTH + 8 + 8 + 2 + Endpoints.length(observed) + MAC_LENGTH);
             Header.write(out, MessageType.REGISTERED);
-            out.putLong(session).putShort((short) refreshSeconds);
+            out.putLong(session).putLong(timestamp).putShort((short) refreshSeconds);
             Endpoints.write(out, observed);
             return Codec.seal(out, macKey);
         }
 
         static Registered decode(ByteBuffer in) throws MalformedMessageException {
             Header.read(in, MessageType.REGISTERED);
-            Codec.require(in, 10, "REGISTERED");
+            Codec.require(in, 18, "REGISTERED");
             long session = in.getLong();
+            long timestamp = in.getLong();
             int refresh = in.getShort() & 0xffff;
             InetSocketAddress observed = Endpoints.read(in);
             Codec.skipMac(in, "REGISTERED");
-            return new Registered(session, refresh, observed);
+            return new Registered(session, timestamp, refresh, observed);
         }
     }
 
     /**
      * PEER_INFO, rendezvous to peer: your partner {@code peer}, in session {@code peerSession},
-     * was seen at {@code observed} and reported these LAN {@code candidates}. MACed with the
-     * recipient's peer-server key.
+     * was seen at {@code observed} and reported these LAN {@code candidates} in its REGISTER of
+     * {@code peerTimestamp}. It answers the recipient's REGISTER of {@code session} and
+     * {@code timestamp} (its latest, when the partner's registration is the news). MACed with
+     * the recipient's peer-server key. The pair ({@code timestamp}, {@code peerTimestamp}) grows
+     * with every new PEER_INFO, so a recorded one cannot be replayed as news.
      *
      * <pre>
-     * +-----+---------------+-----------------+-------------------+---+-------------+--------+
-     * | hdr | peer key (32) | peer session (8)| observed endpoint | n | n endpoints | MAC 16 |
-     * +-----+---------------+-----------------+-------------------+---+-------------+--------+
+     * +-----+-------------+---------------+---------------+-----------------+-------------------+
+     * | hdr | session (8) | timestamp (8) | peer key (32) | peer session (8)| peer timestamp (8)|
+     * +-----+-------------+---------------+---------------+-----------------+-------------------+
+     * | observed endpoint | n | n endpoints | MAC 16 |
+     * +-------------------+---+-------------+--------+
      * </pre>
      */
-    record PeerInfo(NoisePublicKey peer, long peerSession, InetSocketAddress observed,
-                    List<InetSocketAddress> candidates) implements ControlMessage {
+    record PeerInfo(long session, long timestamp, NoisePublicKey peer, long peerSession, long peerTimestamp,
+                    InetSocketAddress observed, List<InetSocketAddress> candidates) implements ControlMessage {
         public PeerInfo {
             candidates = List.copyOf(candidates);
             if (candidates.size() > MAX_CANDIDATES) {
@@ -277,13 +314,19 @@ public sealed interface ControlMessage {
             return MessageType.PEER_INFO;
         }
 
+        /** True if {@code other} says the same about the partner (key, session, endpoints), whatever it answers. */
+        public boolean sameNews(PeerInfo other) {
+            return other != null && peer.equals(other.peer) && peerSession == other.peerSession
+                    && observed.equals(other.observed) && candidates.equals(other.candidates);
+        }
+
         @Override
         public ByteBuffer encode(byte[] macKey) {
-            int size = Header.LENGTH + 32 + 8 + Endpoints.length(observed) + Codec.endpointsLength(candidates)
-                    + MAC_LENGTH;
+            int size = Header.LENGTH + 8 + 8 + 32 + 8 + 8 + Endpoints.length(observed)
+                    + Codec.endpointsLength(candidates) + MAC_LENGTH;
             ByteBuffer out = ByteBuffer.allocate(size);
             Header.write(out, MessageType.PEER_INFO);
-            out.put(peer.toBytes()).putLong(peerSession);
+            out.putLong(session).putLong(timestamp).put(peer.toBytes()).putLong(peerSession).putLong(peerTimestamp);
             Endpoints.write(out, observed);
             Codec.writeEndpoints(out, candidates);
             return Codec.seal(out, macKey);
@@ -291,13 +334,17 @@ public sealed interface ControlMessage {
 
         static PeerInfo decode(ByteBuffer in) throws MalformedMessageException {
             Header.read(in, MessageType.PEER_INFO);
-            NoisePublicKey peer = Codec.readKey(in);
-            Codec.require(in, 8, "PEER_INFO");
+            Codec.require(in, 16, "PEER_INFO");
             long session = in.getLong();
+            long timestamp = in.getLong();
+            NoisePublicKey peer = Codec.readKey(in);
+            Codec.require(in, 16, "PEER_INFO");
+            long peerSession = in.getLong();
+            long peerTimestamp = in.getLong();
             InetSocketAddress observed = Endpoints.read(in);
             List<InetSocketAddress> candidates = Codec.readEndpoints(in);
             Codec.skipMac(in, "PEER_INFO");
-            return new PeerInfo(peer, session, observed, candidates);
+            return new PeerInfo(session, timestamp, peer, peerSession, peerTimestamp, observed, candidates);
         }
     }
 
@@ -411,9 +458,10 @@ public sealed interface ControlMessage {
             }
         }
 
+        /** A copy of a cookie or nonce (both 16 bytes). */
         static byte[] cookieCopy(byte[] cookie) {
             if (cookie.length != Register.COOKIE_LENGTH) {
-                throw new IllegalArgumentException("cookie must be " + Register.COOKIE_LENGTH + " bytes");
+                throw new IllegalArgumentException("cookie and nonce must be " + Register.COOKIE_LENGTH + " bytes");
             }
             return cookie.clone();
         }

@@ -220,6 +220,9 @@ final class PeerHarness implements PeerOutput {
     /** Records a datagram sent, and the counter of a probe by its target (kept when the record is taken). */
     private void record(Sent s) {
         sent.add(s);
+        if (s.to().equals(RENDEZVOUS) && s.type() == MessageType.REGISTER) {
+            lastRegister = (Register) s.message();
+        }
         if (s.type() == MessageType.PUNCH && !((Punch) s.message()).ack()) {
             latestProbes.put(s.to(), ((Punch) s.message()).counter());
             latestProbe = ((Punch) s.message()).counter();
@@ -336,13 +339,13 @@ final class PeerHarness implements PeerOutput {
                     }
                 });
             } else if (challengeEveryRegister && s.type() == MessageType.REGISTER) {
-                challenge(SERVER);
+                challenge(SERVER, ((Register) s.message()).nonce());
             } else if (answerRegisters && s.type() == MessageType.REGISTER) {
                 Register register = (Register) s.message();
                 if (java.util.Arrays.equals(register.cookie(), new byte[16])) {
-                    challenge(SERVER);
+                    challenge(SERVER, register.nonce());
                 } else {
-                    registered();
+                    receive(RENDEZVOUS, registeredFor(register), serverMac);
                 }
             }
         }
@@ -390,24 +393,54 @@ final class PeerHarness implements PeerOutput {
 
     // ---------------------------------------------------------------- the server's messages
 
+    /** The latest REGISTER we sent (kept across {@link #takeSent}). */
+    Register lastRegister() {
+        if (lastRegister == null) {
+            throw new AssertionError("we sent no REGISTER");
+        }
+        return lastRegister;
+    }
+
+    private Register lastRegister;
+    /** The partner's REGISTER timestamps, as the hand-built server reports them: one newer per PEER_INFO. */
+    private long partnerTimestamp = 1_700_000_000_000_000L;
+
+    /** A CHALLENGE from the server with {@code serverKey}, answering our latest REGISTER. */
     void challenge(NoisePublicKey serverKey) {
-        receive(RENDEZVOUS, new Challenge(serverKey, COOKIE), null);
+        challenge(serverKey, lastRegister().nonce());
+    }
+
+    void challenge(NoisePublicKey serverKey, byte[] nonce) {
+        receive(RENDEZVOUS, new Challenge(serverKey, COOKIE, nonce), null);
     }
 
     void challenge() {
         challenge(SERVER);
     }
 
+    /** The REGISTERED the server would send for {@code register}, seeing us at {@link #OUR_PUBLIC}. */
+    static Registered registeredFor(Register register) {
+        return new Registered(SESSION, register.timestamp(), 20, OUR_PUBLIC);
+    }
+
+    /** A REGISTERED answering our latest REGISTER. */
     void registered() {
-        receive(RENDEZVOUS, new Registered(SESSION, 20, OUR_PUBLIC), serverMac);
+        receive(RENDEZVOUS, registeredFor(lastRegister()), serverMac);
     }
 
     void peerInfo() {
         peerInfo(PEER_SESSION, PEER_PUBLIC, List.of(PEER_LAN));
     }
 
+    /** A PEER_INFO answering our latest REGISTER, reporting a newer REGISTER of the partner than the last. */
     void peerInfo(long session, InetSocketAddress observed, List<InetSocketAddress> candidates) {
-        receive(RENDEZVOUS, new PeerInfo(PEER, session, observed, candidates), serverMac);
+        receive(RENDEZVOUS, WireSamples.bytes(peerInfoMessage(session, observed, candidates).encode(serverMac)));
+    }
+
+    /** The PEER_INFO {@link #peerInfo(long, InetSocketAddress, List)} would send, not sent. */
+    PeerInfo peerInfoMessage(long session, InetSocketAddress observed, List<InetSocketAddress> candidates) {
+        return new PeerInfo(SESSION, lastRegister().timestamp(), PEER, session, ++partnerTimestamp, observed,
+                candidates);
     }
 
     // ---------------------------------------------------------------- the partner's messages

@@ -266,8 +266,8 @@ class PeerMachineBirthdayTest {
     @Test
     void onASpareSocketOnlyThePartnerIsHeardNotTheServer() {
         PeerHarness h = afterFirstRound(DEFAULTS, 256);
-        h.receive(3, RENDEZVOUS, io.pinhole.wire.WireSamples.bytes(new io.pinhole.wire.ControlMessage.Registered(
-                PeerHarness.SESSION, 20, PeerHarness.OUR_PUBLIC).encode(h.serverMac)));
+        h.receive(3, RENDEZVOUS, io.pinhole.wire.WireSamples.bytes(PeerHarness.registeredFor(h.lastRegister())
+                .encode(h.serverMac)));
         assertEquals(1, h.drops(PeerDrop.WRONG_SOCKET));
         h.receive(300, PEER_PUBLIC, h.probeFromPeer());
         assertEquals(2, h.drops(PeerDrop.WRONG_SOCKET), "no socket 300 was opened");

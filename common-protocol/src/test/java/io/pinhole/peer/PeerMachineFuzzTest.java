@@ -18,7 +18,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pinhole.peer.PeerHarness.Sent;
 import io.pinhole.wire.ControlMessage;
 import io.pinhole.wire.ControlMessage.Leave;
-import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.DatagramFuzzer;
@@ -196,7 +195,8 @@ class PeerMachineFuzzTest {
                 learned.add(observed);
                 learned.addAll(candidates);
             }
-            return remember(WireSamples.bytes(new PeerInfo(PEER, session, observed, candidates).encode(h.serverMac)));
+            // answering our latest REGISTER, with a newer REGISTER of the partner: fresh (its replays are not)
+            return remember(WireSamples.bytes(h.peerInfoMessage(session, observed, candidates).encode(h.serverMac)));
         }
         if (dice < 50) {
             // an authentic PUNCH of the partner, usually fresh
@@ -210,8 +210,8 @@ class PeerMachineFuzzTest {
             return remember(WireSamples.bytes(new Leave(PEER, session, 1L).encode(h.punchMac)));
         }
         if (dice < 56) {
-            return remember(WireSamples.bytes(new Registered(random.nextBoolean() ? SESSION : session, 20, OUR_PUBLIC)
-                    .encode(h.serverMac)));
+            return remember(WireSamples.bytes(new Registered(random.nextBoolean() ? SESSION : session,
+                    h.lastRegister().timestamp(), 20, OUR_PUBLIC).encode(h.serverMac)));
         }
         if (dice < 58) {
             return WireSamples.bytes(new Punch(STRANGER, SELF, session, SESSION, 1L, false).encode(h.punchMac));

@@ -2,6 +2,7 @@ package io.pinhole.rendezvous;
 
 import static io.pinhole.wire.WireSamples.endpoint;
 import static io.pinhole.wire.WireSamples.privateKey;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,6 +72,8 @@ class RendezvousFuzzTest {
 
     /** Where each key was last registered, as the replies tell. */
     private final Map<NoisePublicKey, InetSocketAddress> registeredAt = new HashMap<>();
+    /** The last REGISTER the server accepted from each key. */
+    private final Map<NoisePublicKey, Register> accepted = new HashMap<>();
     /** Whom each key wanted when it last registered. */
     private final Map<NoisePublicKey, NoisePublicKey> wantedBy = new HashMap<>();
     /** The key last registered from each endpoint, while it is registered there: a RELAY's sender. */
@@ -170,6 +173,7 @@ class RendezvousFuzzTest {
                     assertEquals(1, replies.size(), "a CHALLENGE comes alone");
                     assertEquals(from, replies.get(0).to());
                     assertEquals(server.publicKey(), c.server());
+                    assertArrayEquals(register.nonce(), c.nonce(), "the CHALLENGE echoes the REGISTER's nonce");
                     assertEquals(challengesBefore + 1, server.challenges());
                     assertTrue(server.droppedTotal() - dropsBefore <= 1, "at most the BAD_MAC it answers");
                     assertEquals(registrationsBefore, server.registrations());
@@ -181,23 +185,30 @@ class RendezvousFuzzTest {
                             "registered without the peer's MAC");
                     assertTrue(cookiesIssued.contains(from + "|" + register.self() + "|"
                             + HexFormat.of().formatHex(register.cookie())), "with a cookie never given to " + from);
-                    assertEquals(new Registered(register.session(), 20, from), replies.get(0).message());
+                    assertEquals(new Registered(register.session(), register.timestamp(), 20, from),
+                            replies.get(0).message(), "it answers this REGISTER");
                     assertEquals(from, replies.get(0).to());
                     assertTrue(replies.get(0).macValid(macKeys.get(register.self())), "REGISTERED MACed for it");
                     for (Reply r : replies.subList(1, replies.size())) {
                         PeerInfo info = (PeerInfo) r.message();
                         pairingReplies++;
+                        Register partner = accepted.get(register.wanted());
                         if (r.to().equals(from)) {
                             assertEquals(register.wanted(), info.peer(), "told the sender about its partner");
+                            assertEquals(List.of(register.session(), register.timestamp(), partner.timestamp()),
+                                    List.of(info.session(), info.timestamp(), info.peerTimestamp()),
+                                    "answering this REGISTER, about the partner's latest");
                             assertTrue(r.macValid(macKeys.get(register.self())));
                         } else {
                             assertEquals(registeredAt.get(register.wanted()), r.to(),
                                     "sent to the wanted key's registered endpoint");
-                            assertEquals(new PeerInfo(register.self(), register.session(), from, register.candidates()),
-                                    info);
+                            assertEquals(new PeerInfo(partner.session(), partner.timestamp(), register.self(),
+                                    register.session(), register.timestamp(), from, register.candidates()), info,
+                                    "answering the partner's latest REGISTER, about this one");
                             assertTrue(r.macValid(macKeys.get(register.wanted())), "PEER_INFO MACed for the partner");
                         }
                     }
+                    accepted.put(register.self(), register);
                     InetSocketAddress previous = registeredAt.put(register.self(), from);
                     if (previous != null) {
                         ownerOf.remove(previous, register.self());
@@ -301,7 +312,9 @@ class RendezvousFuzzTest {
         }
         byte[] mac = random.nextInt(8) == 0 ? macKeys.get(keys.get(random.nextInt(keys.size()))) : macKeys.get(self);
         long ts = random.nextInt(12) == 0 ? timestamps.getOrDefault(self, 0L) : nextTimestamp(self);
-        byte[] datagram = WireSamples.bytes(new Register(self, wanted, session, ts, cookie, candidates)
+        byte[] nonce = new byte[Register.NONCE_LENGTH];
+        random.nextBytes(nonce);
+        byte[] datagram = WireSamples.bytes(new Register(self, wanted, session, ts, cookie, candidates, nonce)
                 .encode(cookie == null && random.nextBoolean() ? null : mac));
         capture(from, datagram);
         return datagram;
@@ -348,7 +361,7 @@ class RendezvousFuzzTest {
         seeds.add(WireSamples.bytes(new Leave(keys.get(0), 1L, 2L).encode(mac)));
         byte[] punch = WireSamples.bytes(new Punch(keys.get(0), keys.get(1), 1L, 2L, 3L, false).encode(mac));
         seeds.add(punch);
-        seeds.add(WireSamples.bytes(new Challenge(keys.get(0), new byte[16]).encode(null)));
+        seeds.add(WireSamples.bytes(new Challenge(keys.get(0), new byte[16], new byte[16]).encode(null)));
         byte[] wireGuard = new byte[148];
         wireGuard[0] = 1;
         seeds.add(wireGuard);

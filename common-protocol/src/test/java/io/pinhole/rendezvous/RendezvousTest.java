@@ -158,12 +158,24 @@ class RendezvousTest {
         return 0x5e55_0000L + (key.toBytes()[0] & 0xff);
     }
 
-    private static Reply registeredReply(InetSocketAddress to, long session) {
-        Registered registered = new Registered(session, 20, to);
+    /** The timestamp of {@code peer}'s latest REGISTER. */
+    private long last(NoisePublicKey peer) {
+        return timestamps.get(peer);
+    }
+
+    /** The REGISTERED to {@code to} that answers {@code self}'s latest REGISTER, of {@code session}. */
+    private Reply registeredReply(InetSocketAddress to, NoisePublicKey self, long session) {
+        Registered registered = new Registered(session, last(self), 20, to);
         return new Reply(to, registered, registered.encode(null).remaining());
     }
 
-    private static Reply peerInfoReply(InetSocketAddress to, PeerInfo info) {
+    /**
+     * The PEER_INFO to {@code self} at {@code to} (in {@code session}) that answers its latest
+     * REGISTER and tells it of {@code about}'s latest REGISTER, of {@code aboutSession}.
+     */
+    private Reply peerInfoReply(InetSocketAddress to, NoisePublicKey self, long session, NoisePublicKey about,
+                                long aboutSession, InetSocketAddress observed, List<InetSocketAddress> candidates) {
+        PeerInfo info = new PeerInfo(session, last(self), about, aboutSession, last(about), observed, candidates);
         return new Reply(to, info, info.encode(null).remaining());
     }
 
@@ -194,7 +206,7 @@ class RendezvousTest {
     void aLoneRegistrationIsAcknowledgedWithTheObservedEndpointAndTheRefreshInterval() {
         List<Reply> replies = register(0, A_NAT, A, B, 77L, A_LAN);
 
-        assertEquals(List.of(registeredReply(A_NAT, 77L)), replies);
+        assertEquals(List.of(registeredReply(A_NAT, A, 77L)), replies);
         assertEquals(1, server.registrations());
         assertEquals(0, server.pairings());
         assertEquals(0, server.droppedTotal());
@@ -206,9 +218,9 @@ class RendezvousTest {
         List<Reply> replies = register(0.3, B_NAT, B, A, 2L, B_LAN);
 
         assertEquals(List.of(
-                registeredReply(B_NAT, 2L),
-                peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)),
-                peerInfoReply(A_NAT, new PeerInfo(B, 2L, B_NAT, B_LAN))), replies);
+                registeredReply(B_NAT, B, 2L),
+                peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, A_LAN),
+                peerInfoReply(A_NAT, A, 1L, B, 2L, B_NAT, B_LAN)), replies);
         assertEquals(1, server.pairings());
     }
 
@@ -228,7 +240,8 @@ class RendezvousTest {
     void pairingIsByKeysNotByAddresses() {
         register(0, A_NAT, A, B);
         // C registers from the very address and port B will use, wanting A: it is not B
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(C))), register(1, B_NAT, C, A));
+        List<Reply> asC = register(1, B_NAT, C, A);
+        assertEquals(List.of(registeredReply(B_NAT, C, sessionOf(C))), asC);
         assertEquals(0, server.pairings());
 
         List<Reply> replies = register(2, B_NAT, B, A);
@@ -255,9 +268,9 @@ class RendezvousTest {
         List<Reply> replies = register(0.2, A_NAT_NEW_PORT, A, B, 1L, A_LAN);
 
         assertEquals(List.of(
-                registeredReply(A_NAT_NEW_PORT, 1L),
-                peerInfoReply(A_NAT_NEW_PORT, new PeerInfo(B, 2L, B_NAT, B_LAN)),
-                peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT_NEW_PORT, A_LAN))), replies);
+                registeredReply(A_NAT_NEW_PORT, A, 1L),
+                peerInfoReply(A_NAT_NEW_PORT, A, 1L, B, 2L, B_NAT, B_LAN),
+                peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT_NEW_PORT, A_LAN)), replies);
     }
 
     @Test
@@ -268,9 +281,9 @@ class RendezvousTest {
         List<Reply> replies = register(0.2, A_NAT, A, B, 11L, A_LAN);
 
         assertEquals(List.of(
-                registeredReply(A_NAT, 11L),
-                peerInfoReply(A_NAT, new PeerInfo(B, 2L, B_NAT, B_LAN)),
-                peerInfoReply(B_NAT, new PeerInfo(A, 11L, A_NAT, A_LAN))), replies);
+                registeredReply(A_NAT, A, 11L),
+                peerInfoReply(A_NAT, A, 11L, B, 2L, B_NAT, B_LAN),
+                peerInfoReply(B_NAT, B, 2L, A, 11L, A_NAT, A_LAN)), replies);
     }
 
     @Test
@@ -278,8 +291,8 @@ class RendezvousTest {
         register(0, A_NAT, A, B, 1L, A_LAN);
         register(0.1, B_NAT, B, A, 2L, B_LAN);
 
-        assertEquals(List.of(registeredReply(A_NAT, 1L)), register(0.5, A_NAT, A, B, 1L, A_LAN),
-                "the same news within a second is not repeated");
+        List<Reply> soon = register(0.5, A_NAT, A, B, 1L, A_LAN);
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), soon, "the same news within a second is not repeated");
         assertEquals(2, peerInfos(register(1.1, A_NAT, A, B, 1L, A_LAN)).size(), "a second later it is");
     }
 
@@ -290,16 +303,16 @@ class RendezvousTest {
 
         List<Reply> replies = register(0.2, A_NAT, A, B, 1L, List.of());
 
-        assertTrue(replies.contains(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, List.of()))), replies.toString());
+        assertTrue(replies.contains(peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, List.of())), replies.toString());
     }
 
     @Test
     void aRegisteredPeerRefreshesWithTheCookieItHoldsWithoutANewChallenge() {
         byte[] cookie = cookie(0, A_NAT, A);
-        assertEquals(List.of(registeredReply(A_NAT, 1L)),
-                send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))));
-        assertEquals(List.of(registeredReply(A_NAT, 1L)),
-                send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A))));
+        List<Reply> first = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), first);
+        List<Reply> refresh = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, cookie, macKey(A)));
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), refresh);
         assertEquals(1, server.challenges());
     }
 
@@ -310,9 +323,9 @@ class RendezvousTest {
         List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, A_LAN, null, null));
 
         assertTrue(onlyAChallengeTo(replies, A_NAT), replies.toString());
-        assertEquals(new Challenge(server.publicKey(), ((Challenge) replies.get(0).message()).cookie()),
-                replies.get(0).message());
-        assertEquals(52, replies.get(0).size());
+        assertEquals(new Challenge(server.publicKey(), ((Challenge) replies.get(0).message()).cookie(), new byte[16]),
+                replies.get(0).message(), "it echoes the REGISTER's nonce (all zero here)");
+        assertEquals(68, replies.get(0).size());
         assertEquals(0, server.registrations());
         assertEquals(1, server.challenges());
         assertEquals(0, server.droppedTotal(), "a CHALLENGE is an answer, not a drop");
@@ -360,8 +373,8 @@ class RendezvousTest {
 
         assertTrue(onlyAChallengeTo(replies, A_NAT), "rotated twice: " + replies);
         byte[] fresh = ((Challenge) replies.get(0).message()).cookie();
-        assertEquals(List.of(registeredReply(A_NAT, 1L)),
-                send(241, A_NAT, registerBytes(A, B, 1L, A_LAN, fresh, macKey(A))), "the new cookie works");
+        List<Reply> withFresh = send(241, A_NAT, registerBytes(A, B, 1L, A_LAN, fresh, macKey(A)));
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), withFresh, "the new cookie works");
     }
 
     @Test
@@ -404,14 +417,15 @@ class RendezvousTest {
         assertEquals(4, drops(ServerDrop.BAD_MAC));
         assertEquals(1, server.registrations(), "only B");
         assertEquals(0, server.pairings());
-        assertEquals(List.of(registeredReply(B_NAT, 2L)), register(2, B_NAT, B, A, 2L, B_LAN),
-                "B hears of no partner");
+        List<Reply> refresh = register(2, B_NAT, B, A, 2L, B_LAN);
+        assertEquals(List.of(registeredReply(B_NAT, B, 2L)), refresh, "B hears of no partner");
     }
 
     @Test
     void aForgedRegisterForARegisteredKeyDoesNotMoveIt() {
         register(0, A_NAT, A, B, 1L, A_LAN);
         register(0, B_NAT, B, A, 2L, B_LAN);
+        long acceptedA = last(A);
         byte[] cookie = cookie(1, ATTACKER, A);
 
         List<Reply> replies = send(1, ATTACKER, registerBytes(A, B, 1L, List.of(), cookie, macKey(X)));
@@ -419,7 +433,8 @@ class RendezvousTest {
         assertTrue(onlyAChallengeTo(replies, ATTACKER), replies.toString());
         assertEquals(1, drops(ServerDrop.BAD_MAC));
         List<Reply> refresh = register(3, B_NAT, B, A, 2L, B_LAN);
-        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)), refresh.get(1),
+        PeerInfo info = new PeerInfo(2L, last(B), A, 1L, acceptedA, A_NAT, A_LAN);
+        assertEquals(new Reply(B_NAT, info, info.encode(null).remaining()), refresh.get(1),
                 "A is still where it registered");
     }
 
@@ -438,8 +453,8 @@ class RendezvousTest {
 
         assertEquals(challenges + 2, server.challenges());
         assertEquals(2, server.registrations());
-        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, A_LAN)),
-                register(2, B_NAT, B, A, 2L, B_LAN).get(1), "A's registration is unchanged");
+        Reply toB = register(2, B_NAT, B, A, 2L, B_LAN).get(1);
+        assertEquals(peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, A_LAN), toB, "A's registration is unchanged");
     }
 
     @Test
@@ -455,8 +470,8 @@ class RendezvousTest {
         assertEquals(List.of(), send(1, A_NAT, first), "an older timestamp, with other candidates");
 
         assertEquals(2, drops(ServerDrop.REPLAYED));
-        assertEquals(peerInfoReply(B_NAT, new PeerInfo(A, 1L, A_NAT, List.of())),
-                register(2, B_NAT, B, A, 2L, B_LAN).get(1), "the newer registration stands");
+        Reply toB = register(2, B_NAT, B, A, 2L, B_LAN).get(1);
+        assertEquals(peerInfoReply(B_NAT, B, 2L, A, 1L, A_NAT, List.of()), toB, "the newer registration stands");
     }
 
     @Test
@@ -468,8 +483,9 @@ class RendezvousTest {
         assertEquals(List.of(), send(1, A_NAT, WireSamples.bytes(new Register(A, B, 2L, ts, cookie, A_LAN)
                 .encode(macKey(A)))));
         assertEquals(1, drops(ServerDrop.REPLAYED));
-        assertEquals(List.of(registeredReply(A_NAT, 2L)), send(1, A_NAT, WireSamples.bytes(
-                new Register(A, B, 2L, ts + 1, cookie, A_LAN).encode(macKey(A)))));
+        List<Reply> newer = send(1, A_NAT, WireSamples.bytes(new Register(A, B, 2L, ts + 1, cookie, A_LAN)
+                .encode(macKey(A))));
+        assertEquals(List.of(new Reply(A_NAT, new Registered(2L, ts + 1, 20, A_NAT), newer.get(0).size())), newer);
     }
 
     @Test
@@ -548,7 +564,7 @@ class RendezvousTest {
 
         List<Reply> replies = send(20, A_NAT, registerBytes(A, B, 1L, A_LAN, challenge.cookie(),
                 ControlKeys.peerServer(A_KEY, challenge.server())));
-        assertEquals(List.of(registeredReply(A_NAT, 1L)), replies);
+        assertEquals(List.of(registeredReply(A_NAT, A, 1L)), replies);
         assertTrue(replies.get(0).macValid(ControlKeys.peerServer(A_KEY, challenge.server())));
         assertFalse(replies.get(0).macValid(oldMacKey));
     }
@@ -570,15 +586,44 @@ class RendezvousTest {
             assertTrue(r.size() <= Register.LENGTH, r + " is larger than the REGISTER");
             toSender += r.to().equals(bV6) ? r.size() : 0;
         }
-        assertEquals(49 + 232, toSender);
+        assertEquals(57 + 256, toSender);
         assertTrue(toSender <= Register.LENGTH, "even all replies to the sender together are smaller");
+    }
+
+    @Test
+    void aChallengeEchoesTheNonceOfTheRegisterItAnswers() {
+        byte[] nonce = WireSamples.sequence(0x40, 16);
+        List<Reply> first = send(0, A_NAT, WireSamples.bytes(new Register(A, B, 1L, nextTimestamp(A), null, A_LAN,
+                nonce).encode(null)));
+        byte[] cookie = ((Challenge) first.get(0).message()).cookie();
+        byte[] other = WireSamples.sequence(0x80, 16);
+        List<Reply> badMac = send(0, A_NAT, WireSamples.bytes(new Register(A, B, 1L, nextTimestamp(A), cookie, A_LAN,
+                other).encode(macKey(X))));
+
+        assertArrayEquals(nonce, ((Challenge) first.get(0).message()).nonce());
+        assertArrayEquals(other, ((Challenge) badMac.get(0).message()).nonce(), "also when it answers a bad MAC");
+    }
+
+    @Test
+    void peerInfoToThePartnerAnswersThePartnersLatestRegister() {
+        register(0, A_NAT, A, B, 1L, A_LAN);
+        register(5, A_NAT, A, B, 1L, A_LAN); // A's refresh: its latest REGISTER
+        long latestOfA = last(A);
+        List<Reply> replies = register(6, B_NAT, B, A, 2L, B_LAN);
+
+        PeerInfo toA = (PeerInfo) replies.stream().filter(r -> r.to().equals(A_NAT)).findFirst().orElseThrow()
+                .message();
+        PeerInfo toB = (PeerInfo) replies.stream().filter(r -> r.to().equals(B_NAT) && r.message() instanceof PeerInfo)
+                .findFirst().orElseThrow().message();
+        assertEquals(List.of(1L, latestOfA, last(B)), List.of(toA.session(), toA.timestamp(), toA.peerTimestamp()));
+        assertEquals(List.of(2L, last(B), latestOfA), List.of(toB.session(), toB.timestamp(), toB.peerTimestamp()));
     }
 
     @Test
     void aChallengeIsSmallerThanTheRegisterThatTriggersIt() {
         List<Reply> replies = send(0, A_NAT, registerBytes(A, B, 1L, WireSamples.candidates(8), null, null));
         assertEquals(1, replies.size());
-        assertEquals(52, replies.get(0).size());
+        assertEquals(68, replies.get(0).size());
         assertTrue(replies.get(0).size() < Register.LENGTH);
     }
 
@@ -657,9 +702,9 @@ class RendezvousTest {
         byte[] mac = macKey(A);
         List<byte[]> peerOnly = List.of(
                 WireSamples.bytes(new Punch(A, B, 1L, 2L, 3L, false).encode(mac)),
-                WireSamples.bytes(new Registered(1L, 20, A_NAT).encode(mac)),
-                WireSamples.bytes(new PeerInfo(B, 2L, B_NAT, B_LAN).encode(mac)),
-                WireSamples.bytes(new Challenge(server.publicKey(), new byte[16]).encode(null)),
+                WireSamples.bytes(new Registered(1L, 2L, 20, A_NAT).encode(mac)),
+                WireSamples.bytes(new PeerInfo(1L, 2L, B, 2L, 3L, B_NAT, B_LAN).encode(mac)),
+                WireSamples.bytes(new Challenge(server.publicKey(), new byte[16], new byte[16]).encode(null)),
                 initiation, response, cookieReply, keepalive, transport);
 
         for (byte[] datagram : peerOnly) {
@@ -719,7 +764,8 @@ class RendezvousTest {
         register(0, A_NAT, A, B);
         server.expire(at(60));
 
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(B))), register(61, B_NAT, B, A));
+        List<Reply> replies = register(61, B_NAT, B, A);
+        assertEquals(List.of(registeredReply(B_NAT, B, sessionOf(B))), replies);
     }
 
     // ---------------------------------------------------------------- cap
@@ -735,13 +781,14 @@ class RendezvousTest {
         assertEquals(1, drops(ServerDrop.TABLE_FULL), "every registration is paired: none can be evicted");
         assertEquals(4, server.registrations());
 
-        assertEquals(registeredReply(B_NAT, 2L), register(30, B_NAT, B, A, 2L, B_LAN).get(0), "B can refresh");
+        Reply bRefresh = register(30, B_NAT, B, A, 2L, B_LAN).get(0);
+        assertEquals(registeredReply(B_NAT, B, 2L), bRefresh, "B can refresh");
         register(30, C_NAT, C, D);
         register(30, endpoint("192.0.2.77", 4000), D, C);
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
 
         List<Reply> replies = register(60, ATTACKER, X, A);
-        assertEquals(registeredReply(ATTACKER, sessionOf(X)), replies.get(0), "A expired: its slot is free");
+        assertEquals(registeredReply(ATTACKER, X, sessionOf(X)), replies.get(0), "A expired: its slot is free");
         assertEquals(4, server.registrations());
         assertEquals(1, drops(ServerDrop.TABLE_FULL));
         assertEquals(0, server.evictions());
@@ -1233,7 +1280,8 @@ class RendezvousTest {
                 "another /64 is another source");
         assertEquals(1, attackerRegister(4, endpoint("203.0.113.98", 1000), attackerKey(201), NOBODY).size(),
                 "and so is another IPv4 address");
-        assertEquals(List.of(registeredReply(A_NAT, sessionOf(A))), register(4, A_NAT, A, B));
+        List<Reply> aIn = register(4, A_NAT, A, B);
+        assertEquals(List.of(registeredReply(A_NAT, A, sessionOf(A))), aIn);
         assertEquals(1, attackerRegister(5, endpoint("203.0.113.99", 1000), attackerKey(0), NOBODY).size(),
                 "a registered key of a full source still refreshes");
 
@@ -1253,11 +1301,12 @@ class RendezvousTest {
         }
         assertEquals(64, server.registrations());
 
-        assertEquals(List.of(registeredReply(A_NAT, sessionOf(A))), register(1, A_NAT, A, B), "A gets in");
+        List<Reply> aIn = register(1, A_NAT, A, B);
+        assertEquals(List.of(registeredReply(A_NAT, A, sessionOf(A))), aIn, "A gets in");
         List<Reply> replies = register(1.5, B_NAT, B, A);
-        assertEquals(List.of(registeredReply(B_NAT, sessionOf(B)),
-                peerInfoReply(B_NAT, new PeerInfo(A, sessionOf(A), A_NAT, List.of())),
-                peerInfoReply(A_NAT, new PeerInfo(B, sessionOf(B), B_NAT, List.of()))), replies, "B gets in, paired");
+        assertEquals(List.of(registeredReply(B_NAT, B, sessionOf(B)),
+                peerInfoReply(B_NAT, B, sessionOf(B), A, sessionOf(A), A_NAT, List.of()),
+                peerInfoReply(A_NAT, A, sessionOf(A), B, sessionOf(B), B_NAT, List.of())), replies, "B gets in, paired");
         assertEquals(2, server.evictions(), "two of the attacker's unpaired registrations made room");
         assertEquals(64, server.registrations());
         assertFalse(server.isRegistered(attackerKey(0).publicKey()), "the longest unrefreshed went first");
@@ -1271,7 +1320,8 @@ class RendezvousTest {
         assertEquals(2 + 100, server.evictions());
         assertTrue(server.isRegistered(A) && server.isRegistered(B), "paired registrations are never evicted");
         assertEquals(0, drops(ServerDrop.TABLE_FULL));
-        assertEquals(registeredReply(A_NAT, sessionOf(A)), register(20, A_NAT, A, B).get(0));
+        Reply refreshed = register(20, A_NAT, A, B).get(0);
+        assertEquals(registeredReply(A_NAT, A, sessionOf(A)), refreshed);
         byte[] data = relayedTransport(64);
         assertEquals(List.of(Reply.relayed(B_NAT, data)), send(21, A_NAT, data), "and their relay works");
     }
@@ -1295,10 +1345,11 @@ class RendezvousTest {
         assertEquals(2, peerInfos(register(3, B_NAT, B, A)).size(), "B gets in and pairs");
         assertTrue(server.isRegistered(C), "the oldest unpaired registration is kept ...");
         assertFalse(server.isRegistered(attackerKey(0).publicKey()), "... the over-quota source's oldest goes first");
-        assertEquals(List.of(registeredReply(endpoint("192.0.2.77", 4), sessionOf(D)),
-                peerInfoReply(endpoint("192.0.2.77", 4), new PeerInfo(C, sessionOf(C), C_NAT, List.of())),
-                peerInfoReply(C_NAT, new PeerInfo(D, sessionOf(D), endpoint("192.0.2.77", 4), List.of()))),
-                register(4, endpoint("192.0.2.77", 4), D, C), "C's partner comes and finds it");
+        List<Reply> dIn = register(4, endpoint("192.0.2.77", 4), D, C);
+        assertEquals(List.of(registeredReply(endpoint("192.0.2.77", 4), D, sessionOf(D)),
+                peerInfoReply(endpoint("192.0.2.77", 4), D, sessionOf(D), C, sessionOf(C), C_NAT, List.of()),
+                peerInfoReply(C_NAT, C, sessionOf(C), D, sessionOf(D), endpoint("192.0.2.77", 4), List.of())),
+                dIn, "C's partner comes and finds it");
         assertFalse(server.isRegistered(attackerKey(1).publicKey()), "evicted for D: the over-quota source again");
         assertEquals(2, server.evictions());
 
@@ -1318,9 +1369,10 @@ class RendezvousTest {
         register(1, C_NAT, C, D); // waits for D: the oldest unpaired registration
         attackerRegister(2, ATTACKER, attackerKey(0), NOBODY);
 
-        assertEquals(List.of(registeredReply(dNat, sessionOf(D)),
-                peerInfoReply(dNat, new PeerInfo(C, sessionOf(C), C_NAT, List.of())),
-                peerInfoReply(C_NAT, new PeerInfo(D, sessionOf(D), dNat, List.of()))), register(3, dNat, D, C),
+        List<Reply> dIn = register(3, dNat, D, C);
+        assertEquals(List.of(registeredReply(dNat, D, sessionOf(D)),
+                peerInfoReply(dNat, D, sessionOf(D), C, sessionOf(C), C_NAT, List.of()),
+                peerInfoReply(C_NAT, C, sessionOf(C), D, sessionOf(D), dNat, List.of())), dIn,
                 "D finds C: the attacker's registration made room, not C");
         assertFalse(server.isRegistered(attackerKey(0).publicKey()));
         assertEquals(1, server.evictions());
@@ -1358,13 +1410,15 @@ class RendezvousTest {
                 assertTrue(replies.isEmpty() || onlyAChallengeTo(replies, flooders.get(i)), replies.toString());
             }
             if (step % 100 == 50) {
-                assertEquals(List.of(registeredReply(A_NAT, 1L)), register(t, A_NAT, A, B, 1L, A_LAN).stream()
-                        .filter(r -> r.message() instanceof Registered).toList(), "A's refresh is answered");
-                assertEquals(registeredReply(B_NAT, 2L), register(t, B_NAT, B, A, 2L, B_LAN).get(0),
-                        "B's refresh is answered");
+                List<Reply> aRefresh = register(t, A_NAT, A, B, 1L, A_LAN).stream()
+                        .filter(r -> r.message() instanceof Registered).toList();
+                assertEquals(List.of(registeredReply(A_NAT, A, 1L)), aRefresh, "A's refresh is answered");
+                Reply bRefresh = register(t, B_NAT, B, A, 2L, B_LAN).get(0);
+                assertEquals(registeredReply(B_NAT, B, 2L), bRefresh, "B's refresh is answered");
             }
             if (step == 537) {
-                assertEquals(List.of(registeredReply(C_NAT, sessionOf(C))), register(t, C_NAT, C, D),
+                List<Reply> cIn = register(t, C_NAT, C, D);
+                assertEquals(List.of(registeredReply(C_NAT, C, sessionOf(C))), cIn,
                         "a newcomer from a fresh address gets in at its first try");
                 newcomerIn = true;
             }

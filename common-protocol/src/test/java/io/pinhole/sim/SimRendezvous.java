@@ -8,7 +8,9 @@ import java.time.Duration;
 
 /**
  * SimRendezvous: the real {@link Rendezvous} core on a simulated public host. It can be stopped
- * (datagrams to it vanish) and started again with an empty table, as a restarted server.
+ * (datagrams to it vanish) and started again with an empty table, as a restarted server: with
+ * its key, as {@code pinhole-rendezvous} keeps it in its state directory ({@link #start}), or
+ * with a new one, as a server that lost its key file ({@link #startWithNewKey}).
  */
 public final class SimRendezvous {
     private final SimNetwork net;
@@ -24,12 +26,12 @@ public final class SimRendezvous {
         this.host = host;
         this.port = port;
         this.config = config;
+        this.key = NoisePrivateKey.generate(net.secureRandom());
         start();
     }
 
-    /** Starts (or restarts) with an empty registration table and a new server key. */
+    /** Starts (or restarts) with an empty registration table and the same server key. */
     public void start() {
-        key = NoisePrivateKey.generate(net.secureRandom());
         core = new Rendezvous(config, key, net.secureRandom());
         long mine = ++generation;
         net.attach(host, (now, from, to, datagram) -> {
@@ -38,6 +40,12 @@ public final class SimRendezvous {
             }
         });
         expireLoop(mine);
+    }
+
+    /** Restarts with an empty registration table and a new server key. */
+    public void startWithNewKey() {
+        key = NoisePrivateKey.generate(net.secureRandom());
+        start();
     }
 
     private void expireLoop(long mine) {

@@ -34,6 +34,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** ControlMessageRoundTripTest: every control message decodes to what was encoded, wherever it sits. */
 class ControlMessageRoundTripTest {
+    private static final byte[] NONCE = WireSamples.sequence(0x40, 16);
 
     static Stream<ControlMessage> validMessages() {
         return WireSamples.validMessages().stream();
@@ -134,7 +135,7 @@ class ControlMessageRoundTripTest {
     void registerRoundTripsWithIpv4AndIpv6CandidatesAndNone() throws Exception {
         for (List<InetSocketAddress> cands : List.of(List.<InetSocketAddress>of(), List.of(V4), List.of(V6),
                 candidates(8), List.of(V6, V6, V6, V6, V6, V6, V6, V6))) {
-            Register register = new Register(key(1), key(100), -5L, 1_234_567L, COOKIE, cands);
+            Register register = new Register(key(1), key(100), -5L, 1_234_567L, COOKIE, cands, NONCE);
             ByteBuffer encoded = register.encode(MAC_KEY);
             assertEquals(Register.LENGTH, encoded.remaining(), "always padded to 320 bytes");
             Register decoded = (Register) ControlMessage.decode(encoded);
@@ -144,6 +145,7 @@ class ControlMessageRoundTripTest {
             assertEquals(-5L, decoded.session());
             assertEquals(1_234_567L, decoded.timestamp());
             assertArrayEquals(COOKIE, decoded.cookie());
+            assertArrayEquals(NONCE, decoded.nonce());
         }
         assertEquals(320, Register.LENGTH);
     }
@@ -154,6 +156,7 @@ class ControlMessageRoundTripTest {
         assertArrayEquals(new byte[Register.COOKIE_LENGTH], register.cookie());
         assertEquals(register, new Register(key(1), key(2), 1L, 2L, new byte[16], List.of()));
         assertArrayEquals(new byte[16], ((Register) ControlMessage.decode(register.encode(null))).cookie());
+        assertArrayEquals(new byte[16], register.nonce(), "and a zero nonce, unless given one");
     }
 
     @Test
@@ -161,7 +164,11 @@ class ControlMessageRoundTripTest {
         for (int n : new int[] {0, 15, 17, 32}) {
             assertThrows(IllegalArgumentException.class,
                     () -> new Register(key(1), key(2), 1L, 2L, new byte[n], List.of()), n + " bytes");
-            assertThrows(IllegalArgumentException.class, () -> new Challenge(key(1), new byte[n]), n + " bytes");
+            assertThrows(IllegalArgumentException.class, () -> new Challenge(key(1), new byte[n], NONCE), n + " bytes");
+            assertThrows(IllegalArgumentException.class, () -> new Challenge(key(1), COOKIE, new byte[n]),
+                    n + " bytes of nonce");
+            assertThrows(IllegalArgumentException.class,
+                    () -> new Register(key(1), key(2), 1L, 2L, COOKIE, List.of(), new byte[n]), n + " bytes of nonce");
         }
     }
 
@@ -169,13 +176,15 @@ class ControlMessageRoundTripTest {
     void cookiesAreCopiedInAndOutSoTheRecordsStayImmutable() {
         byte[] cookie = COOKIE.clone();
         Register register = new Register(key(1), key(2), 1L, 2L, cookie, List.of());
-        Challenge challenge = new Challenge(key(3), cookie);
+        Challenge challenge = new Challenge(key(3), cookie, cookie);
         cookie[0] ^= 1;
         register.cookie()[1] ^= 1;
         challenge.cookie()[1] ^= 1;
+        challenge.nonce()[1] ^= 1;
 
         assertArrayEquals(COOKIE, register.cookie());
         assertArrayEquals(COOKIE, challenge.cookie());
+        assertArrayEquals(COOKIE, challenge.nonce());
     }
 
     @Test
@@ -183,35 +192,42 @@ class ControlMessageRoundTripTest {
         Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of());
         assertNotEquals(register, new Register(key(1), key(2), 1L, 2L, new byte[16], List.of()));
         assertNotEquals(register, new Register(key(1), key(2), 1L, 3L, COOKIE, List.of()));
-        assertNotEquals(new Challenge(key(3), COOKIE), new Challenge(key(3), new byte[16]));
-        assertNotEquals(new Challenge(key(3), COOKIE), new Challenge(key(4), COOKIE));
+        assertNotEquals(register, new Register(key(1), key(2), 1L, 2L, COOKIE, List.of(), NONCE));
+        assertNotEquals(new Challenge(key(3), COOKIE, NONCE), new Challenge(key(3), new byte[16], NONCE));
+        assertNotEquals(new Challenge(key(3), COOKIE, NONCE), new Challenge(key(4), COOKIE, NONCE));
+        assertNotEquals(new Challenge(key(3), COOKIE, NONCE), new Challenge(key(3), COOKIE, new byte[16]));
         assertNotEquals(new Leave(key(1), 1L, 2L), new Leave(key(1), 1L, 3L));
     }
 
     @Test
     void challengeRoundTripsTheServerKeyAndCookie() throws Exception {
-        Challenge challenge = new Challenge(key(0x41), COOKIE);
+        Challenge challenge = new Challenge(key(0x41), COOKIE, NONCE);
         Challenge decoded = (Challenge) ControlMessage.decode(challenge.encode(null));
         assertEquals(key(0x41), decoded.server());
         assertArrayEquals(COOKIE, decoded.cookie());
-        assertEquals(52, Challenge.LENGTH);
+        assertArrayEquals(NONCE, decoded.nonce());
+        assertEquals(68, Challenge.LENGTH);
     }
 
     @Test
     void peerInfoRoundTripsItsObservedEndpointAndCandidatesInOrder() throws Exception {
         List<InetSocketAddress> cands = new ArrayList<>(candidates(8));
         java.util.Collections.reverse(cands);
-        PeerInfo info = new PeerInfo(key(7), 123L, V6, cands);
+        PeerInfo info = new PeerInfo(-9L, 1_234_567L, key(7), 123L, 7_654_321L, V6, cands);
         PeerInfo decoded = (PeerInfo) ControlMessage.decode(info.encode(MAC_KEY));
         assertEquals(V6, decoded.observed());
         assertEquals(cands, decoded.candidates());
         assertEquals(123L, decoded.peerSession());
+        assertEquals(List.of(-9L, 1_234_567L, 7_654_321L), List.of(decoded.session(), decoded.timestamp(),
+                decoded.peerTimestamp()), "what it answers, and the partner's timestamp");
+        assertEquals(info, decoded);
     }
 
     @Test
     void registeredCarriesTheRefreshIntervalAsAnUnsignedShort() throws Exception {
-        Registered decoded = (Registered) ControlMessage.decode(new Registered(1L, 65535, V4).encode(MAC_KEY));
+        Registered decoded = (Registered) ControlMessage.decode(new Registered(1L, 2L, 65535, V4).encode(MAC_KEY));
         assertEquals(65535, decoded.refreshSeconds());
+        assertEquals(new Registered(1L, 2L, 65535, V4), decoded, "with the session and timestamp it answers");
     }
 
     @Test
@@ -234,12 +250,12 @@ class ControlMessageRoundTripTest {
     @Test
     void theLargestRepliesOfTheServerStillFitInARegister() {
         List<InetSocketAddress> eightV6 = List.of(V6, V6, V6, V6, V6, V6, V6, V6);
-        int peerInfo = new PeerInfo(key(1), 1L, V6, eightV6).encode(MAC_KEY).remaining();
-        int registered = new Registered(1L, 20, V6).encode(MAC_KEY).remaining();
-        int challenge = new Challenge(key(1), COOKIE).encode(null).remaining();
-        assertEquals(232, peerInfo);
-        assertEquals(49, registered);
-        assertEquals(52, challenge);
+        int peerInfo = new PeerInfo(1L, 2L, key(1), 1L, 3L, V6, eightV6).encode(MAC_KEY).remaining();
+        int registered = new Registered(1L, 2L, 20, V6).encode(MAC_KEY).remaining();
+        int challenge = new Challenge(key(1), COOKIE, NONCE).encode(null).remaining();
+        assertEquals(256, peerInfo);
+        assertEquals(57, registered);
+        assertEquals(68, challenge);
         assertTrue(peerInfo + registered <= Register.LENGTH, "both replies to one REGISTER together are smaller");
     }
 
@@ -248,14 +264,14 @@ class ControlMessageRoundTripTest {
         List<InetSocketAddress> nine = new ArrayList<>(candidates(8));
         nine.add(V4);
         assertThrows(IllegalArgumentException.class, () -> new Register(key(1), key(2), 1L, 1L, COOKIE, nine));
-        assertThrows(IllegalArgumentException.class, () -> new PeerInfo(key(1), 1L, V4, nine));
+        assertThrows(IllegalArgumentException.class, () -> new PeerInfo(1L, 2L, key(1), 1L, 3L, V4, nine));
     }
 
     @Test
     void candidateListsAreCopiedSoTheRecordStaysImmutable() {
         List<InetSocketAddress> cands = new ArrayList<>(List.of(V4));
         Register register = new Register(key(1), key(2), 1L, 1L, COOKIE, cands);
-        PeerInfo info = new PeerInfo(key(1), 1L, V4, cands);
+        PeerInfo info = new PeerInfo(1L, 2L, key(1), 1L, 3L, V4, cands);
         cands.add(V6);
         assertEquals(List.of(V4), register.candidates());
         assertEquals(List.of(V4), info.candidates());

@@ -70,7 +70,6 @@ class MalformedMessageTest {
     @MethodSource("validMessages")
     void everySingleBitFlipDecodesCleanlyOrIsRejectedAndNeverKeepsAValidMac(ControlMessage message) {
         byte[] raw = sealed(message);
-        int body = WireSamples.authenticated(message) ? raw.length - ControlMessage.MAC_LENGTH : raw.length;
         int decodedCount = 0;
         for (int bit = 0; bit < raw.length * 8; bit++) {
             byte[] flipped = raw.clone();
@@ -79,7 +78,9 @@ class MalformedMessageTest {
             try {
                 ControlMessage decoded = ControlMessage.decode(ByteBuffer.wrap(flipped));
                 decodedCount++;
-                // what is accepted is canonical: it encodes back to exactly the bytes received (MAC aside)
+                // what is accepted is canonical: it encodes back to exactly the bytes received (MAC aside;
+                // a flipped type bit can make a CHALLENGE a LEAVE of the same 68 bytes, whose last 16 are a MAC)
+                int body = WireSamples.authenticated(decoded) ? raw.length - ControlMessage.MAC_LENGTH : raw.length;
                 assertArrayEquals(Arrays.copyOf(flipped, body), Arrays.copyOf(bytes(decoded.encode(MAC_KEY)), body),
                         what);
             } catch (MalformedMessageException expected) {
@@ -155,7 +156,7 @@ class MalformedMessageTest {
         ByteBuffer punch = new Punch(key(1), key(2), 3L, 4L, 5L, false).encode(MAC_KEY);
         assertEquals(MessageType.PUNCH, Header.peekType(punch));
         assertEquals(0, punch.position());
-        ByteBuffer challenge = new Challenge(key(1), COOKIE).encode(null);
+        ByteBuffer challenge = new Challenge(key(1), COOKIE, COOKIE).encode(null);
         assertEquals(MessageType.CHALLENGE, Header.peekType(challenge));
         assertEquals(0, challenge.position());
     }
@@ -166,23 +167,23 @@ class MalformedMessageTest {
     @ValueSource(ints = {0, 5, 7, 0x44, 0xff})
     void aBadAddressFamilyIsBadFieldWherever(int family) {
         Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of(V4));
-        Registered registered = new Registered(1L, 20, V6);
-        PeerInfo info = new PeerInfo(key(1), 1L, V4, List.of(V6));
+        Registered registered = new Registered(1L, 2L, 20, V6);
+        PeerInfo info = new PeerInfo(1L, 2L, key(1), 1L, 3L, V4, List.of(V6));
 
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, 101, family)), "REGISTER candidate");
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(registered, 14, family)), "REGISTERED observed");
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 44, family)), "PEER_INFO observed");
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 52, family)), "PEER_INFO candidate");
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(registered, 22, family)), "REGISTERED observed");
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 68, family)), "PEER_INFO observed");
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 76, family)), "PEER_INFO candidate");
     }
 
     @ParameterizedTest
     @ValueSource(ints = {9, 10, 0x80, 0xff})
     void moreThanEightCandidatesIsBadField(int count) {
         Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of());
-        PeerInfo info = new PeerInfo(key(1), 1L, V4, List.of());
+        PeerInfo info = new PeerInfo(1L, 2L, key(1), 1L, 3L, V4, List.of());
 
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, 100, count)));
-        assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 51, count)));
+        assertEquals(Reason.BAD_FIELD, rejectionOf(with(info, 75, count)));
     }
 
     @Test
@@ -191,13 +192,13 @@ class MalformedMessageTest {
         assertEquals(Reason.BAD_FIELD, rejectionOf(with(new Register(key(1), key(2), 1L, 2L, COOKIE, List.of()), 100,
                 8)));
         // PEER_INFO has no padding: a claimed candidate is read from the MAC, and then the MAC is missing
-        PeerInfo info = new PeerInfo(key(1), 1L, V4, List.of());
-        byte[] raw = with(info, 51, 1);
-        raw[52] = 4; // the MAC's first byte looks like an IPv4 family: the candidate eats 7 of its 16 bytes
+        PeerInfo info = new PeerInfo(1L, 2L, key(1), 1L, 3L, V4, List.of());
+        byte[] raw = with(info, 75, 1);
+        raw[76] = 4; // the MAC's first byte looks like an IPv4 family: the candidate eats 7 of its 16 bytes
         assertEquals(Reason.TRUNCATED, rejectionOf(raw));
-        raw[52] = 6; // an IPv6 candidate would need 19 bytes, more than the MAC holds
+        raw[76] = 6; // an IPv6 candidate would need 19 bytes, more than the MAC holds
         assertEquals(Reason.TRUNCATED, rejectionOf(raw));
-        raw[52] = 0; // anything else is no address family
+        raw[76] = 0; // anything else is no address family
         assertEquals(Reason.BAD_FIELD, rejectionOf(raw));
     }
 
@@ -205,7 +206,7 @@ class MalformedMessageTest {
     void nonZeroRegisterPaddingIsBadField() {
         Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, candidates(8));
         int paddingStart = 101 + 4 * 7 + 4 * 19; // four IPv4 and four IPv6 candidates end at 205
-        for (int offset : new int[] {paddingStart, 250, 303}) {
+        for (int offset : new int[] {paddingStart, 250, 287}) { // the nonce starts at 288
             assertEquals(Reason.BAD_FIELD, rejectionOf(with(register, offset, 1)), "padding byte " + offset);
         }
     }
@@ -215,6 +216,18 @@ class MalformedMessageTest {
         Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, List.of());
         for (int offset = Register.LENGTH - ControlMessage.MAC_LENGTH; offset < Register.LENGTH; offset++) {
             assertEquals(register, ControlMessage.decode(ByteBuffer.wrap(with(register, offset, 0xff))));
+        }
+    }
+
+    @Test
+    void registerNonceBytesAreNotPaddingAndAnyValueDecodesAsTheNonce() throws Exception {
+        Register register = new Register(key(1), key(2), 1L, 2L, COOKIE, candidates(8));
+        int nonceAt = Register.LENGTH - ControlMessage.MAC_LENGTH - Register.NONCE_LENGTH;
+        for (int offset = nonceAt; offset < nonceAt + Register.NONCE_LENGTH; offset++) {
+            Register decoded = (Register) ControlMessage.decode(ByteBuffer.wrap(with(register, offset, 0xff)));
+            byte[] nonce = new byte[Register.NONCE_LENGTH];
+            nonce[offset - nonceAt] = (byte) 0xff;
+            assertEquals(new Register(key(1), key(2), 1L, 2L, COOKIE, candidates(8), nonce), decoded);
         }
     }
 

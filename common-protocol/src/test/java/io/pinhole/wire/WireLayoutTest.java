@@ -38,6 +38,8 @@ class WireLayoutTest {
             61 62 63 64 65 66 67 68 69 6a 6b 6c 6d 6e 6f 70
             71 72 73 74 75 76 77 78 79 7a 7b 7c 7d 7e 7f 80""";
     private static final String COOKIE_C0_TO_CF = "c0 c1 c2 c3 c4 c5 c6 c7 c8 c9 ca cb cc cd ce cf";
+    private static final String NONCE_E0_TO_EF = "e0 e1 e2 e3 e4 e5 e6 e7 e8 e9 ea eb ec ed ee ef";
+    private static final byte[] NONCE = hex(NONCE_E0_TO_EF);
 
     /** {@code body} followed by its MAC under {@link WireSamples#MAC_KEY}. */
     private static byte[] sealedBody(byte[] body) {
@@ -47,9 +49,9 @@ class WireLayoutTest {
     }
 
     @Test
-    void registerIsLaidOutAsDrawnZeroPaddedAndEndsWithItsMacAt304() {
+    void registerIsLaidOutAsDrawnZeroPaddedWithItsNonceAt288AndItsMacAt304() {
         Register register = new Register(key(0x01), key(0x21), 0x0102030405060708L, 0x0005f1e2d3c4b5a6L,
-                WireSamples.COOKIE, List.of(endpoint("192.0.2.1", 51820), endpoint("2001:db8::1", 443)));
+                WireSamples.COOKIE, List.of(endpoint("192.0.2.1", 51820), endpoint("2001:db8::1", 443)), NONCE);
 
         byte[] head = hex("50 01 00 00"                          // offset 0: type REGISTER, version 1, reserved
                 + KEY_01_TO_20                                   // offset 4: self key
@@ -60,7 +62,8 @@ class WireLayoutTest {
                 + "02"                                           // offset 100: two candidates
                 + "04 ca 6c c0 00 02 01"                         // offset 101: 192.0.2.1:51820
                 + "06 01 bb 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01"); // [2001:db8::1]:443
-        byte[] body = Arrays.copyOf(head, 304);                  // zero padding up to the MAC
+        byte[] body = Arrays.copyOf(head, 304);                  // zero padding up to the nonce
+        System.arraycopy(NONCE, 0, body, 288, 16);               // offset 288: nonce
 
         assertEquals(127, head.length);
         byte[] raw = bytes(register.encode(MAC_KEY));
@@ -71,7 +74,7 @@ class WireLayoutTest {
     @Test
     void registerFieldsStartAtTheDocumentedOffsets() {
         byte[] raw = bytes(new Register(key(0x01), key(0x21), 0x0102030405060708L, 0x1112131415161718L,
-                WireSamples.COOKIE, List.of()).encode(MAC_KEY));
+                WireSamples.COOKIE, List.of(), NONCE).encode(MAC_KEY));
         assertEquals(0x01, raw[4]);   // self key
         assertEquals(0x21, raw[36]);  // wanted key
         assertEquals(0x01, raw[68]);  // session, most significant byte first
@@ -81,13 +84,15 @@ class WireLayoutTest {
         assertEquals((byte) 0xc0, raw[84]); // cookie
         assertEquals((byte) 0xcf, raw[99]);
         assertEquals(0x00, raw[100]); // no candidates
-        assertArrayEquals(new byte[303 - 101 + 1], Arrays.copyOfRange(raw, 101, 304), "zero padding");
+        assertArrayEquals(new byte[287 - 101 + 1], Arrays.copyOfRange(raw, 101, 288), "zero padding");
+        assertArrayEquals(NONCE, Arrays.copyOfRange(raw, 288, 304), "nonce");
     }
 
     @Test
     void aRegisterWithoutACookieIsSealedWithAZeroMac() {
         byte[] raw = bytes(new Register(key(0x01), key(0x21), 1L, 2L, null, List.of()).encode(null));
         assertArrayEquals(new byte[16], Arrays.copyOfRange(raw, 84, 100), "zero cookie");
+        assertArrayEquals(new byte[16], Arrays.copyOfRange(raw, 288, 304), "zero nonce, as none was given");
         assertArrayEquals(new byte[16], Arrays.copyOfRange(raw, 304, 320), "zero MAC");
     }
 
@@ -117,19 +122,21 @@ class WireLayoutTest {
 
     @Test
     void challengeIsLaidOutAsDrawnAndHasNoMac() {
-        byte[] expected = hex("56 01 00 00" + KEY_21_TO_40 + COOKIE_C0_TO_CF);
+        byte[] expected = hex("56 01 00 00" + KEY_21_TO_40 + COOKIE_C0_TO_CF + NONCE_E0_TO_EF);
 
-        assertEquals(52, expected.length);
-        assertArrayEquals(expected, bytes(new Challenge(key(0x21), WireSamples.COOKIE).encode(MAC_KEY)));
-        assertArrayEquals(expected, bytes(new Challenge(key(0x21), WireSamples.COOKIE).encode(null)));
+        assertEquals(68, expected.length);
+        assertArrayEquals(expected, bytes(new Challenge(key(0x21), WireSamples.COOKIE, NONCE).encode(MAC_KEY)));
+        assertArrayEquals(expected, bytes(new Challenge(key(0x21), WireSamples.COOKIE, NONCE).encode(null)));
     }
 
     @Test
     void registeredIsLaidOutAsDrawn() {
-        Registered registered = new Registered(0x0a0b0c0d0e0f1011L, 20, endpoint("2001:db8::1", 443));
+        Registered registered = new Registered(0x0a0b0c0d0e0f1011L, 0x0005f1e2d3c4b5a6L, 20,
+                endpoint("2001:db8::1", 443));
 
         byte[] body = hex("51 01 00 00"
-                + "0a 0b 0c 0d 0e 0f 10 11"                    // session
+                + "0a 0b 0c 0d 0e 0f 10 11"                    // offset 4: session
+                + "00 05 f1 e2 d3 c4 b5 a6"                    // offset 12: timestamp of the REGISTER answered
                 + "00 14"                                      // refresh seconds = 20
                 + "06 01 bb 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01");
 
@@ -138,12 +145,15 @@ class WireLayoutTest {
 
     @Test
     void peerInfoIsLaidOutAsDrawn() {
-        PeerInfo info = new PeerInfo(key(0x01), 1L, endpoint("198.51.100.2", 51820),
-                List.of(endpoint("10.0.1.2", 51820)));
+        PeerInfo info = new PeerInfo(0x0a0b0c0d0e0f1011L, 0x0005f1e2d3c4b5a6L, key(0x01), 1L, 0x0005f1e2d3c4b5ffL,
+                endpoint("198.51.100.2", 51820), List.of(endpoint("10.0.1.2", 51820)));
 
         byte[] body = hex("52 01 00 00"
-                + KEY_01_TO_20                                 // peer key
-                + "00 00 00 00 00 00 00 01"                    // peer session
+                + "0a 0b 0c 0d 0e 0f 10 11"                    // offset 4: recipient's session
+                + "00 05 f1 e2 d3 c4 b5 a6"                    // offset 12: timestamp of its REGISTER answered
+                + KEY_01_TO_20                                 // offset 20: peer key
+                + "00 00 00 00 00 00 00 01"                    // offset 52: peer session
+                + "00 05 f1 e2 d3 c4 b5 ff"                    // offset 60: peer's REGISTER timestamp
                 + "04 ca 6c c6 33 64 02"                       // observed 198.51.100.2:51820
                 + "01"                                         // one candidate
                 + "04 ca 6c 0a 00 01 02");                     // 10.0.1.2:51820

@@ -95,23 +95,25 @@ public final class WireSamples {
         for (InetSocketAddress observed : List.of(V4, V6)) {
             for (int n : new int[] {0, 1, 8}) {
                 List<InetSocketAddress> cands = n == 1 ? List.of(observed) : candidates(n);
-                list.add(new Register(key(1), key(33), 0x0102030405060708L, 1_700_000_000_000_000L, COOKIE, cands));
-                list.add(new PeerInfo(key(65), -1L, observed, cands));
+                list.add(new Register(key(1), key(33), 0x0102030405060708L, 1_700_000_000_000_000L, COOKIE, cands,
+                        sequence(0x40, 16)));
+                list.add(new PeerInfo(0x0102030405060708L, 1_700_000_000_000_000L, key(65), -1L,
+                        1_700_000_000_000_001L, observed, cands));
             }
-            list.add(new Registered(42L, 20, observed));
-            list.add(new Registered(Long.MIN_VALUE, 65535, observed));
+            list.add(new Registered(42L, 1_700_000_000_000_000L, 20, observed));
+            list.add(new Registered(Long.MIN_VALUE, Long.MAX_VALUE, 65535, observed));
         }
         list.add(new Register(key(1), key(33), 0L, 0L, null, List.of()));
         list.add(new Register(key(1), key(33), -1L, Long.MAX_VALUE, sequence(0xf0, 16), List.of(V6, V6, V6, V6, V6,
                 V6, V6, V6)));
-        list.add(new PeerInfo(key(65), 0L, endpoint("255.255.255.255", 65535), candidates(8)));
+        list.add(new PeerInfo(-1L, Long.MIN_VALUE, key(65), 0L, 0L, endpoint("255.255.255.255", 65535), candidates(8)));
         list.add(new Register(key(1), key(33), 7L, 1L, COOKIE, List.of(endpoint("0.0.0.0", 0))));
         list.add(new Punch(key(1), key(33), 0x1122334455667788L, 0L, 1L, false));
         list.add(new Punch(key(33), key(1), Long.MAX_VALUE, Long.MIN_VALUE, -1L, true));
         list.add(new Leave(key(1), 99L, 1_700_000_000_000_001L));
         list.add(new Leave(key(200), Long.MIN_VALUE, 0L));
-        list.add(new Challenge(key(97), COOKIE));
-        list.add(new Challenge(key(0), new byte[16]));
+        list.add(new Challenge(key(97), COOKIE, sequence(0x40, 16)));
+        list.add(new Challenge(key(0), new byte[16], new byte[16]));
         return list;
     }
 

@@ -182,9 +182,11 @@ class ForgedPacketsIT {
         InetSocketAddress lure = new InetSocketAddress(Attacker.IP, Attacker.OWN);
         step = new ArrayList<>();
         for (int port : new int[] {Attacker.AS_RDV, Attacker.OWN}) {
-            step.add(line(port, new PeerInfo(pubA, random.nextLong() | 1, lure, List.of()).encode(randomKey())));
-            step.add(line(port, new PeerInfo(pubA, regA.session(), lure, List.of(lure)).encode(randomKey())));
-            step.add(line(port, new Registered(regB.session(), 20, lure).encode(randomKey())));
+            step.add(line(port, new PeerInfo(regB.session(), nowMicros(), pubA, random.nextLong() | 1, nowMicros(), lure,
+                List.of()).encode(randomKey())));
+            step.add(line(port, new PeerInfo(regB.session(), nowMicros(), pubA, regA.session(), nowMicros(), lure,
+                List.of(lure)).encode(randomKey())));
+            step.add(line(port, new Registered(regB.session(), nowMicros(), 20, lure).encode(randomKey())));
         }
         attack(lab, attacker, "forged PEER_INFO (A elsewhere, A restarted) and REGISTERED, spoofed from the rendezvous server",
             step, hostB, publicPortB, b, server, logB, effects);

@@ -82,10 +82,18 @@ public final class Pinhole {
         return startServer(new String[0]);
     }
 
-    /** Starts the server with more options, e.g. {@code --stats-interval 1}. */
+    /**
+     * Starts the server with more options, e.g. {@code --stats-interval 1}. Unless they say
+     * otherwise, its state directory is {@link #serverStateDir()}: each lab its own (tests stay
+     * independent, and nothing is written to /var/lib), shared by the servers one lab starts, so
+     * a restarted server keeps its key, as a real one does.
+     */
     public Lab.Proc startServer(String... extra) {
         List<String> cmd = new ArrayList<>(List.of(bin("pinhole-rendezvous"), "--listen", "0.0.0.0:" + RDV_PORT));
         cmd.addAll(List.of(extra));
+        if (!cmd.contains("--state-dir") && !cmd.contains("--private-key")) {
+            cmd.addAll(List.of("--state-dir", serverStateDir().toString()));
+        }
         Lab.Proc server = lab.start("rdv", "rendezvous", cmd.toArray(String[]::new));
         boolean listening = Lab.await(Duration.ofSeconds(20), Duration.ofMillis(200),
             () -> !server.isAlive() || udpListening("rdv", RDV_PORT));
@@ -139,6 +147,11 @@ public final class Pinhole {
      */
     public Path statusFile(Peer peer) {
         return lab.logDir().toAbsolutePath().resolve(peer.node + ".status");
+    }
+
+    /** The rendezvous server's state directory in this lab (its key file, server.key, is made there). */
+    public Path serverStateDir() {
+        return lab.logDir().toAbsolutePath().resolve("rdv-state");
     }
 
     /** {@code peer}'s status file as key=value pairs (empty while it does not exist yet). */

@@ -31,8 +31,9 @@ import picocli.CommandLine.ParameterException;
  * RendezvousMain: the {@code pinhole-rendezvous} command. Runs until SIGTERM or Ctrl-C, then
  * closes the socket and exits 0. Exit 2 for bad arguments (one line, worded by
  * {@link ArgumentErrors} when picocli cannot parse them; a {@code --private-key} file that group
- * or others can read is one), 1 when the address cannot be bound. {@code -h}/{@code --help}
- * prints the usage on stdout, exit 0.
+ * or others can read is one), 1 when the address cannot be bound or, without
+ * {@code --private-key}, the key in the state directory cannot be read or created
+ * ({@link ServerKeyStore}). {@code -h}/{@code --help} prints the usage on stdout, exit 0.
  */
 @Command(name = "pinhole-rendezvous", mixinStandardHelpOptions = true, version = "pinhole-rendezvous 0.1.0",
         description = "Public rendezvous server for pinhole: pairs peers by public key, tells each the "
@@ -86,10 +87,16 @@ public final class RendezvousMain implements Callable<Integer> {
     String relayTotalRate;
 
     @Option(names = "--private-key", paramLabel = "FILE",
-            description = "The server's X25519 private key (from `pinhole genkey`), so its public key stays the "
-                    + "same across restarts and clients can pin it with --rendezvous-key; only its owner may read "
-                    + "it (default: a new key each start).")
+            description = "The server's X25519 private key (from `pinhole genkey`); only its owner may read it "
+                    + "(default: the key in the state directory, made at the first start).")
     Path privateKeyFile;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = ServerKeyStore.DEFAULT_DIR,
+            description = "Without --private-key, the server keeps its key here (server.key, mode 0600; the "
+                    + "directory is made with mode 0700), so its public key stays the same across restarts and "
+                    + "clients can pin it with --rendezvous-key or trust it on first use (default: "
+                    + "${DEFAULT-VALUE}).")
+    Path stateDir;
 
     @Option(names = {"-v", "--verbose"}, description = "Log debug detail (default: off).")
     boolean verbose;
@@ -150,11 +157,21 @@ public final class RendezvousMain implements Callable<Integer> {
         }
         NoisePrivateKey key;
         try {
-            key = privateKeyFile == null ? NoisePrivateKey.generate(new SecureRandom())
-                    : KeyFiles.privateKey(privateKeyFile);
+            key = privateKeyFile == null ? null : KeyFiles.privateKey(privateKeyFile);
         } catch (KeyFileException e) {
             System.err.println("pinhole-rendezvous: " + e.getMessage());
             return USAGE;
+        }
+        if (key == null) {
+            try {
+                ServerKeyStore.Loaded loaded = ServerKeyStore.loadOrCreate(stateDir, new SecureRandom());
+                key = loaded.key();
+                log.info(loaded.created() ? "made a new server key in {} (kept for later starts): public key {}"
+                        : "server key from {}: public key {}", loaded.file(), key.publicKey());
+            } catch (KeyFileException e) {
+                System.err.println("pinhole-rendezvous: " + e.getMessage());
+                return 1;
+            }
         }
         RendezvousServer server;
         try {

@@ -102,7 +102,8 @@ class RendezvousMainTest {
         }
         String help = r.out().replaceAll("\\s+", " ");
         for (String shown : new String[] {"(default: 0.0.0.0:7777)", "(default: 65536)", "(default: 2M)",
-            "(default: 256K)", "(default: a new key each start)", "(default: off)", "(default: 256)",
+            "(default: 256K)", "(default: the key in the state directory, made at the first start)",
+            "(default: /var/lib/pinhole-rendezvous)", "(default: off)", "(default: 256)",
             "(default: 1000)", "(default: 32M)"}) {
             assertTrue(help.contains(shown), shown + " in: " + help);
         }

@@ -68,7 +68,8 @@ final class UpCommand implements Callable<Integer> {
 
     @Option(names = "--rendezvous-key", paramLabel = "PUBKEY",
             description = "The rendezvous server's public key (its log shows it); registrations go only to a "
-                    + "server holding the matching private key (default: learn it from the server).")
+                    + "server holding the matching private key (default: trust the first key the server presents, "
+                    + "for as long as this runs, and refuse any other).")
     String rendezvousKey;
 
     @Option(names = "--peer-endpoint", paramLabel = "HOST:PORT",

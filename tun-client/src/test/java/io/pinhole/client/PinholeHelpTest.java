@@ -99,7 +99,7 @@ class PinholeHelpTest {
     void computedDefaultsAreWordedAndValuesShown() {
         String up = pinhole("up", "--help").out().replaceAll("\\s+", " ");
         for (String shown : new String[] {"(default: tun0)", "(default: 1420)", "(default: 0)",
-            "(default: /run/pinhole/<dev>.status)", "(default: learn it from the server)"}) {
+            "(default: /run/pinhole/<dev>.status)", "(default: trust the first key the server presents, for as long as this runs, and refuse any other)"}) {
             assertTrue(up.contains(shown), shown + " in: " + up);
         }
         String status = pinhole("status", "--help").out().replaceAll("\\s+", " ");

@@ -11,7 +11,8 @@ import java.util.HexFormat;
  * {@code ForgeRegister HOST PORT LOCALPORT TEMPLATE_HEX}: an attacker without the peer's private
  * key tries to register as that peer. TEMPLATE is a well-formed 320-byte REGISTER (self key,
  * wanted key, session, timestamp) whose MAC is random. It is sent as is; the server answers a
- * REGISTER without a cookie with a CHALLENGE (type 0x56: header, server key, 16-byte cookie);
+ * REGISTER without a cookie with a CHALLENGE (type 0x56, 68 bytes: header, server key, 16-byte
+ * cookie, the REGISTER's 16-byte nonce);
  * the attacker then does what a real client does, puts that cookie into the REGISTER (offset 84)
  * and sends it again with a fresh random MAC, three times. Prints every reply by type; exits 0.
  */
@@ -20,6 +21,7 @@ public final class ForgeRegister {
 
     static final int COOKIE_AT = 84;
     static final int MAC_AT = 304;
+    static final int CHALLENGE_LENGTH = 68;
 
     public static void main(String[] args) throws Exception {
         InetSocketAddress to = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
@@ -29,7 +31,7 @@ public final class ForgeRegister {
             s.setSoTimeout(2000);
             s.send(new DatagramPacket(register, register.length, to));
             byte[] reply = receive(s, "REGISTER without a cookie");
-            if (reply == null || reply.length != 52 || (reply[0] & 0xff) != 0x56) {
+            if (reply == null || reply.length != CHALLENGE_LENGTH || (reply[0] & 0xff) != 0x56) {
                 System.out.println("no CHALLENGE: cannot go on");
                 return;
             }

@@ -22,8 +22,8 @@ import java.util.concurrent.locks.LockSupport;
  *       extension, a duplicated or zeroed run, a new type byte; never equal to the seed;
  *   <li>shaped random (35%): a type byte biased to WireGuard's 1-4 and pinhole's 0x50-0x56,
  *       mostly a valid header after it (three zero bytes; version 1 and two zero bytes), often
- *       an exact message size (WireGuard 148/92/64/32+16n, REGISTER 320, CHALLENGE 52, PUNCH
- *       112, LEAVE 68), random bytes otherwise;
+ *       an exact message size (WireGuard 148/92/64/32+16n, REGISTER 320, REGISTERED 45, PUNCH
+ *       112, CHALLENGE and LEAVE 68), random bytes otherwise;
  *   <li>plain random bytes of a random length (20%).
  * </ul>
  * Bounded: COUNT datagrams, then exit.
@@ -32,7 +32,7 @@ public final class UdpFuzz {
     private UdpFuzz() {}
 
     static final int[] TYPES = {1, 2, 3, 4, 0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56};
-    static final int[] SIZES = {148, 92, 64, 32, 48, 64, 96, 160, 320, 52, 112, 68, 1452};
+    static final int[] SIZES = {148, 92, 64, 32, 48, 64, 96, 160, 320, 45, 112, 68, 1452};
 
     public static void main(String[] args) throws Exception {
         InetSocketAddress to = new InetSocketAddress(args[0], Integer.parseInt(args[1]));
