@@ -234,6 +234,7 @@ final class UpCommand implements Callable<Integer> {
             throw new SetupException(PinholeMain.USAGE, "--no-relay needs --rendezvous: only the rendezvous server "
                     + "relays");
         }
+        checkUnderlay();
         if (rendezvous == null && noBirthday) {
             throw new SetupException(PinholeMain.USAGE, "--no-birthday needs --rendezvous: birthday punching is part "
                     + "of hole punching");
@@ -381,6 +382,24 @@ final class UpCommand implements Callable<Integer> {
         } catch (IOException e) {
             closeQuietly(udp);
             throw new SetupException(1, "cannot open a UDP socket: " + e.getMessage());
+        }
+    }
+
+    /** Refuses, before anything is opened, an {@code --underlay} that names no network device here. */
+    private void checkUnderlay() throws SetupException {
+        if (underlay.equals(Underlay.AUTO) || underlay.equals(Underlay.NONE)) {
+            return;
+        }
+        boolean exists;
+        try {
+            exists = java.net.NetworkInterface.getByName(underlay) != null;
+        } catch (java.net.SocketException | IllegalArgumentException e) {
+            exists = false;
+        }
+        if (!exists || underlay.equals(device)) {
+            throw new SetupException(PinholeMain.USAGE, "--underlay " + underlay + (exists
+                    ? " is the tunnel device itself; give the device that reaches the server (or auto)"
+                    : ": no such network device here (give one that `ip link` lists, auto or none)"));
         }
     }
 

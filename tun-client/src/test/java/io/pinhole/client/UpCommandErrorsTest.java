@@ -204,6 +204,14 @@ class UpCommandErrorsTest {
     }
 
     @Test
+    void anUnderlayThatIsNoDeviceHereOrIsTheTunnelItselfIsRefusedBeforeAnythingIsOpened() throws IOException {
+        assertRefusedWith(upWith(keyFile(), "--underlay", "nosuchdev9"), "pinhole up: --underlay nosuchdev9: no such "
+                + "network device here (give one that `ip link` lists, auto or none)");
+        assertRefusedWith(upWith(keyFile(), "--underlay", "lo", "--dev", "lo"), "pinhole up: --underlay lo is the "
+                + "tunnel device itself; give the device that reaches the server (or auto)");
+    }
+
+    @Test
     void aDevOfFifteenCharactersIsTaken() throws IOException {
         assertRefusedWith(upWith(keyFile(), "--dev", "abcdefghijklmno", "--mtu", "100"),
                 "pinhole up: --mtu 100 is out of range 576-9000");
