@@ -16,26 +16,6 @@ import org.junit.jupiter.api.Test;
  * endpoint, and B carries the tunnel on the relay (and punches to it) at once.
  */
 class FaultRecoverySimTest {
-    /** B sends to A every 20 ms for {@code duration}; {@code fault} runs 1 s in. Returns the longest gap in A's deliveries, ms. */
-    private static long longestGapAtA(SimLab lab, Duration duration, Runnable fault) {
-        long step = 20;
-        long lastArrival = lab.net.now();
-        long longest = 0;
-        int delivered = lab.a.delivered().size();
-        for (int i = 0; i < duration.toMillis() / step; i++) {
-            if (i == 1_000 / step) {
-                fault.run();
-            }
-            lab.b.sendIp(SimLab.packet(i));
-            lab.net.runFor(Duration.ofMillis(step));
-            if (lab.a.delivered().size() > delivered) {
-                delivered = lab.a.delivered().size();
-                longest = Math.max(longest, lab.net.now() - lastArrival);
-                lastArrival = lab.net.now();
-            }
-        }
-        return Math.max(longest, lab.net.now() - lastArrival) / 1_000_000;
-    }
 
     private static SimLab direct() {
         SimLab lab = SimLab.homeRouters();
@@ -48,7 +28,7 @@ class FaultRecoverySimTest {
     @Test
     void aConntrackFlushOnANatWhileThePartnerStreamsCostsTheStreamGapAndARoundTrip() {
         SimLab lab = direct();
-        long gap = longestGapAtA(lab, Duration.ofSeconds(8), lab.natA::flush);
+        long gap = lab.longestGap(lab.b, lab.a, Duration.ofSeconds(8), Duration.ofMillis(20), lab.natA::flush);
         // measured: 540 ms (the 500 ms stream gap, then A's probe re-opens NAT A's mapping); the old
         // code waited for A's next keepalive or path probe: 1,040 ms here, 3.3 s in the lab
         assertTrue(gap <= 700, "A heard nothing for " + gap + " ms after its NAT's flush (the target is 2 s)");
@@ -58,7 +38,7 @@ class FaultRecoverySimTest {
     @Test
     void aNatRebootWithANewPublicAddressWhileThePartnerStreamsCostsUnderThreeSeconds() {
         SimLab lab = direct();
-        long gap = longestGapAtA(lab, Duration.ofSeconds(12),
+        long gap = lab.longestGap(lab.b, lab.a, Duration.ofSeconds(12), Duration.ofMillis(20),
                 () -> lab.net.rebootWithNewAddress(lab.natA, "198.51.100.77"));
         // measured: 1,580 ms (0.5 s stream gap, 1 s probe timeout, REGISTER and PEER_INFO, B on the
         // relay); the old code: 9,080 ms (A's direct path fell back after 8 s of silence)

@@ -19,27 +19,6 @@ import org.junit.jupiter.api.Test;
 class ServerRestartSimTest {
     private static final Duration DOWN = Duration.ofMillis(2_500);
 
-    /** Sends a packet a -> b every 100 ms for {@code duration}; returns the longest gap between deliveries, in ms. */
-    private static long longestGap(SimLab lab, Duration duration, Runnable at1s) {
-        long step = 100;
-        int n = (int) (duration.toMillis() / step);
-        long lastArrival = lab.net.now();
-        long longest = 0;
-        int delivered = lab.b.delivered().size();
-        for (int i = 0; i < n; i++) {
-            if (i == 10) {
-                at1s.run();
-            }
-            lab.a.sendIp(SimLab.packet(i));
-            lab.net.runFor(Duration.ofMillis(step));
-            if (lab.b.delivered().size() > delivered) {
-                delivered = lab.b.delivered().size();
-                longest = Math.max(longest, lab.net.now() - lastArrival);
-                lastArrival = lab.net.now();
-            }
-        }
-        return Math.max(longest, lab.net.now() - lastArrival) / 1_000_000;
-    }
 
     @Test
     void aRelayedTunnelResumesSoonAfterTheServerComesBack() {
@@ -48,7 +27,7 @@ class ServerRestartSimTest {
         lab.net.runFor(Duration.ofSeconds(15)); // the punching round ends: the pair stays on the relay
         assertEquals(PathKind.RELAYED, lab.a.machine().path());
 
-        long gap = longestGap(lab, Duration.ofSeconds(20), () -> {
+        long gap = lab.longestGap(lab.a, lab.b, Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
             lab.server.stop();
             lab.net.schedule(DOWN, lab.server::start);
         });
@@ -67,7 +46,7 @@ class ServerRestartSimTest {
         assertTrue(lab.startAndConnect(Duration.ofSeconds(3)));
         assertTrue(lab.bothDirect(Duration.ofSeconds(5)));
 
-        long gap = longestGap(lab, Duration.ofSeconds(5), () -> {
+        long gap = lab.longestGap(lab.a, lab.b, Duration.ofSeconds(5), Duration.ofMillis(100), () -> {
             lab.server.stop();
             lab.net.schedule(Duration.ofSeconds(30), lab.server::start);
         });
@@ -85,7 +64,7 @@ class ServerRestartSimTest {
 
         lab.server.stop();
         lab.server.startWithNewKey();
-        long gap = longestGap(lab, Duration.ofSeconds(60), () -> { });
+        long gap = lab.longestGap(lab.a, lab.b, Duration.ofSeconds(60), Duration.ofMillis(100), () -> { });
 
         assertTrue(gap <= 200, "the direct path does not need the server: gap " + gap + " ms");
         assertEquals(0, lab.server.core().registrations(), "neither client registered under the new key");

@@ -170,6 +170,31 @@ public final class SimLab {
         return false;
     }
 
+    /**
+     * {@code from} sends {@code to} a packet every {@code step} for {@code duration}, and
+     * {@code fault} runs 1 s in; returns the longest time {@code to} went without a delivery, in
+     * milliseconds (the tail included: a stream that never comes back counts to its end).
+     */
+    public long longestGap(SimPeer from, SimPeer to, Duration duration, Duration step, Runnable fault) {
+        long lastArrival = net.now();
+        long longest = 0;
+        int delivered = to.delivered().size();
+        int faultAt = (int) (1_000 / step.toMillis());
+        for (int i = 0; i < duration.toMillis() / step.toMillis(); i++) {
+            if (i == faultAt) {
+                fault.run();
+            }
+            from.sendIp(packet(i));
+            net.runFor(step);
+            if (to.delivered().size() > delivered) {
+                delivered = to.delivered().size();
+                longest = Math.max(longest, net.now() - lastArrival);
+                lastArrival = net.now();
+            }
+        }
+        return Math.max(longest, net.now() - lastArrival) / 1_000_000;
+    }
+
     /** A 64-byte IPv4 packet (header fields WireGuard reads are real) carrying {@code id}. */
     public static byte[] packet(int id) {
         byte[] p = new byte[64];
