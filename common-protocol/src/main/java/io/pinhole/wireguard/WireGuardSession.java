@@ -355,6 +355,13 @@ public final class WireGuardSession {
             next.wipe();
         }
         next = kp;
+        if (previous != null) {
+            // As wireguard-go does: a responder's new handshake ends the keypair before the current
+            // one at once (the current one keeps decrypting what is in flight until the new one is
+            // confirmed, and then becomes the previous one).
+            previous.wipe();
+            previous = null;
+        }
         // Our own initiation (if any) was just replaced, so its response will fail; keep the
         // retry timer running until this keypair is confirmed, as WireGuard does, or crossing
         // initiations leave both sides waiting for each other forever.

@@ -356,6 +356,26 @@ class WireGuardTimersTest {
     }
 
     @Test
+    void aNewInitiationEndsTheRespondersPreviousKeypairAtOnceAsWireGuardGoDoes() {
+        SessionPair pair = new SessionPair(34);
+        pair.handshake();
+        pair.a.send(pair.now, ByteBuffer.wrap(ipv4(1, 60)), pair.sideA);
+        ByteBuffer underFirst = pair.take(pair.a).get(0); // captured in flight, never delivered
+        pair.advanceSeconds(1);
+        pair.handshake(); // B confirms the second keypair: the first becomes its previous one
+        pair.a.send(pair.now, ByteBuffer.wrap(ipv4(2, 60)), pair.sideA);
+        ByteBuffer underSecond = pair.take(pair.a).get(0);
+
+        pair.advanceSeconds(1);
+        pair.a.initiate(pair.now, pair.sideA, true); // a third handshake starts; B answers, not confirmed yet
+        pair.receive(pair.b, pair.take(pair.a).get(0));
+
+        assertFalse(pair.receive(pair.b, underFirst), "the previous keypair is gone with the new initiation");
+        assertEquals(1L, drops(pair.b, SessionDrop.UNKNOWN_INDEX));
+        assertTrue(pair.receive(pair.b, underSecond), "the current one still decrypts what is in flight");
+    }
+
+    @Test
     void packetsFromTheUnconfirmedNextKeypairConfirmItOnTheResponder() {
         SessionPair pair = new SessionPair(33);
         pair.handshake();
