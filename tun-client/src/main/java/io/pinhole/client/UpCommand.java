@@ -424,14 +424,11 @@ final class UpCommand implements Callable<Integer> {
                     target == null ? "only listening" : "no route to " + HostPort.format(target) + " at start");
             return null;
         }
-        if (device.equals(tunName)) {
-            throw new SetupException(auto ? 1 : PinholeMain.USAGE, (auto ? "the route to " + HostPort.format(target) : "--underlay")
-                    + " goes through " + tunName + ", the tunnel itself; give --underlay DEVICE");
+        if (device.equals(tunName)) { // a named device was checked before anything was opened (checkUnderlay)
+            throw new SetupException(auto ? 1 : PinholeMain.USAGE, (auto ? "the route to " + HostPort.format(target)
+                    : "--underlay") + " goes through " + tunName + ", the tunnel itself; give --underlay DEVICE");
         }
         try {
-            if (java.net.NetworkInterface.getByName(device) == null) {
-                throw new SetupException(PinholeMain.USAGE, "--underlay " + device + ": no such network device");
-            }
             SocketDevice.bind(udp, device);
         } catch (SocketOptionException e) {
             if (!auto) {
@@ -440,8 +437,6 @@ final class UpCommand implements Callable<Integer> {
             log.warn("{}; pinhole's UDP follows the routing table: do not route the peers' or the server's "
                     + "addresses through {}", e.getMessage(), tunName);
             return null;
-        } catch (java.net.SocketException e) {
-            throw new SetupException(1, "--underlay " + device + ": " + e.getMessage());
         }
         log.info("udp socket bound to {}{}: routes through {} cannot capture it", device,
                 auto ? " (the route to " + HostPort.format(target) + ")" : "", tunName);
