@@ -14,7 +14,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * Two peers with the same device name (tun0) in two network namespaces share /run: each keeps
  * its own status file (named after its namespace), and `pinhole status` in each namespace shows
- * that namespace's tunnel, never the other's (issue 8, trap 4).
+ * that namespace's tunnel, never the other's (issue 8, trap 4). Stopped, each file says so: the
+ * clients run as nobody and cannot delete them (issue 9, item 5); the test removes them.
  */
 @ExtendWith(LabExtension.class)
 class StatusNamespacesIT {
@@ -30,8 +31,18 @@ class StatusNamespacesIT {
         Path fileA = statusFileOf(lab, "a");
         Path fileB = statusFileOf(lab, "b");
         assertTrue(!fileA.equals(fileB), fileA + " = " + fileB);
+        try {
+            statusInEachNamespace(pinhole, lab, a, b, fileA, fileB);
+        } finally {
+            Files.deleteIfExists(fileA); // ours: the test removes what its clients could not
+            Files.deleteIfExists(fileB);
+        }
+    }
+
+    private static void statusInEachNamespace(Pinhole pinhole, Lab lab, Lab.Proc a, Lab.Proc b, Path fileA, Path fileB)
+            throws Exception {
         assertTrue(Lab.await(Duration.ofSeconds(10), Duration.ofMillis(200),
-            () -> Files.exists(fileA) && Files.exists(fileB)), "both status files written: " + fileA + ", " + fileB);
+            () -> written(fileA) && written(fileB)), "both status files written: " + fileA + ", " + fileB);
 
         for (Peer peer : Peer.values()) {
             Lab.Result r = lab.exec(peer.node, Duration.ofSeconds(20), pinhole.bin("pinhole"), "status", "--raw");
@@ -45,7 +56,23 @@ class StatusNamespacesIT {
         }
         lab.stop(a);
         lab.stop(b);
-        assertTrue(!Files.exists(fileA) && !Files.exists(fileB), "the status files are removed on stop");
+        say("Stopped: the clients run as nobody and cannot delete their files in root's /run/pinhole; each says stopped.");
+        for (Peer peer : Peer.values()) {
+            Path file = peer == Peer.A ? fileA : fileB;
+            assertTrue(Files.readString(file).contains("\nstate=stopped\n"), file + ": " + Files.readString(file));
+            Lab.Result r = lab.exec(peer.node, Duration.ofSeconds(20), pinhole.bin("pinhole"), "status");
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.output().contains("pinhole status: no pinhole is running on tun0: " + file + " says process "),
+                r.toString());
+        }
+    }
+
+    private static boolean written(Path file) {
+        try {
+            return Files.size(file) > 0; // created when pinhole up starts, written a moment later
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     /** The default status file `pinhole up` in {@code node} writes: named after that namespace's inode. */

@@ -11,7 +11,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
@@ -42,13 +41,14 @@ import org.slf4j.LoggerFactory;
  * straight to the device. Every send, TTL-limited ones included, happens inside such a call, so
  * with the lock held; the socket is closed with the lock held too. A fourth thread,
  * {@code pinhole-status}, writes the {@link StatusFile} once a second when there is one: it
- * takes the machine's {@link PeerStatus} under the lock and writes the file outside it.
+ * takes the machine's {@link PeerStatus} under the lock and writes the file outside it, in place
+ * through a descriptor opened by the constructor (so before {@code pinhole up} drops its privileges).
  * The spare sockets of birthday punching are {@link SpareSockets}' (its own receive thread,
  * {@code pinhole-spare-udp}, calls into the machine under the same lock).
  *
  * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
- * LEAVE, closes the device, which removes it, and the socket, deletes the status file, and
- * joins the threads); {@link #awaitStopped()} blocks until then. Thread-safety: {@code stop},
+ * LEAVE, closes the device, which removes it, and the socket, deletes the status file (or, running
+ * unprivileged, leaves it saying {@code stopped}), and joins the threads); {@link #awaitStopped()} blocks until then. Thread-safety: {@code stop},
  * {@code failed} and {@code awaitStopped} may be called from any thread; {@code start} once.
  *
  * <p>Error contract: send and device-write failures are logged (rate-limited) and counted,
@@ -84,6 +84,8 @@ public final class ClientRuntime {
     private final Predicate<InetSocketAddress> throughTunnel;
     /** Status thread only: another live pinhole's pid owning the file (0: none), whether we wrote it, whether it fails. */
     private long statusOwner;
+    private StatusFile.Handle statusHandle;
+    private StatusFile.Status lastStatus;
     private boolean statusWritten;
     private boolean statusFailing;
 
@@ -171,6 +173,7 @@ public final class ClientRuntime {
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
         this.statusWriter = statusFile == null ? null
                 : Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-status"));
+        this.statusHandle = statusFile == null ? null : openStatus(statusFile);
         this.spares = new SpareSockets(localAddress(udp), underlay,
                 (socket, from, datagram) -> locked(() -> machine.onDatagram(clock.getAsLong(), socket, from, datagram,
                         output)),
@@ -222,8 +225,11 @@ public final class ClientRuntime {
             if (owner != 0) {
                 return;
             }
-            PeerStatus status = snapshot();
-            StatusFile.write(statusFile, StatusFile.Status.of(tun.name(), PID, NETNS, System.currentTimeMillis(), status));
+            if (statusHandle == null) {
+                statusHandle = StatusFile.Handle.open(statusFile);
+            }
+            lastStatus = StatusFile.Status.of(tun.name(), PID, NETNS, System.currentTimeMillis(), snapshot());
+            statusHandle.write(lastStatus);
             statusWritten = true;
             if (statusFailing) {
                 statusFailing = false;
@@ -252,7 +258,25 @@ public final class ClientRuntime {
         return 0;
     }
 
-    /** Stops the status thread and deletes the status file if it is ours. */
+    /**
+     * Opens the status file now, while this process may still create it (before a privilege
+     * drop); a failure is logged, and the status thread tries again.
+     */
+    private StatusFile.Handle openStatus(Path file) {
+        try {
+            return StatusFile.Handle.open(file);
+        } catch (IOException e) {
+            statusFailing = true;
+            LOG.warn("cannot open the status file {}: {} (pinhole status cannot see this tunnel until it works)",
+                    file, e.toString());
+            return null;
+        }
+    }
+
+    /**
+     * Stops the status thread; deletes the status file if it is ours, or, when this process may
+     * not (it runs unprivileged), leaves it saying the tunnel stopped.
+     */
     private void removeStatus() {
         if (statusWriter == null) {
             return;
@@ -265,12 +289,29 @@ public final class ClientRuntime {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (statusHandle == null) {
+            return;
+        }
         try {
             if (StatusFile.read(statusFile).pid() == PID) {
-                Files.delete(statusFile);
+                if (!statusHandle.remove(lastStatus, System.currentTimeMillis())) {
+                    LOG.info("status file {} left saying stopped (running unprivileged, this process cannot remove it)",
+                            statusFile);
+                }
+            } else {
+                statusHandle.close();
             }
         } catch (IOException e) {
             // gone already, or not ours
+            closeQuietly(statusHandle);
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable closeable) {
+        try {
+            closeable.close();
+        } catch (IOException ignored) {
+            // nothing more to do
         }
     }
 

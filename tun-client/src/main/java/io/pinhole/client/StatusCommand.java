@@ -61,11 +61,14 @@ final class StatusCommand implements Callable<Integer> {
         String text;
         StatusFile.Status status;
         try {
-            text = StatusFile.readText(file);
+            text = StatusFile.readStable(file);
             status = StatusFile.parse(file, text);
         } catch (NoSuchFileException e) {
             return fail("no pinhole is running on " + device + " (no " + file + ")");
         } catch (StatusFile.MalformedException e) {
+            if (isEmpty(file)) { // opened by a starting pinhole up, not written yet
+                return fail("no status in " + file + " yet: the pinhole writing it is starting (ask again in a second)");
+            }
             return fail(e.getMessage());
         } catch (IOException e) {
             return fail("cannot read " + file + ": " + FileErrors.reason(e));
@@ -76,6 +79,9 @@ final class StatusCommand implements Callable<Integer> {
                     + "] (run pinhole status there, e.g. with ip netns exec)");
         }
         String stale = status.staleReason(wallMillis.getAsLong(), pidAlive);
+        if (status.state().equals(StatusFile.STOPPED)) {
+            return fail("no pinhole is running on " + status.device() + ": " + file + " says " + stale);
+        }
         if (stale != null) {
             return fail("the status of " + status.device() + " in " + file + " is stale: " + stale);
         }
@@ -105,6 +111,14 @@ final class StatusCommand implements Callable<Integer> {
                     .append('\n');
         }
         return text.toString();
+    }
+
+    private static boolean isEmpty(Path file) {
+        try {
+            return Files.size(file) == 0;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private int fail(String message) {

@@ -8,11 +8,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.nio.ByteBuffer;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Locale;
@@ -43,17 +43,23 @@ import java.util.regex.Pattern;
  * drops=wrong_source:3,ipv6_not_allowed:5   what the machine dropped, by reason (PeerDrop, lower
  *                                          case): REASON:COUNT, comma-separated, empty when none
  * </pre>
- * IPv6 endpoints are written {@code [ADDR]:PORT}. A writer replaces the file atomically (a
- * temporary file in the same directory, renamed over it), so a reader never sees half of one.
- * A file is stale when its process is gone or it is older than {@link #STALE_AFTER_MILLIS}.
+ * IPv6 endpoints are written {@code [ADDR]:PORT}. A writer ({@link Handle}) opens the file once,
+ * while it still may (before {@code pinhole up} drops its privileges), and rewrites it in place
+ * through that descriptor: new text from offset 0, then the file cut to its length. A reader may
+ * catch a write half done, so {@link #read} reads again (a few times, 20 ms apart) until the text
+ * parses. A process that stops deletes its file when it can; one that runs unprivileged cannot
+ * (the directory is root's), so it leaves its last status with {@code state=stopped},
+ * {@code tunnel=down} and {@code path=none}. A file is stale when its process stopped or is gone,
+ * or when it is older than {@link #STALE_AFTER_MILLIS}.
  *
  * <p>Thread-safety: static methods without shared state, and an immutable record: thread-safe.
  *
  * <p>Error contract: {@link #parse} and {@link #read} throw {@link MalformedException} for any
  * text that is not exactly this format, with a message naming the line and what is wrong (ready
  * for a user; no stack trace needed); {@link #read} lets {@link java.nio.file.NoSuchFileException}
- * and other {@link IOException}s through; {@link #write} throws {@link IOException} and leaves no
- * temporary file behind.
+ * and other {@link IOException}s through; {@link Handle#open} refuses a symbolic link (so that a
+ * link planted in a writable directory cannot make root write elsewhere) and {@link Handle}'s
+ * methods throw {@link IOException}.
  */
 final class StatusFile {
     /** Where status files live by default. */
@@ -63,7 +69,11 @@ final class StatusFile {
     /** The keys, in their order in the file. */
     static final List<String> KEYS = List.of("device", "pid", "netns", "updated_ms", "state", "path", "endpoint", "rtt_ms",
             "tunnel", "public", "direct_attempts", "packets_sent", "packets_received", "drops");
+    /** The state of a file whose process stopped and could not delete it. */
+    static final String STOPPED = "stopped";
     private static final int MAX_BYTES = 4096;
+    private static final int READ_ATTEMPTS = 5;
+    private static final long READ_RETRY_MILLIS = 20;
     private static final long RTT_RESOLUTION_NANOS = 10_000;
     private static final Pattern DEVICE = Pattern.compile("[!-~&&[^/=]]{1,15}");
     private static final Pattern STATE = Pattern.compile("[a-z_]{1,40}");
@@ -114,6 +124,12 @@ final class StatusFile {
                     directAttempts, packetsSent, packetsReceived, "");
         }
 
+        /** This status as its process leaves it when it stops at {@code nowMs}: no tunnel, no path, counters kept. */
+        Status stopped(long nowMs) {
+            return new Status(device, pid, netns, nowMs, STOPPED, PathKind.NONE, "", -1, false, publicEndpoint,
+                    directAttempts, packetsSent, packetsReceived, drops);
+        }
+
         /** {@code wrong_source:3,not_ip:1}: each reason that happened, in {@link PeerDrop}'s order. */
         static String drops(java.util.Map<PeerDrop, Long> drops) {
             StringBuilder text = new StringBuilder();
@@ -135,6 +151,11 @@ final class StatusFile {
 
         /** Why this status is stale at {@code nowMs}, or null when it is current. */
         String staleReason(long nowMs, LongPredicate pidAlive) {
+            if (state.equals(STOPPED)) {
+                return "process " + pid + " stopped at " + java.time.Instant.ofEpochMilli(updatedMs)
+                        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " (running unprivileged, it could not "
+                        + "remove the file)";
+            }
             if (!pidAlive.test(pid)) {
                 return "process " + pid + " is not running (it ended without removing the file: killed?)";
             }
@@ -227,9 +248,40 @@ final class StatusFile {
                 matching(values, 13, DROPS, "REASON:COUNT,... or nothing"));
     }
 
-    /** Reads and parses {@code file}; a malformed file's message starts with its path. */
+    /**
+     * Reads and parses {@code file}, reading again while the text does not parse (a write caught
+     * half done), at most {@value #READ_ATTEMPTS} times; a malformed file's message starts with
+     * its path.
+     */
     static Status read(Path file) throws IOException {
-        return parse(file, readText(file));
+        return parse(file, readStable(file));
+    }
+
+    /**
+     * The text of {@code file} once it parses, or, after {@value #READ_ATTEMPTS} reads that do
+     * not, the last one read (which {@link #parse(Path, String)} then refuses with its reason).
+     */
+    static String readStable(Path file) throws IOException {
+        String text = readText(file);
+        for (int attempt = 1; attempt < READ_ATTEMPTS && !parses(text); attempt++) {
+            try {
+                Thread.sleep(READ_RETRY_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            text = readText(file);
+        }
+        return text;
+    }
+
+    private static boolean parses(String text) {
+        try {
+            parse(text);
+            return true;
+        } catch (MalformedException e) {
+            return false;
+        }
     }
 
     /** The text of {@code file} (at most 4 KiB, or it is no status file). */
@@ -253,16 +305,84 @@ final class StatusFile {
         }
     }
 
-    /** Replaces {@code file} atomically with {@code status} (mode 0644, readable by every user). */
+    /** Writes {@code status} to {@code file} once: {@link Handle#open}, {@link Handle#write}, close. */
     static void write(Path file, Status status) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Path temp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-        try {
-            Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-r--r--"));
-            Files.writeString(temp, format(status), StandardCharsets.UTF_8);
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(temp);
+        try (Handle handle = Handle.open(file)) {
+            handle.write(status);
+        }
+    }
+
+    /**
+     * A status file open for writing by one {@code pinhole up}, which rewrites it in place (see
+     * the class comment).
+     *
+     * <p>Thread-safety: one writer thread at a time ({@code pinhole-status}, then the stopping
+     * thread after it ended). Lifecycle: {@link #open}, {@link #write} any number of times,
+     * {@link #remove} or {@link #close}.
+     */
+    static final class Handle implements java.io.Closeable {
+        private final Path file;
+        private final java.nio.channels.FileChannel channel;
+
+        private Handle(Path file, java.nio.channels.FileChannel channel) {
+            this.file = file;
+            this.channel = channel;
+        }
+
+        /**
+         * Opens {@code file}, creating it (mode 0644, readable by every user) if missing; an
+         * existing file is neither cut nor changed until {@link #write}.
+         *
+         * @throws IOException if it cannot be opened or created, or is a symbolic link
+         */
+        static Handle open(Path file) throws IOException {
+            java.nio.file.attribute.FileAttribute<?> mode = PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rw-r--r--"));
+            java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
+                    java.util.Set.of(java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS), mode);
+            return new Handle(file, channel);
+        }
+
+        /** The file's path. */
+        Path path() {
+            return file;
+        }
+
+        /** Rewrites the file with {@code status}: the new text from offset 0, then the file cut to it. */
+        void write(Status status) throws IOException {
+            ByteBuffer bytes = ByteBuffer.wrap(format(status).getBytes(StandardCharsets.UTF_8));
+            long at = 0;
+            while (bytes.hasRemaining()) {
+                at += channel.write(bytes, at);
+            }
+            channel.truncate(at);
+        }
+
+        /**
+         * Called when the writer stops: deletes the file when allowed; when not (an unprivileged
+         * process in root's directory), rewrites it as {@code last} {@linkplain Status#stopped
+         * stopped} at {@code nowMs} instead. Closes the handle either way.
+         *
+         * @return true when the file was deleted
+         */
+        boolean remove(Status last, long nowMs) throws IOException {
+            try (this) {
+                try {
+                    Files.delete(file);
+                    return true;
+                } catch (java.nio.file.AccessDeniedException e) {
+                    if (last != null) {
+                        write(last.stopped(nowMs));
+                    }
+                    return false;
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
         }
     }
 

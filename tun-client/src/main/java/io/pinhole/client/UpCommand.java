@@ -1,5 +1,9 @@
 package io.pinhole.client;
 
+import io.pinhole.client.privilege.PrivilegeDrop;
+import io.pinhole.client.privilege.PrivilegeException;
+import io.pinhole.client.privilege.PrivilegePlan;
+import io.pinhole.client.privilege.UserAccount;
 import io.pinhole.client.tun.SocketDevice;
 import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.InterfaceName;
@@ -49,7 +53,8 @@ import picocli.CommandLine.Spec;
 /**
  * UpCommand: {@code pinhole up}: opens the TUN device, finds the peer (through the rendezvous
  * server and hole punching; or at a static {@code --peer-endpoint}; or by waiting to be
- * contacted), runs WireGuard with it and carries IP packets until SIGTERM or Ctrl-C, then leaves,
+ * contacted), drops its privileges ({@code --user}, {@link PrivilegePlan}), runs WireGuard with it
+ * and carries IP packets until SIGTERM or Ctrl-C, then leaves,
  * removes the device and exits 0. Bad arguments exit 2 (among them a {@code --dev} that is no
  * interface name, and a key file that is unreadable or that group or others can read); a failure
  * to set up exits 1; each with one line saying what is wrong and what to do.
@@ -146,6 +151,13 @@ final class UpCommand implements Callable<Integer> {
             description = "Where to write the tunnel's state once a second, for `pinhole status` "
                     + "(default: /run/pinhole/<dev>.status).")
     Path statusFile;
+
+    @Option(names = "--user", paramLabel = "NAME",
+            description = "Once the device, its routes and the sockets are set up, run as this user, with no "
+                    + "capabilities and no-new-privs, so that no packet is parsed with privileges; root stays root (not "
+                    + "advised). Started as another user, pinhole drops only its capabilities (default: "
+                    + PrivilegePlan.DEFAULT_USER + " when started as root).")
+    String user;
 
     @Option(names = {"-v", "--verbose"}, description = "Log debug detail (default: off).")
     boolean verbose;
@@ -246,6 +258,9 @@ final class UpCommand implements Callable<Integer> {
         if (statusFile != null) {
             checkStatusFile(statusFile);
         }
+        int euid = PrivilegeDrop.euid();
+        long permitted = PrivilegeDrop.permitted();
+        plan(euid, permitted, rendezvous != null && !noBirthday && !underlay.equals(Underlay.NONE));
         NoisePublicKey serverKey = null;
         if (rendezvousKey != null) {
             try {
@@ -307,6 +322,7 @@ final class UpCommand implements Callable<Integer> {
                     boundTo != null ? address -> boundTo : Underlay::routeDevice, System::nanoTime);
             ClientRuntime runtime = new ClientRuntime(machine, udp, tun, mtu, System::nanoTime, status,
                     routes::throughTunnel, boundTo);
+            dropPrivileges(plan(euid, permitted, server != null && !noBirthday && boundTo != null), log);
             for (String signal : new String[] {"TERM", "INT"}) {
                 sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
                     log.info("SIG{}: leaving", signal);
@@ -326,7 +342,48 @@ final class UpCommand implements Callable<Integer> {
             throw new SetupException(1, "UDP socket: " + e.getMessage());
         } catch (SetupException e) {
             tun.close();
+            closeQuietly(udp);
             throw e;
+        }
+    }
+
+    /** What to give up after set-up ({@code --user}); a usage error for a bad one. */
+    private PrivilegePlan plan(int euid, long permitted, boolean bindsLater) throws SetupException {
+        try {
+            return PrivilegePlan.decide(euid, user, UserAccount::lookup, permitted, System.getProperty("os.version"),
+                    bindsLater);
+        } catch (PrivilegeException e) {
+            throw new SetupException(e.usage() ? PinholeMain.USAGE : 1, e.getMessage());
+        }
+    }
+
+    /** Carries out {@code plan} and says what this process now runs as; a failure ends the set-up (exit 1). */
+    private static void dropPrivileges(PrivilegePlan plan, Logger log) throws SetupException {
+        PrivilegeDrop.Outcome now;
+        try {
+            now = PrivilegeDrop.apply(plan);
+        } catch (PrivilegeException e) {
+            throw new SetupException(1, e.getMessage());
+        }
+        String kept = plan.keep() == 0 ? "no capabilities" : "only " + PrivilegePlan.capabilityNames(plan.keep())
+                + " (" + plan.why() + ")";
+        switch (plan.action()) {
+            case SWITCH_USER -> log.info("running as user {} from now on, with {} and no-new-privs: no packet is "
+                    + "parsed as root", plan.user(), kept);
+            case DROP_CAPABILITIES -> log.info("running with {} from now on (uid {}), and no-new-privs", kept,
+                    now.self().uids()[1]);
+            case NONE -> log.warn("{}; give --user NAME (default {}) to drop privileges after set-up", plan.why(),
+                    PrivilegePlan.DEFAULT_USER);
+        }
+        if (plan.action() != PrivilegePlan.Action.NONE && now.withoutNoNewPrivs() > 0) {
+            log.warn("{} of the JVM's {} threads, started before set-up, lack no-new-privs (Linux keeps it per thread; "
+                    + "pinhole's own threads have it): start through bin/pinhole, or `setpriv --no-new-privs java ...`, "
+                    + "to set it for the whole process", now.withoutNoNewPrivs(), now.threads());
+        }
+        if (now.withCapabilities() > 0) {
+            log.warn("{} of the JVM's {} threads, started before set-up, keep their capabilities (Linux keeps them per "
+                    + "thread and only a switch away from root clears them all): start pinhole as root, or give it the "
+                    + "capabilities only for the set-up", now.withCapabilities(), now.threads());
         }
     }
 

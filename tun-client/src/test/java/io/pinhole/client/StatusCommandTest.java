@@ -106,6 +106,13 @@ class StatusCommandTest {
     }
 
     @Test
+    void anEmptyFileIsAPinholeStillStarting() throws IOException {
+        Path file = Files.createFile(dir.resolve("tun0.status"));
+        assertOneLineFailure(status("--status-file", file.toString()), "no status in " + file
+                + " yet: the pinhole writing it is starting (ask again in a second)");
+    }
+
+    @Test
     void aFileOfAProcessThatIsGoneIsStale() throws Exception {
         Process gone = new ProcessBuilder("true").start();
         gone.waitFor();
@@ -115,6 +122,15 @@ class StatusCommandTest {
                 s.packetsReceived()));
         assertOneLineFailure(status("--status-file", file.toString()), "the status of tun0 in " + file
                 + " is stale: process " + gone.pid() + " is not running (it ended without removing the file: killed?)");
+    }
+
+    @Test
+    void aFileLeftSayingStoppedMeansNothingRuns_evenWhileItsPidIsAlive() throws IOException {
+        long at = 1_718_000_009_000L;
+        Path file = write(running(PathKind.DIRECT, "198.51.100.2:40000", 1_230_000, true, at - 1_000).stopped(at));
+        assertOneLineFailure(status("--status-file", file.toString()), "no pinhole is running on tun0: " + file
+                + " says process " + pid + " stopped at 2024-06-10T06:13:29Z (running unprivileged, it could not remove "
+                + "the file)");
     }
 
     @Test

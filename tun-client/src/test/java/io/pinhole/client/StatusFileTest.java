@@ -1,6 +1,7 @@
 package io.pinhole.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -94,18 +95,97 @@ class StatusFileTest {
     }
 
     @Test
-    void writeReplacesTheFileAtomically_readableByAll_leavingNoTemporaryFile() throws IOException {
+    void writeRewritesTheFileInPlace_readableByAll_noTailOfALongerTextLeft() throws IOException {
         Path file = dir.resolve("tun0.status");
-        StatusFile.write(file, STATUS);
-        StatusFile.Status later = new StatusFile.Status("tun0", 4242, 4_026_531_840L, 1_718_000_001_000L, "connected",
-                PathKind.DIRECT, "198.51.100.2:40000", 990_000, true, "203.0.113.7:40001", 1, 130, 128);
-        StatusFile.write(file, later);
-
-        assertEquals(later, StatusFile.read(file));
+        StatusFile.Status longer = new StatusFile.Status("tun0", 4242, 4_026_531_840L, 1_718_000_001_000L, "connected",
+                PathKind.DIRECT, "198.51.100.2:40000", 990_000, true, "203.0.113.7:40001", 1, 130, 128,
+                "wrong_source:3,ipv6_not_allowed:5");
+        try (StatusFile.Handle handle = StatusFile.Handle.open(file)) {
+            handle.write(longer);
+            Object inode = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            handle.write(STATUS);
+            assertEquals(STATUS, StatusFile.read(file));
+            assertEquals(StatusFile.format(STATUS), Files.readString(file), "no tail of the longer text left");
+            assertEquals(inode, Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class).fileKey(),
+                    "the same file, rewritten in place (an unprivileged writer could not replace it)");
+        }
         assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
         try (Stream<Path> files = Files.list(dir)) {
             assertEquals(List.of(file), files.toList());
         }
+    }
+
+    @Test
+    void openLeavesAnExistingFileAsItIsUntilTheFirstWrite() throws IOException {
+        Path file = dir.resolve("tun0.status");
+        StatusFile.write(file, STATUS);
+        try (StatusFile.Handle handle = StatusFile.Handle.open(file)) {
+            assertEquals(STATUS, StatusFile.read(file), "another live pinhole's file is not cut by opening it");
+        }
+    }
+
+    @Test
+    void openRefusesASymbolicLink_soAPlantedLinkCannotRedirectRootsWrites() throws IOException {
+        Path target = dir.resolve("passwd-like");
+        Files.writeString(target, "precious\n");
+        Path link = Files.createSymbolicLink(dir.resolve("tun0.status"), target);
+
+        assertThrows(IOException.class, () -> StatusFile.Handle.open(link));
+        assertEquals("precious\n", Files.readString(target));
+    }
+
+    @Test
+    void removeDeletesTheFileWhenAllowed() throws IOException {
+        Path file = dir.resolve("tun0.status");
+        StatusFile.Handle handle = StatusFile.Handle.open(file);
+        handle.write(STATUS);
+
+        assertTrue(handle.remove(STATUS, STATUS.updatedMs() + 5_000));
+        assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void aStoppedStatusHasNoTunnelNoPath_keepsItsCounters_andIsStaleWhateverThePid() throws IOException {
+        StatusFile.Status stopped = STATUS.stopped(1_718_000_009_000L);
+        assertEquals(StatusFile.STOPPED, stopped.state());
+        assertEquals(PathKind.NONE, stopped.path());
+        assertEquals("", stopped.endpoint());
+        assertEquals(-1, stopped.rttNanos());
+        assertFalse(stopped.tunnelUp());
+        assertEquals(STATUS.packetsSent(), stopped.packetsSent());
+        assertEquals(STATUS.drops(), stopped.drops());
+        assertEquals(stopped, StatusFile.parse(StatusFile.format(stopped)), "a stopped status is a status file");
+        assertEquals("process 4242 stopped at 2024-06-10T06:13:29Z (running unprivileged, it could not remove the file)",
+                stopped.staleReason(stopped.updatedMs() + 1, pid -> true));
+    }
+
+    @Test
+    void readReadsAgainWhileAWriteIsCaughtHalfDone() throws Exception {
+        Path file = dir.resolve("tun0.status");
+        String whole = StatusFile.format(STATUS);
+        Files.writeString(file, whole.substring(0, whole.length() / 2)); // a reader between write and truncate
+        Thread writer = new Thread(() -> {
+            try {
+                Thread.sleep(30);
+                StatusFile.write(file, STATUS);
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        writer.start();
+        try {
+            assertEquals(STATUS, StatusFile.read(file));
+        } finally {
+            writer.join();
+        }
+    }
+
+    @Test
+    void aTextThatNeverParsesIsMalformedAfterTheRetries() throws IOException {
+        Path file = dir.resolve("tun0.status");
+        Files.writeString(file, "device=tun0\n");
+        StatusFile.MalformedException e = assertThrows(StatusFile.MalformedException.class, () -> StatusFile.read(file));
+        assertTrue(e.getMessage().startsWith(file + " is not a pinhole status file: line 2"), e.getMessage());
     }
 
     @Test

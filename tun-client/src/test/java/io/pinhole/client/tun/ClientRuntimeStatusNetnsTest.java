@@ -77,9 +77,9 @@ class ClientRuntimeStatusNetnsTest {
     }
 
     /** Waits up to 10 s for the file to appear, then reads it. */
-    private static Map<String, String> awaitStatus(Path file, ChildJvm child) throws InterruptedException {
+    private static Map<String, String> awaitStatus(Path file, ChildJvm child) throws InterruptedException, IOException {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!Files.exists(file)) {
+        while (!Files.exists(file) || Files.size(file) == 0) { // opened at construction, written at start
             if (System.nanoTime() - deadline > 0) {
                 throw new AssertionError("no status file " + file + " after 10 s\n" + child.details());
             }
