@@ -1,5 +1,6 @@
 package io.pinhole.crypto;
 
+import java.util.Arrays;
 import java.util.Base64;
 
 /** Base64Key: decoding of the base64 key format shared by public and private keys. Stateless. */
@@ -23,6 +24,7 @@ final class Base64Key {
             throw new KeyFormatException(what + " is not valid base64 (expected 44 characters of A-Z a-z 0-9 + / =)");
         }
         if (raw.length != NoisePublicKey.LENGTH) {
+            Arrays.fill(raw, (byte) 0); // it may still be key material, just cut short
             throw new KeyFormatException(what + " must decode to 32 bytes, got " + raw.length
                     + " (expected 44 base64 characters, as `pinhole genkey` writes)");
         }

@@ -128,8 +128,13 @@ public final class Blake2s {
         return digestLength;
     }
 
-    /** Returns to the initial state (with the key, if any), discarding all input so far. */
+    /**
+     * Returns to the initial state (with the key, if any), discarding all input so far; the
+     * working words of the last compression (which held input words) are zeroed too.
+     */
     public void reset() {
+        Arrays.fill(m, 0);
+        Arrays.fill(v, 0);
         System.arraycopy(IV, 0, h, 0, 8);
         h[0] ^= 0x01010000 ^ (keyLength << 8) ^ digestLength;
         counter = 0;
@@ -205,8 +210,6 @@ public final class Blake2s {
         for (int i = 0; i < digestLength; i++) {
             out[off + i] = (byte) (h[i >>> 2] >>> (8 * (i & 3)));
         }
-        Arrays.fill(m, 0);
-        Arrays.fill(v, 0);
         reset();
     }
 

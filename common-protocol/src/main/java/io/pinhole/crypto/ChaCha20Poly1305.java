@@ -7,8 +7,8 @@ import java.security.InvalidKeyException;
 import java.util.Objects;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
+import javax.crypto.SecretKey;
 import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
  * ChaCha20Poly1305: the AEAD of RFC 8439 (the JDK's {@code "ChaCha20-Poly1305"} Cipher) with
@@ -40,8 +40,17 @@ import javax.crypto.spec.SecretKeySpec;
  * key/nonce/data array is a {@link NullPointerException}. {@code open} throws
  * {@link AuthenticationFailedException} when the tag does not verify or the input is shorter than
  * a tag; then nothing has been written to the output (and a buffer's position is unchanged), so
- * unauthenticated plaintext is never released. Each call allocates a few small JDK objects (the key
- * and nonce specs); the JDK's copy of the key is not zeroed.
+ * unauthenticated plaintext is never released. Each call allocates a small JDK object (the nonce
+ * spec).
+ *
+ * <p>Key copies: the key is handed to the JDK through a reusable view of the caller's array (not a
+ * {@link javax.crypto.spec.SecretKeySpec}, which would keep a clone per call that cannot be zeroed:
+ * its {@code destroy()} throws {@code DestroyFailedException} on JDK 17 and 25). The JDK's Cipher
+ * takes one copy of the key at each init and zeroes the previous copy when it is initialised again
+ * (observed on JDK 17.0.15 and 25.0.3); {@link #clearKey()} does that with an all-zero key, so the
+ * last real key does not stay in the Cipher. Other JDK-internal state derived from the key (the
+ * ChaCha20 state words) is out of reach and is only overwritten by the next init. The caller's
+ * key array is the caller's to zero.
  */
 public final class ChaCha20Poly1305 {
     /** Key length in bytes. */
@@ -53,7 +62,10 @@ public final class ChaCha20Poly1305 {
 
     private static final String FAILED = "ChaCha20-Poly1305 authentication failed";
 
+    private static final byte[] ZERO_KEY = new byte[KEY_LENGTH];
+
     private final Cipher cipher;
+    private final RawKey rawKey = new RawKey();
     private final byte[] nonce = new byte[NONCE_LENGTH];
     private final byte[] detourNonce = new byte[NONCE_LENGTH];
 
@@ -258,32 +270,71 @@ public final class ChaCha20Poly1305 {
         return out;
     }
 
+    /**
+     * Initialises the JDK Cipher with an all-zero key, which makes it zero its copy of the last key
+     * it was given (see the class comment). For when that key is dropped; the next seal or open
+     * works as usual.
+     */
+    public void clearKey() {
+        initDecrypt(ZERO_KEY, nonce);
+    }
+
     private void initEncrypt(byte[] key, byte[] iv) {
+        rawKey.key = key;
         try {
-            cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "ChaCha20"), new IvParameterSpec(iv));
+            cipher.init(Cipher.ENCRYPT_MODE, rawKey, new IvParameterSpec(iv));
         } catch (InvalidKeyException e) {
             // The key's length was checked, so this is the JDK's same-key-and-nonce refusal.
             throw new IllegalStateException("refusing to seal twice under the same key and nonce", e);
         } catch (InvalidAlgorithmParameterException e) {
             throw new IllegalStateException("ChaCha20-Poly1305 rejected the nonce: " + e.getMessage(), e);
+        } finally {
+            rawKey.key = null;
         }
     }
 
     private void initDecrypt(byte[] key, byte[] iv) {
-        SecretKeySpec keySpec = new SecretKeySpec(key, "ChaCha20");
+        rawKey.key = key;
         try {
             try {
-                cipher.init(Cipher.DECRYPT_MODE, keySpec, new IvParameterSpec(iv));
+                cipher.init(Cipher.DECRYPT_MODE, rawKey, new IvParameterSpec(iv));
             } catch (InvalidKeyException sameKeyAndNonce) {
                 // The JDK (17) refuses any re-init with the previous key and nonce, even to decrypt.
                 // Opening twice is harmless, so pass through another nonce first and retry.
                 System.arraycopy(iv, 0, detourNonce, 0, NONCE_LENGTH);
                 detourNonce[0] ^= 1;
-                cipher.init(Cipher.DECRYPT_MODE, keySpec, new IvParameterSpec(detourNonce));
-                cipher.init(Cipher.DECRYPT_MODE, keySpec, new IvParameterSpec(iv));
+                cipher.init(Cipher.DECRYPT_MODE, rawKey, new IvParameterSpec(detourNonce));
+                cipher.init(Cipher.DECRYPT_MODE, rawKey, new IvParameterSpec(iv));
             }
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("ChaCha20-Poly1305 init failed: " + e.getMessage(), e);
+        } finally {
+            rawKey.key = null;
+        }
+    }
+
+    /**
+     * A RAW ChaCha20 key that is a view of the caller's array during one init: the Cipher takes its
+     * copy through {@link #getEncoded()}, so no key object with a clone of its own is left behind.
+     * Never serialised (the array is transient).
+     */
+    private static final class RawKey implements SecretKey {
+        private static final long serialVersionUID = 1L;
+        private transient byte[] key;
+
+        @Override
+        public String getAlgorithm() {
+            return "ChaCha20";
+        }
+
+        @Override
+        public String getFormat() {
+            return "RAW";
+        }
+
+        @Override
+        public byte[] getEncoded() {
+            return key == null ? null : key.clone();
         }
     }
 

@@ -1,11 +1,13 @@
 package io.pinhole.crypto;
 
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.Base64;
 
 /**
  * PresharedKey: WireGuard's optional symmetric key (Q in the handshake), 32 random bytes in
- * base64, as {@code wg genpsk} writes. Stateless and thread-safe.
+ * base64, as {@code wg genpsk} writes. Stateless and thread-safe. The array {@link #parse} returns
+ * is the caller's to zero when it is no longer needed.
  */
 public final class PresharedKey {
     private PresharedKey() {
@@ -15,7 +17,11 @@ public final class PresharedKey {
     public static String generate(SecureRandom random) {
         byte[] raw = new byte[32];
         random.nextBytes(raw);
-        return Base64.getEncoder().encodeToString(raw);
+        try {
+            return Base64.getEncoder().encodeToString(raw);
+        } finally {
+            Arrays.fill(raw, (byte) 0); // the String cannot be zeroed; the array can
+        }
     }
 
     /**

@@ -601,7 +601,7 @@ public final class PeerMachine {
         }
     }
 
-    /** Leaves: tells the server and the partner, then does nothing more. */
+    /** Leaves: tells the server and the partner, then does nothing more (and zeroes the WireGuard keys). */
     public void leave(long now, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
@@ -625,6 +625,7 @@ public final class PeerMachine {
             birthday = null;
             out.closeSpareSockets(0);
         }
+        wg.close(); // zeroes the WireGuard secrets; the static private key stays the config owner's
     }
 
     // ------------------------------------------------------------------ registration

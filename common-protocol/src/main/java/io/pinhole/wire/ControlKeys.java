@@ -15,7 +15,8 @@ import java.util.Arrays;
  *       the same on both sides.
  * </ul>
  * These keys authenticate control messages only; tunnel traffic is WireGuard's, keyed by its
- * own handshake. Stateless and thread-safe.
+ * own handshake. Stateless and thread-safe. The DH result is zeroed once hashed; the key returned
+ * is the caller's to zero.
  *
  * <p>Error contract: {@link IllegalArgumentException} when the DH is all zero (a low-order
  * public key): no key exists for such a peer.
@@ -29,14 +30,12 @@ public final class ControlKeys {
 
     /** The key a peer shares with the server, computed by the peer. */
     public static byte[] peerServer(NoisePrivateKey peer, NoisePublicKey server) {
-        return Blake2s.hash(32, RENDEZVOUS_LABEL, peer.sharedSecret(server), peer.publicKey().toBytes(),
-                server.toBytes());
+        return hash(RENDEZVOUS_LABEL, peer.sharedSecret(server), peer.publicKey().toBytes(), server.toBytes());
     }
 
     /** The same key, computed by the server. */
     public static byte[] serverPeer(NoisePrivateKey server, NoisePublicKey peer) {
-        return Blake2s.hash(32, RENDEZVOUS_LABEL, server.sharedSecret(peer), peer.toBytes(),
-                server.publicKey().toBytes());
+        return hash(RENDEZVOUS_LABEL, server.sharedSecret(peer), peer.toBytes(), server.publicKey().toBytes());
     }
 
     /** The key two peers share for PUNCH and peer-to-peer LEAVE. */
@@ -44,6 +43,15 @@ public final class ControlKeys {
         byte[] a = self.publicKey().toBytes();
         byte[] b = other.toBytes();
         boolean selfFirst = Arrays.compareUnsigned(a, b) < 0;
-        return Blake2s.hash(32, PUNCH_LABEL, self.sharedSecret(other), selfFirst ? a : b, selfFirst ? b : a);
+        return hash(PUNCH_LABEL, self.sharedSecret(other), selfFirst ? a : b, selfFirst ? b : a);
+    }
+
+    /** HASH(label || dh || first || second); zeroes {@code dh}, which is no longer needed. */
+    private static byte[] hash(byte[] label, byte[] dh, byte[] first, byte[] second) {
+        try {
+            return Blake2s.hash(32, label, dh, first, second);
+        } finally {
+            Arrays.fill(dh, (byte) 0);
+        }
     }
 }

@@ -11,7 +11,8 @@ import java.util.Arrays;
  * message addressed to us (a message without a valid mac1 is dropped before any DH is done),
  * checks mac2 against the cookie of the sender's address while under load, and makes cookie
  * replies (64 bytes, smaller than any handshake message, so no amplification). The cookie
- * secret changes every {@link Protocol#COOKIE_REFRESH_TIME}.
+ * secret changes every {@link Protocol#COOKIE_REFRESH_TIME} (overwritten in place) and is zeroed
+ * by {@link #wipe()}; each cookie computed from it is zeroed after use.
  *
  * <p>Not thread-safe: owned by one {@link WireGuardSession}.
  */
@@ -37,8 +38,13 @@ final class CookieChecker {
     /** True if mac2 (right after mac1) is right for the cookie of {@code source}. */
     boolean mac2Valid(byte[] msg, int mac1Offset, byte[] source, long now) {
         int mac2Offset = mac1Offset + 16;
-        byte[] expected = Blake2s.mac(16, cookie(source, now), Arrays.copyOfRange(msg, 0, mac2Offset));
-        return MessageDigest.isEqual(expected, Arrays.copyOfRange(msg, mac2Offset, mac2Offset + 16));
+        byte[] cookie = cookie(source, now);
+        try {
+            byte[] expected = Blake2s.mac(16, cookie, Arrays.copyOfRange(msg, 0, mac2Offset));
+            return MessageDigest.isEqual(expected, Arrays.copyOfRange(msg, mac2Offset, mac2Offset + 16));
+        } finally {
+            Arrays.fill(cookie, (byte) 0);
+        }
     }
 
     /** A cookie reply to {@code msg} (whose sender index is {@code senderIndex}) from {@code source}. */
@@ -50,8 +56,19 @@ final class CookieChecker {
         random.nextBytes(nonce);
         System.arraycopy(nonce, 0, reply, Messages.COOKIE_NONCE, 24);
         byte[] mac1 = Arrays.copyOfRange(msg, mac1Offset, mac1Offset + 16);
-        xaead.seal(id.localCookieKey, nonce, cookie(source, now), 0, 16, mac1, reply, Messages.COOKIE_ENCRYPTED);
+        byte[] cookie = cookie(source, now);
+        try {
+            xaead.seal(id.localCookieKey, nonce, cookie, 0, 16, mac1, reply, Messages.COOKIE_ENCRYPTED);
+        } finally {
+            Arrays.fill(cookie, (byte) 0);
+        }
         return reply;
+    }
+
+    /** Zeroes the cookie secret; a new one is drawn if a cookie is needed again. */
+    void wipe() {
+        Arrays.fill(secret, (byte) 0);
+        haveSecret = false;
     }
 
     private byte[] cookie(byte[] source, long now) {

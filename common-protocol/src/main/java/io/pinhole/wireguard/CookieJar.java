@@ -8,7 +8,8 @@ import java.util.Arrays;
 /**
  * CookieJar: the sending side of WireGuard's DoS defence for one peer: it puts mac1 (always) and
  * mac2 (while we hold a fresh cookie from the peer) on our handshake messages, and takes in the
- * peer's cookie replies. Not thread-safe: owned by one {@link WireGuardSession}.
+ * peer's cookie replies. The cookie held (a secret: it makes mac2) is zeroed when a newer one
+ * replaces it and by {@link #wipe()}. Not thread-safe: owned by one {@link WireGuardSession}.
  */
 final class CookieJar {
     private final Identity id;
@@ -49,8 +50,17 @@ final class CookieJar {
         } catch (AuthenticationFailedException e) {
             return false;
         }
+        wipe();
         cookie = value;
         cookieAt = now;
         return true;
+    }
+
+    /** Zeroes and forgets the cookie held, if any (mac2 is then left zero until a new one comes). */
+    void wipe() {
+        if (cookie != null) {
+            Arrays.fill(cookie, (byte) 0);
+            cookie = null;
+        }
     }
 }

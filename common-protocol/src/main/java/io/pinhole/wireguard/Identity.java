@@ -3,11 +3,20 @@ package io.pinhole.wireguard;
 import io.pinhole.crypto.Blake2s;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import java.util.Arrays;
 
 /**
  * Identity: the static keys of one side of a WireGuard session and everything derived from
  * them once: our keys, the peer's public key, the static-static DH, the pre-shared key, and the
- * mac1/cookie keys for each direction. Immutable after construction; thread-safe.
+ * mac1/cookie keys for each direction. Not changed after construction except by
+ * {@link #wipeSecrets()}; thread-safe to read.
+ *
+ * <p>Ownership: the static-static DH and the copy of the pre-shared key are this object's and are
+ * zeroed by {@link #wipeSecrets()} (at {@link WireGuardSession#close()}, so an Identity serves one
+ * session only). The static private key
+ * is only referred to: whoever made it (the key file's reader) owns it and destroys it
+ * ({@link NoisePrivateKey#destroy()}) when nothing needs it any more. The mac1 and cookie keys are
+ * hashes of public keys, not secrets.
  */
 public final class Identity {
     final NoisePrivateKey localPrivate;
@@ -38,15 +47,25 @@ public final class Identity {
         this.remotePublic = remotePublic;
         this.localPublicBytes = localPublic.toBytes();
         this.remotePublicBytes = remotePublic.toBytes();
-        this.staticStatic = localPrivate.sharedSecret(remotePublic);
         if (presharedKey != null && presharedKey.length != 32) {
             throw new IllegalArgumentException("pre-shared key must be 32 bytes");
         }
+        this.staticStatic = localPrivate.sharedSecret(remotePublic);
         this.presharedKey = presharedKey == null ? new byte[32] : presharedKey.clone();
         this.remoteMac1Key = Blake2s.hash(32, Protocol.LABEL_MAC1, remotePublicBytes);
         this.remoteCookieKey = Blake2s.hash(32, Protocol.LABEL_COOKIE, remotePublicBytes);
         this.localMac1Key = Blake2s.hash(32, Protocol.LABEL_MAC1, localPublicBytes);
         this.localCookieKey = Blake2s.hash(32, Protocol.LABEL_COOKIE, localPublicBytes);
+    }
+
+    /**
+     * Zeroes the static-static DH and this object's copy of the pre-shared key. Idempotent. Only
+     * for a session that is closed and refuses all further use (a handshake with these would run
+     * with all-zero secrets). The static private key is not touched (see the class comment).
+     */
+    void wipeSecrets() {
+        Arrays.fill(staticStatic, (byte) 0);
+        Arrays.fill(presharedKey, (byte) 0);
     }
 
     public NoisePublicKey localPublic() {
@@ -59,6 +78,6 @@ public final class Identity {
 
     /** True when our public key sorts before the peer's: we initiate when a new path comes up. */
     public boolean initiatesOnNewPath() {
-        return java.util.Arrays.compareUnsigned(localPublicBytes, remotePublicBytes) < 0;
+        return Arrays.compareUnsigned(localPublicBytes, remotePublicBytes) < 0;
     }
 }

@@ -20,7 +20,7 @@ public enum SessionDrop {
     BAD_COOKIE_REPLY,
     /** A transport message for an index we do not have. */
     UNKNOWN_INDEX,
-    /** A transport message for a keypair older than REJECT_AFTER_TIME. */
+    /** A transport message for a keypair older than REJECT_AFTER_TIME (whose keys are zeroed at the next tick). */
     EXPIRED_KEYPAIR,
     /** A transport message that failed authentication. */
     DECRYPT_FAILED,
@@ -31,5 +31,7 @@ public enum SessionDrop {
     /** An IP packet dropped because too many were waiting for a keypair. */
     STAGED_OVERFLOW,
     /** IP packets dropped when a handshake attempt was given up after REKEY_ATTEMPT_TIME. */
-    HANDSHAKE_GAVE_UP
+    HANDSHAKE_GAVE_UP,
+    /** A datagram or IP packet given to a session after {@link WireGuardSession#close()}. */
+    CLOSED
 }

@@ -41,7 +41,17 @@ import java.util.Map;
  * <p>Error contract: no datagram makes a method throw; whatever cannot be used is dropped and
  * counted in {@link #drops()}.
  *
- * <p>Not thread-safe: the caller serialises calls.
+ * <p>Secrets: a keypair's transport keys are zeroed when it is dropped: replaced, ended by a
+ * responder's new handshake, at the first {@link #tick} after it expires (REJECT_AFTER_TIME; it
+ * keeps its slot, so late packets for it still count as {@link SessionDrop#EXPIRED_KEYPAIR}), after
+ * 3 x REJECT_AFTER_TIME without a handshake, when the peer restarted, and at {@link #close()}. A
+ * dropped keypair is never used again: sealing or opening with it is refused (see
+ * {@link Keypair#wipe()}). {@link Handshake} zeroes its own intermediates and ephemeral keys.
+ * {@link #close()} zeroes everything else the session holds. The static private key is the
+ * caller's (see {@link Identity}).
+ *
+ * <p>Not thread-safe: the caller serialises calls. Zeroing keys in place relies on that (see
+ * {@link Keypair#wipe()}).
  */
 public final class WireGuardSession {
     private static final Logger LOG = System.getLogger(LogNames.WIREGUARD);
@@ -84,6 +94,7 @@ public final class WireGuardSession {
 
     private final EnumMap<SessionDrop, Long> drops = new EnumMap<>(SessionDrop.class);
     private long handshakesCompleted;
+    private boolean closed;
 
     public WireGuardSession(Identity id, SecureRandom random, Clock wall, SessionTimers timers) {
         this.id = id;
@@ -101,6 +112,10 @@ public final class WireGuardSession {
 
     /** Encrypts {@code ipPacket} to the peer, or stages it and starts a handshake. */
     public void send(long now, ByteBuffer ipPacket, SessionOutput out) {
+        if (closed) {
+            count(SessionDrop.CLOSED);
+            return;
+        }
         if (usable(current, now)) {
             encryptAndSend(now, current, ipPacket, out);
             if ((current.initiator && now - current.createdAt >= Protocol.REKEY_AFTER_TIME.toNanos())
@@ -131,7 +146,7 @@ public final class WireGuardSession {
     }
 
     private boolean usable(Keypair kp, long now) {
-        return kp != null && !kp.expired(now)
+        return kp != null && !kp.wiped() && !kp.expired(now)
                 && Long.compareUnsigned(kp.sendCounter, Protocol.REJECT_AFTER_MESSAGES) < 0;
     }
 
@@ -144,8 +159,7 @@ public final class WireGuardSession {
         long counter = kp.sendCounter++;
         Messages.writeLongLe(msg, Messages.TRANSPORT_COUNTER, counter);
         packet.duplicate().get(msg, Messages.TRANSPORT_HEADER_LENGTH, length);
-        sealer.seal(kp.sendKey, counter, msg, Messages.TRANSPORT_HEADER_LENGTH, padded, NO_AAD, msg,
-                Messages.TRANSPORT_HEADER_LENGTH);
+        kp.seal(sealer, counter, msg, Messages.TRANSPORT_HEADER_LENGTH, padded, NO_AAD);
         out.sendToPeer(ByteBuffer.wrap(msg));
         if (length > 0 && !sentWithoutReply) {
             sentWithoutReply = true;
@@ -209,8 +223,14 @@ public final class WireGuardSession {
         }
     }
 
-    /** Starts a handshake now unless one was sent within REKEY_TIMEOUT (or {@code force}). */
+    /**
+     * Starts a handshake now unless one was sent within REKEY_TIMEOUT (or {@code force}); never
+     * after {@link #close()}.
+     */
     public void initiate(long now, SessionOutput out, boolean force) {
+        if (closed) {
+            return;
+        }
         if (!force && handshakeInProgress && now - lastInitiationSentAt < Protocol.REKEY_TIMEOUT.toNanos()) {
             return;
         }
@@ -263,6 +283,10 @@ public final class WireGuardSession {
      * @return true if it authenticated as coming from the peer
      */
     public boolean receive(long now, InetSocketAddress from, ByteBuffer datagram, SessionOutput out) {
+        if (closed) {
+            count(SessionDrop.CLOSED);
+            return false;
+        }
         int type = Messages.typeOf(datagram);
         switch (type) {
             case Messages.TYPE_INITIATION -> {
@@ -339,6 +363,7 @@ public final class WireGuardSession {
             return false;
         }
         if (!initiation.remoteStatic().equals(id.remotePublic)) {
+            initiation.wipe();
             count(SessionDrop.UNKNOWN_PEER);
             return false;
         }
@@ -438,7 +463,7 @@ public final class WireGuardSession {
             count(SessionDrop.UNKNOWN_INDEX);
             return false;
         }
-        if (kp.expired(now)) {
+        if (kp.expired(now) || kp.wiped()) { // (only an expired keypair is wiped and still in a slot)
             count(SessionDrop.EXPIRED_KEYPAIR);
             return false;
         }
@@ -451,7 +476,7 @@ public final class WireGuardSession {
         byte[] sealed = new byte[sealedLength];
         datagram.duplicate().position(p + Messages.TRANSPORT_HEADER_LENGTH).get(sealed);
         try {
-            opener.open(kp.receiveKey, counter, sealed, 0, sealedLength, NO_AAD, plain, 0);
+            kp.open(opener, counter, sealed, 0, sealedLength, NO_AAD, plain);
         } catch (AuthenticationFailedException e) {
             count(SessionDrop.DECRYPT_FAILED);
             return false;
@@ -528,8 +553,15 @@ public final class WireGuardSession {
 
     // ------------------------------------------------------------------ timers
 
-    /** Runs the timers; call every 50-100 ms. */
+    /**
+     * Runs the timers; call every 50-100 ms. Zeroes the keys of expired keypairs; does nothing
+     * after {@link #close()}.
+     */
     public void tick(long now, SessionOutput out) {
+        if (closed) {
+            return;
+        }
+        wipeExpired(now);
         if (handshakeInProgress && now - lastInitiationSentAt >= Protocol.REKEY_TIMEOUT.toNanos() + retryJitter) {
             if (now - handshakeStartedAt >= Protocol.REKEY_ATTEMPT_TIME.toNanos()) {
                 LOG.log(Level.WARNING, "no handshake with peer {0} after {1} s; giving up this attempt{2}", peerId,
@@ -573,6 +605,50 @@ public final class WireGuardSession {
         sentWithoutReply = false;
     }
 
+    /**
+     * Ends the session for good and zeroes every secret it holds: all keypairs, the handshake in
+     * progress (its ephemeral key included), the cookie and cookie secret, the identity's
+     * static-static DH and pre-shared key copy, and the JDK Ciphers' copies of the last transport
+     * keys. Staged packets are dropped. Afterwards {@link #send} and {@link #receive} only count a
+     * {@link SessionDrop#CLOSED} drop, {@link #canSend} is false and nothing initiates a handshake.
+     * Idempotent. The static private key is not destroyed: the caller owns it (see {@link Identity}).
+     */
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        wipeAll();
+        staged.clear();
+        lastInitiation = null;
+        handshakeInProgress = false;
+        awaitingPeerInitiation = false;
+        sentWithoutReply = false;
+        cookieJar.wipe();
+        cookieChecker.wipe();
+        sealer.clearKey();
+        opener.clearKey();
+        id.wipeSecrets();
+    }
+
+    /** True once {@link #close()} ran. */
+    public boolean closed() {
+        return closed;
+    }
+
+    /** Zeroes the keys of every keypair past REJECT_AFTER_TIME; it keeps its slot until replaced. */
+    private void wipeExpired(long now) {
+        wipeIfExpired(previous, now);
+        wipeIfExpired(current, now);
+        wipeIfExpired(next, now);
+    }
+
+    private static void wipeIfExpired(Keypair kp, long now) {
+        if (kp != null && !kp.wiped() && kp.expired(now)) {
+            kp.wipe();
+        }
+    }
+
     private void wipeAll() {
         for (Keypair kp : new Keypair[] {previous, current, next}) {
             if (kp != null) {
@@ -595,6 +671,16 @@ public final class WireGuardSession {
     /** Test hook: the keypair used for sending, or null (tests set its counter near the message limits). */
     Keypair currentKeypair() {
         return current;
+    }
+
+    /** Test hook: the keypair before the current one, or null. */
+    Keypair previousKeypair() {
+        return previous;
+    }
+
+    /** Test hook: the handshake state machine. */
+    Handshake handshake() {
+        return handshake;
     }
 
     /** Completed handshakes, both roles. */

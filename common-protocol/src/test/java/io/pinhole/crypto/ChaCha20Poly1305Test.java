@@ -111,6 +111,20 @@ class ChaCha20Poly1305Test {
                 () -> aead.open(KEY, 0, ByteBuffer.allocate(15), null, ByteBuffer.allocate(100)));
     }
 
+    @Test
+    void clearKeyLeavesTheInstanceWorkingAndOpensNothingUnderTheZeroKey() throws Exception {
+        ChaCha20Poly1305 aead = new ChaCha20Poly1305();
+        byte[] sealed = aead.seal(KEY, 3, SUNSCREEN, AAD);
+        aead.clearKey();
+        aead.clearKey(); // twice in a row: the JDK's same-key-and-nonce refusal must not trip
+        assertArrayEquals(SUNSCREEN, aead.open(KEY, 3, sealed, AAD));
+        aead.clearKey();
+        assertArrayEquals(new ChaCha20Poly1305().seal(KEY, 4, SUNSCREEN, AAD), aead.seal(KEY, 4, SUNSCREEN, AAD));
+        aead.clearKey();
+        assertThrows(AuthenticationFailedException.class, () -> aead.open(new byte[32], 3, sealed, AAD));
+        assertEquals(RFC_CIPHERTEXT + RFC_TAG, hex(aead.sealWithNonce(KEY, RFC_NONCE, SUNSCREEN, AAD)));
+    }
+
     /** As a data path would: the payload sits after a 16-byte header and is sealed and opened in place. */
     @Test
     void sealAndOpenInPlaceInAnArray() throws Exception {

@@ -204,6 +204,41 @@ class NoisePrivateKeyTest {
         assertEquals("private key is missing", e.getMessage());
     }
 
+    // ---------------------------------------------------------------- destroy
+
+    @Test
+    void destroyZeroesTheKeyAndLaterUseThrows() throws Exception {
+        NoisePrivateKey alice = parseHex(ALICE_PRIVATE);
+        NoisePublicKey bob = NoisePublicKey.fromBytes(hex(BOB_PUBLIC));
+        assertFalse(alice.isDestroyed());
+        alice.sharedSecret(bob);
+
+        alice.destroy();
+        assertTrue(alice.isDestroyed(), "the 32 key bytes held are all zero");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> alice.sharedSecret(bob));
+        assertEquals("this private key was destroyed", e.getMessage());
+        assertThrows(IllegalStateException.class, alice::toBase64);
+        assertArrayEquals(hex(ALICE_PUBLIC), alice.publicKey().toBytes(), "the public key is not secret: still there");
+        assertTrue(alice.toString().startsWith("NoisePrivateKey[public "));
+        alice.destroy(); // idempotent
+        assertTrue(alice.isDestroyed());
+    }
+
+    @Test
+    void aLiveKeyIsNeverAllZeroSoIsDestroyedMeansZeroed() throws Exception {
+        NoisePrivateKey fromZeros = NoisePrivateKey.parse(Base64.getEncoder().encodeToString(new byte[32]));
+        assertFalse(fromZeros.isDestroyed(), "clamping sets bit 254 even of an all-zero input");
+        assertFalse(NoisePrivateKey.generate(constantRandom((byte) 0)).isDestroyed());
+    }
+
+    @Test
+    void destroyingOneKeyLeavesAnotherParsedFromTheSameTextAlone() throws Exception {
+        NoisePrivateKey a = parseHex(ALICE_PRIVATE);
+        NoisePrivateKey b = parseHex(ALICE_PRIVATE);
+        a.destroy();
+        assertArrayEquals(hex(SHARED_SECRET), b.sharedSecret(NoisePublicKey.fromBytes(hex(BOB_PUBLIC))));
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** Fails if {@code text} contains any 6-character piece of {@code secret}. */

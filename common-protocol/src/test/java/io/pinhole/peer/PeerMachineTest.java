@@ -1107,6 +1107,7 @@ class PeerMachineTest {
         assertTrue(sent.get(1).macValid(ControlKeys.serverPeer(SERVER_KEY, SELF)), "the server can check it");
         assertTrue(sent.get(0).macValid(ControlKeys.peerPeer(PEER_KEY, SELF)), "and so can the partner");
         assertEquals(PeerState.CLOSED, h.machine.state());
+        assertTrue(h.machine.wireGuard().closed(), "leaving zeroes the WireGuard keys");
 
         h.partnerSends(marked(1, 10));
         h.probeFromPeer(PEER_PUBLIC);

@@ -213,8 +213,9 @@ final class SessionPair {
         Messages.writeIntLe(msg, Messages.TRANSPORT_RECEIVER, kp.remoteIndex);
         long counter = kp.sendCounter++;
         Messages.writeLongLe(msg, Messages.TRANSPORT_COUNTER, counter);
-        new io.pinhole.crypto.ChaCha20Poly1305().seal(kp.sendKey, counter, plaintext, 0, plaintext.length,
-                new byte[0], msg, Messages.TRANSPORT_HEADER_LENGTH);
+        System.arraycopy(plaintext, 0, msg, Messages.TRANSPORT_HEADER_LENGTH, plaintext.length);
+        kp.seal(new io.pinhole.crypto.ChaCha20Poly1305(), counter, msg, Messages.TRANSPORT_HEADER_LENGTH,
+                plaintext.length, new byte[0]);
         return ByteBuffer.wrap(msg);
     }
 

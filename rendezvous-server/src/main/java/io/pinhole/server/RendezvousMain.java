@@ -188,6 +188,7 @@ public final class RendezvousMain implements Callable<Integer> {
             sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.run());
         }
         server.awaitClose();
+        key.destroy(); // the socket is closed: no datagram reaches the key any more
         return 0;
     }
 

@@ -37,6 +37,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
@@ -310,6 +311,9 @@ final class UpCommand implements Callable<Integer> {
                     .withBirthday(!noBirthday);
             PeerConfig config = new PeerConfig(key, peerKey, psk, server, serverKey, staticPeer, candidates,
                     PeerTimers.defaults(), SessionTimers.defaults().withMtu(mtu), traversal, allowed);
+            if (psk != null) {
+                Arrays.fill(psk, (byte) 0); // the config holds its own copy
+            }
             if (server != null) {
                 log.info("relay {}, {}, birthday punching {}", noRelay ? "off" : "on",
                         openerTtl == 0 ? "no openers" : "TTL-" + openerTtl + " openers", noBirthday ? "off" : "on");
@@ -331,6 +335,8 @@ final class UpCommand implements Callable<Integer> {
             }
             runtime.start();
             runtime.awaitStopped();
+            // Stopped: the machine left (CLOSED, its WireGuard keys zeroed) and uses the key no more.
+            key.destroy();
             return runtime.failed() ? 1 : 0;
         } catch (TunException e) {
             tun.close();
