@@ -3,6 +3,7 @@ package io.pinhole.peer;
 import io.pinhole.config.HostPort;
 import io.pinhole.config.LogNames;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.drops.DropCounters;
 import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
 import io.pinhole.wire.ControlMessage.Challenge;
@@ -28,7 +29,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -256,8 +256,7 @@ public final class PeerMachine {
     private long loopWarnedAt;
     private boolean loopWarned;
 
-    /** Drop counters, indexed by {@link PeerDrop#ordinal()} (no boxing on the data path). */
-    private final long[] drops = new long[PeerDrop.values().length];
+    private final DropCounters<PeerDrop> drops = new DropCounters<>(PeerDrop.class);
     /** The partner's allowed IPs: the sources it may send from, the destinations we send it. */
     private final AllowedIps allowedIps;
     private long refusedWarnedAt;
@@ -525,7 +524,7 @@ public final class PeerMachine {
             loopWarnedAt = now;
             LOG.log(Level.WARNING, "dropped our own datagram to {0} that the routing table sent into the tunnel "
                     + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", HostPort.format(loop),
-                    drops[PeerDrop.TUNNEL_LOOP.ordinal()]);
+                    drops.get(PeerDrop.TUNNEL_LOOP));
         }
         return true;
     }
@@ -712,7 +711,7 @@ public final class PeerMachine {
         }
         keyRefusedLogged = true;
         keyRefusedLoggedAt = now;
-        long refused = drops[PeerDrop.SERVER_KEY_MISMATCH.ordinal()];
+        long refused = drops.get(PeerDrop.SERVER_KEY_MISMATCH);
         if (config.rendezvousKey() != null) {
             LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, not the pinned {2} ({3} refused so "
                     + "far; said at most once a minute)", HostPort.format(from), offered, serverKey, refused);
@@ -1582,17 +1581,11 @@ public final class PeerMachine {
 
     /** A snapshot of the drop counters. */
     public Map<PeerDrop, Long> drops() {
-        EnumMap<PeerDrop, Long> snapshot = new EnumMap<>(PeerDrop.class);
-        for (PeerDrop drop : PeerDrop.values()) {
-            if (drops[drop.ordinal()] != 0) {
-                snapshot.put(drop, drops[drop.ordinal()]);
-            }
-        }
-        return snapshot;
+        return drops.snapshot();
     }
 
     private void count(PeerDrop drop) {
-        drops[drop.ordinal()]++;
+        drops.count(drop);
     }
 
     /**
@@ -1607,8 +1600,8 @@ public final class PeerMachine {
             refusedWarnedAt = now;
             LOG.log(Level.WARNING, "dropped packets from peer {0} that its allowed IPs ({1}) refuse: "
                     + "wrong source {2}, IPv6 not allowed {3}, not IP {4} so far", peerId, allowedIps,
-                    drops[PeerDrop.WRONG_SOURCE.ordinal()], drops[PeerDrop.IPV6_NOT_ALLOWED.ordinal()],
-                    drops[PeerDrop.NOT_IP.ordinal()]);
+                    drops.get(PeerDrop.WRONG_SOURCE), drops.get(PeerDrop.IPV6_NOT_ALLOWED),
+                    drops.get(PeerDrop.NOT_IP));
         }
     }
 }
