@@ -10,7 +10,6 @@ import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
-import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
@@ -26,7 +25,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -116,11 +114,6 @@ public final class PeerMachine {
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
-    /**
-     * The longest REGISTER backoff while the server is the only way to the partner (no path yet, or
-     * the relay); on a direct path the backoff goes to the configured maximum.
-     */
-    private static final long UNPAIRED_RETRY_MAX = 8_000_000_000L;
     /** On the relay, sending but hearing nothing this long: probe the path at once. */
     private static final long RELAY_QUIET = 2_000_000_000L;
     /** A stream: at least this many authenticated packets from the partner in the last full second. */
@@ -129,8 +122,8 @@ public final class PeerMachine {
     private static final long STREAM_GAP = 500_000_000L;
     /** A path probe without its ack this long: re-register (and punch again on a direct path). */
     private static final long PROBE_TIMEOUT = 1_000_000_000L;
-    /** While the server does not answer, a line at most this often after the first. */
-    private static final long NOT_ANSWERING_LOG_INTERVAL = 60_000_000_000L;
+    /** While the path does not answer, a line at most this often after the first. */
+    private static final long NOT_ANSWERING_LOG_INTERVAL = RegistrationClient.LOG_INTERVAL;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
     /** On a direct path, a packet from a worse-ranked address moves the path only after this much quiet. */
@@ -142,16 +135,12 @@ public final class PeerMachine {
 
     private final PeerConfig config;
     private final long session;
-    private final Clock wall;
     private final WireGuardSession wg;
     private final byte[] punchKey;
     private final long keepaliveNanos;
     private final long deadNanos;
     private final long punchIntervalNanos;
     private final long punchRoundNanos;
-    private final long retryInitialNanos;
-    private final long retryMaxNanos;
-    private final long waitingRefreshNanos;
     private final String peerId;
     private final NoisePublicKey self;
     private final SecureRandom random;
@@ -167,15 +156,8 @@ public final class PeerMachine {
     private long now;
     private PeerOutput out;
 
-    // registration
-    private boolean awaitingRegistered;
-    private boolean challengeAnswered;
-    private long nextRegisterAt;
-    private long retryNanos;
-    private long refreshNanos;
-    private int unansweredRegisters;
-    private long unansweredSince;
-    private long notAnsweringLoggedAt;
+    /** The rendezvous session: registration, refresh and retry, server key trust. */
+    private final RegistrationClient registration;
     /** The counter of the path probe waiting for its ack (0: none), and when it left. */
     private long pathProbeCounter;
     private long pathProbeSentAt;
@@ -187,16 +169,6 @@ public final class PeerMachine {
     private int receivedThisSecond;
     private int streamPackets;
     private long secondStartedAt;
-    private InetSocketAddress publicEndpoint;
-    private NoisePublicKey serverKey;
-    private byte[] serverMacKey;
-    private byte[] cookie;
-    private long lastTimestamp;
-    /** Our recent REGISTERs, to match the server's answers to them (and refuse replays). */
-    private final RecentRegisters registers = new RecentRegisters();
-    /** When another server key was last said to be refused. */
-    private long keyRefusedLoggedAt;
-    private boolean keyRefusedLogged;
 
     // the partner
     private long peerSession;
@@ -314,7 +286,6 @@ public final class PeerMachine {
         this.config = config;
         this.allowedIps = config.allowedIps();
         this.session = session;
-        this.wall = wall;
         this.self = config.key().publicKey();
         this.random = random;
         this.traversal = config.traversal();
@@ -331,17 +302,9 @@ public final class PeerMachine {
         this.deadNanos = t.deadAfter().toNanos();
         this.punchIntervalNanos = t.punchInterval().toNanos();
         this.punchRoundNanos = t.punchRound().toNanos();
-        this.retryInitialNanos = t.registerRetryInitial().toNanos();
-        this.retryMaxNanos = t.registerRetryMax().toNanos();
-        this.waitingRefreshNanos = t.waitingRefresh().toNanos();
-        this.refreshNanos = t.refreshFallback().toNanos();
-        this.retryNanos = retryInitialNanos;
         this.peerId = config.peer().shortId();
         serverLoop.watch(config.rendezvous());
-        if (config.rendezvousKey() != null) {
-            serverKey = config.rendezvousKey();
-            serverMacKey = ControlKeys.peerServer(config.key(), serverKey);
-        }
+        this.registration = new RegistrationClient(config, session, random, wall, drops);
     }
 
     /** Starts: registers (rendezvous mode), contacts the static endpoint, or listens. */
@@ -553,11 +516,8 @@ public final class PeerMachine {
             return;
         }
         enter(now, out);
-        if (config.usesRendezvous() && now - nextRegisterAt >= 0) {
-            if (awaitingRegistered) {
-                noteUnansweredRegister();
-            }
-            sendRegister();
+        if (config.usesRendezvous()) {
+            registration.tick(now, state != PeerState.CONNECTED || relay != null && relay.equals(endpoint), out);
         }
         switch (state) {
             case PUNCHING -> {
@@ -572,48 +532,21 @@ public final class PeerMachine {
         wg.tick(now, toSession);
     }
 
-    /**
-     * A REGISTER went unanswered: back off (1 s doubling; to 8 s while the server is our only way
-     * to the partner, to the configured maximum on a direct path) and say so: the first time at
-     * WARNING, then one line a minute.
-     */
-    private void noteUnansweredRegister() {
-        if (unansweredRegisters++ == 0) {
-            unansweredSince = now;
-        }
-        boolean serverNeeded = state != PeerState.CONNECTED || relay != null && relay.equals(endpoint);
-        long cap = serverNeeded ? Math.min(retryMaxNanos, UNPAIRED_RETRY_MAX) : retryMaxNanos;
-        retryNanos = Math.min(retryNanos * 2, cap);
-        if (unansweredRegisters == 1) {
-            notAnsweringLoggedAt = now;
-            LOG.log(Level.WARNING, "rendezvous {0} not answering; retrying in {1} s, backing off to {2} s{3}",
-                    HostPort.format(config.rendezvous()), retryNanos / 1_000_000_000L, cap / 1_000_000_000L,
-                    serverNeeded ? "" : " (the direct path does not need it)");
-        } else if (now - notAnsweringLoggedAt >= NOT_ANSWERING_LOG_INTERVAL) {
-            notAnsweringLoggedAt = now;
-            LOG.log(Level.WARNING, "rendezvous {0} still not answering: {1} REGISTERs unanswered in {2} s; "
-                    + "retrying every {3} s", HostPort.format(config.rendezvous()), unansweredRegisters,
-                    (now - unansweredSince) / 1_000_000_000L, retryNanos / 1_000_000_000L);
-        } else {
-            LOG.log(Level.DEBUG, "rendezvous {0} not answering ({1} unanswered); retrying in {2} s",
-                    HostPort.format(config.rendezvous()), unansweredRegisters, retryNanos / 1_000_000_000L);
-        }
-    }
-
     /** Leaves: tells the server and the partner, then does nothing more. */
     public void leave(long now, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
         enter(now, out);
-        Leave leave = new Leave(self, session, nextTimestamp());
+        Leave leave = new Leave(self, session, registration.nextTimestamp());
         if (endpoint != null) {
             sendVia(endpoint, endpointSocket, leave.encode(punchKey)); // first: through the relay it needs our registration
         }
-        if (config.usesRendezvous() && serverMacKey != null) {
-            out.send(config.rendezvous(), leave.encode(serverMacKey));
+        ByteBuffer toServer = config.usesRendezvous() ? registration.leaveForServer(leave) : null;
+        if (toServer != null) {
+            out.send(config.rendezvous(), toServer);
         }
-        String told = config.usesRendezvous() && serverMacKey != null ? "the rendezvous" : "";
+        String told = toServer != null ? "the rendezvous" : "";
         if (endpoint != null) {
             told = told.isEmpty() ? "peer " + peerId : told + " and peer " + peerId;
         }
@@ -628,23 +561,8 @@ public final class PeerMachine {
 
     // ------------------------------------------------------------------ registration
 
-    private long nextTimestamp() {
-        Instant t = wall.instant();
-        long micros = t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
-        lastTimestamp = Math.max(micros, lastTimestamp + 1);
-        return lastTimestamp;
-    }
-
     private void sendRegister() {
-        byte[] nonce = new byte[Register.NONCE_LENGTH];
-        random.nextBytes(nonce);
-        long timestamp = nextTimestamp();
-        Register register = new Register(self, config.peer(), session, timestamp, cookie, config.candidates(), nonce);
-        registers.sent(timestamp, nonce);
-        out.send(config.rendezvous(), register.encode(cookie == null ? null : serverMacKey));
-        awaitingRegistered = true;
-        challengeAnswered = false;
-        nextRegisterAt = now + retryNanos;
+        registration.register(now, out);
     }
 
     private boolean fromServer(InetSocketAddress from) {
@@ -659,98 +577,16 @@ public final class PeerMachine {
         return true;
     }
 
-    /**
-     * A CHALLENGE counts only if it echoes the nonce of a REGISTER of ours in flight (so an
-     * off-path attacker cannot make one), and names the server key we pinned or, unpinned, the
-     * first one we learnt (trust on first use: kept for the whole run, never switched).
-     */
     private void onChallenge(InetSocketAddress from, Challenge challenge) {
-        if (!fromServer(from)) {
-            return;
-        }
-        if (!registers.inFlight(challenge.nonce())) {
-            count(PeerDrop.STALE_CHALLENGE);
-            return;
-        }
-        if (serverKey != null && !challenge.server().equals(serverKey)) {
-            refuseServerKey(from, challenge.server());
-            return; // the nonce stays in flight: the real server's answer to the same REGISTER still counts
-        }
-        if (!awaitingRegistered || challengeAnswered) {
-            count(PeerDrop.UNSOLICITED_CHALLENGE);
-            return;
-        }
-        if (serverKey == null) {
-            try {
-                serverMacKey = ControlKeys.peerServer(config.key(), challenge.server());
-            } catch (IllegalArgumentException e) {
-                count(PeerDrop.BAD_MAC);
-                return;
-            }
-            serverKey = challenge.server();
-            LOG.log(Level.INFO, "rendezvous {0} has key {1}: trusting it for as long as this runs (trust on first "
-                    + "use; --rendezvous-key pins it)", HostPort.format(from), serverKey);
-        }
-        registers.challenged(challenge.nonce());
-        cookie = challenge.cookie();
-        long wasRetry = retryNanos;
-        sendRegister();
-        challengeAnswered = true;
-        retryNanos = wasRetry;
-    }
-
-    /**
-     * Another server key answered: counted, and said at WARNING (at most once a minute), never
-     * taken. The client goes on with the key it has; the server that lost its key is fixed by
-     * restoring it, or by restarting this client.
-     */
-    private void refuseServerKey(InetSocketAddress from, NoisePublicKey offered) {
-        count(PeerDrop.SERVER_KEY_MISMATCH);
-        if (keyRefusedLogged && now - keyRefusedLoggedAt < NOT_ANSWERING_LOG_INTERVAL) {
-            return;
-        }
-        keyRefusedLogged = true;
-        keyRefusedLoggedAt = now;
-        long refused = drops.get(PeerDrop.SERVER_KEY_MISMATCH);
-        if (config.rendezvousKey() != null) {
-            LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, not the pinned {2} ({3} refused so "
-                    + "far; said at most once a minute)", HostPort.format(from), offered, serverKey, refused);
-        } else {
-            LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, but this client trusts {2}, the key it "
-                    + "presented first: an impostor, or a server that lost its key; never switching ({3} refused so "
-                    + "far; said at most once a minute). If the server really has a new key, restore its old key file "
-                    + "or restart pinhole up (or pin the new key with --rendezvous-key)", HostPort.format(from),
-                    offered, serverKey, refused);
+        if (fromServer(from)) {
+            registration.onChallenge(now, from, challenge, out);
         }
     }
 
     private void onRegistered(InetSocketAddress from, Registered registered, ByteBuffer datagram) {
-        if (!fromServer(from)) {
+        if (!fromServer(from) || !registration.onRegistered(now, from, registered, datagram,
+                state == PeerState.CONNECTED)) {
             return;
-        }
-        if (!ControlMessage.macValid(datagram, serverMacKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (registered.session() != session || !registers.takeRegistered(registered.timestamp())) {
-            count(PeerDrop.STALE_REGISTERED);
-            return;
-        }
-        if (unansweredRegisters > 0) {
-            LOG.log(Level.INFO, "rendezvous {0} answers again (after {1} unanswered REGISTERs in {2} s)",
-                    HostPort.format(config.rendezvous()), unansweredRegisters, (now - unansweredSince) / 1_000_000_000L);
-        }
-        awaitingRegistered = false;
-        unansweredRegisters = 0;
-        retryNanos = retryInitialNanos;
-        if (registered.refreshSeconds() > 0) {
-            refreshNanos = registered.refreshSeconds() * 1_000_000_000L;
-        }
-        nextRegisterAt = now + (state == PeerState.CONNECTED ? refreshNanos : Math.min(refreshNanos, waitingRefreshNanos));
-        if (!registered.observed().equals(publicEndpoint)) {
-            publicEndpoint = registered.observed();
-            LOG.log(Level.INFO, "registered with rendezvous {0} (key {1}); it sees us at {2}",
-                    HostPort.format(from), serverKey.shortId(), HostPort.format(publicEndpoint));
         }
         if (state == PeerState.REGISTERING) {
             state = PeerState.WAITING_FOR_PEER;
@@ -761,19 +597,7 @@ public final class PeerMachine {
     // ------------------------------------------------------------------ pairing and punching
 
     private void onPeerInfo(InetSocketAddress from, PeerInfo info, ByteBuffer datagram) {
-        if (!fromServer(from)) {
-            return;
-        }
-        if (!ControlMessage.macValid(datagram, serverMacKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (!info.peer().equals(config.peer())) {
-            count(PeerDrop.WRONG_KEY);
-            return;
-        }
-        if (info.session() != session || !registers.takePeerInfo(info.timestamp(), info.peerTimestamp())) {
-            count(PeerDrop.STALE_PEER_INFO); // recorded and replayed, or older than one taken: changes nothing
+        if (!fromServer(from) || !registration.acceptPeerInfo(info, datagram)) {
             return;
         }
         boolean news = !info.sameNews(lastPeerInfo);
@@ -811,9 +635,7 @@ public final class PeerMachine {
             }
             case REGISTERING, WAITING_FOR_PEER -> {
                 if (state == PeerState.REGISTERING) {
-                    awaitingRegistered = false; // an authenticated PEER_INFO proves the registration arrived
-                    retryNanos = retryInitialNanos;
-                    nextRegisterAt = now + refreshNanos;
+                    registration.registeredByPeerInfo(now); // an authenticated PEER_INFO proves the registration arrived
                 }
                 if (relay != null) {
                     openPath(relay);
@@ -994,7 +816,7 @@ public final class PeerMachine {
             return;
         }
         pathProbeCounter = 0;
-        if (awaitingRegistered || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
+        if (registration.awaitingAnswer() || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
             return; // (a direct path still being set up has the round and its fallback rules)
         }
         boolean say = !pathLossLogged || now - pathLossLoggedAt >= NOT_ANSWERING_LOG_INTERVAL;
@@ -1005,7 +827,7 @@ public final class PeerMachine {
         LOG.log(say ? Level.INFO : Level.DEBUG, "no answer from peer {0} {1} for {2} ms: re-registering with "
                 + "rendezvous {3}{4}", peerId, describe(endpoint), (now - pathProbeSentAt) / 1_000_000,
                 HostPort.format(config.rendezvous()), viaRelay ? " (restarted?)" : " (has our public address changed?)");
-        retryNanos = retryInitialNanos;
+        registration.resetBackoff();
         sendRegister();
     }
 
@@ -1540,13 +1362,13 @@ public final class PeerMachine {
 
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
-        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint, directAttempts,
+        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint(), directAttempts,
                 packetsSent, packetsReceived, drops()); // on the relay, endpoint() is the rendezvous server's
     }
 
     /** Our public endpoint as the rendezvous server last saw it, or null. */
     public InetSocketAddress publicEndpoint() {
-        return publicEndpoint;
+        return registration.publicEndpoint();
     }
 
     /** This run's session id. */
