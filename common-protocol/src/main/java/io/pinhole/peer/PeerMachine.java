@@ -15,7 +15,6 @@ import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
 import io.pinhole.wire.Relay;
-import io.pinhole.replay.ReplayFilter;
 import io.pinhole.wireguard.Identity;
 import io.pinhole.wireguard.SessionOutput;
 import io.pinhole.wireguard.WireGuardSession;
@@ -26,10 +25,8 @@ import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Collection;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -130,8 +127,6 @@ public final class PeerMachine {
     private static final long ROAM_QUIET = 2_000_000_000L;
     /** Rank of the partner's observed endpoint and of addresses learnt from its packets (LAN candidates rank lower = better). */
     private static final int RANK_PUBLIC = 100;
-    /** Most probe targets remembered for acknowledgements. */
-    private static final int MAX_PROBED = 32;
 
     private final PeerConfig config;
     private final long session;
@@ -139,8 +134,6 @@ public final class PeerMachine {
     private final byte[] punchKey;
     private final long keepaliveNanos;
     private final long deadNanos;
-    private final long punchIntervalNanos;
-    private final long punchRoundNanos;
     private final String peerId;
     private final NoisePublicKey self;
     private final SecureRandom random;
@@ -148,9 +141,7 @@ public final class PeerMachine {
     /** The relay "endpoint": datagrams to it go through the rendezvous server in RELAY frames. */
     private final InetSocketAddress relay;
     private final long directSilentNanos;
-    private final long upgradeNanos;
     private final long openerLeadNanos;
-    private final long lanSettleNanos;
 
     private PeerState state = PeerState.REGISTERING;
     private long now;
@@ -173,26 +164,12 @@ public final class PeerMachine {
     // the partner
     private long peerSession;
     private PeerInfo lastPeerInfo;
-    /** Where probes go, best first: the partner's LAN candidates, then its observed endpoint. */
-    private final List<InetSocketAddress> punchTargets = new ArrayList<>();
-    /** True while a punching round runs (in PUNCHING, or in the background of a relayed or LAN-settling path). */
-    private boolean punching;
-    private long roundEndsAt;
-    private long roundStartedAt;
-    private long nextPunchAt;
-    private long punchCounter;
-    /** The partner's probe counters seen: each probe is answered once, in any order, never replayed. */
-    private final ReplayFilter peerProbes = new ReplayFilter();
-    private long directAttempts;
-    private long nextUpgradeAt;
-    /** Punching rounds for a direct path that ended on the relay: birthday attempts follow some of them. */
-    private long failedUpgrades;
+    /** The punching rounds and the upgrade attempts between them. */
+    private final PunchRounds rounds;
+    /** Our probes (each provable by its ack) and the partner's (each answered once). */
+    private final Probes probes;
     /** The running birthday attempt, or null. */
     private Birthday birthday;
-    /** When a LAN-settling round (a direct path is open, a better one may answer) stops. */
-    private long settleEndsAt;
-    /** Per probed address: the recent probe counters sent there (each counter goes to one address only), and when. */
-    private final Map<InetSocketAddress, Probed> probed = new HashMap<>();
     private long nextPathProbeAt;
     private long rttNanos = -1;
 
@@ -291,17 +268,15 @@ public final class PeerMachine {
         this.traversal = config.traversal();
         this.relay = config.usesRelay() ? config.rendezvous() : null;
         this.directSilentNanos = traversal.directSilent().toNanos();
-        this.upgradeNanos = traversal.upgradeInterval().toNanos();
         this.openerLeadNanos = traversal.openerLead().toNanos();
-        this.lanSettleNanos = traversal.lanSettle().toNanos();
         this.wg = new WireGuardSession(new Identity(config.key(), config.peer(), config.presharedKey()), random, wall,
                 config.session());
         this.punchKey = ControlKeys.peerPeer(config.key(), config.peer());
+        this.rounds = new PunchRounds(config.timers(), traversal, random);
+        this.probes = new Probes(self, config.peer(), session, punchKey);
         PeerTimers t = config.timers();
         this.keepaliveNanos = t.keepaliveIdle().toNanos();
         this.deadNanos = t.deadAfter().toNanos();
-        this.punchIntervalNanos = t.punchInterval().toNanos();
-        this.punchRoundNanos = t.punchRound().toNanos();
         this.peerId = config.peer().shortId();
         serverLoop.watch(config.rendezvous());
         this.registration = new RegistrationClient(config, session, random, wall, drops);
@@ -501,7 +476,7 @@ public final class PeerMachine {
             return false;
         }
         if (insideLogged.add(address)) {
-            if (insideLogged.size() > MAX_PROBED) {
+            if (insideLogged.size() > Probes.MAX_PROBED) {
                 insideLogged.remove(insideLogged.iterator().next());
             }
             LOG.log(Level.INFO, "{0} is reached through the tunnel itself: never a path to peer {1}", HostPort.format(address),
@@ -521,7 +496,7 @@ public final class PeerMachine {
         }
         switch (state) {
             case PUNCHING -> {
-                if (punching) {
+                if (rounds.running()) {
                     tickPunching();
                 }
             }
@@ -658,9 +633,9 @@ public final class PeerMachine {
         endpointRank = Integer.MAX_VALUE;
         beginRound(previous);
         if (!already) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(punchTargets));
+            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(rounds.targets()));
         }
-        if (nextPunchAt == now) {
+        if (rounds.probesDue(now)) {
             tickPunching();
         }
     }
@@ -682,36 +657,29 @@ public final class PeerMachine {
         if (targets.isEmpty()) {
             // Nothing to punch to: the partner reached us through the relay before its PEER_INFO
             // reached us. Ask the server again (it answers with PEER_INFO); try again shortly.
-            punching = false;
-            nextUpgradeAt = now + punchRoundNanos;
+            rounds.stop();
+            rounds.retrySoon(now);
             sendRegister();
             return;
         }
         targets.removeIf(this::insideTunnel); // a candidate routed through our tunnel would carry it inside itself
         endBirthday();
-        punchTargets.clear();
-        punchTargets.addAll(targets);
-        probed.keySet().removeIf(a -> !targets.contains(a) && !a.equals(endpoint));
-        punching = true;
-        directAttempts++;
-        roundStartedAt = now;
-        roundEndsAt = now + punchRoundNanos;
-        settleEndsAt = 0;
-        nextPunchAt = sendOpeners() ? now + openerLeadNanos : now;
+        probes.retainOnly(targets, endpoint);
+        rounds.begin(now, targets, sendOpeners(targets));
         if (state == PeerState.CONNECTED) {
             LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId,
-                    HostPort.formatAll(punchTargets), directAttempts);
+                    HostPort.formatAll(rounds.targets()), rounds.attempts());
         }
     }
 
     /** TTL-limited probes that open our own NAT's mappings; true if the edge could send them. */
-    private boolean sendOpeners() {
+    private boolean sendOpeners(Collection<InetSocketAddress> targets) {
         int ttl = traversal.openerTtl();
-        if (ttl == 0 || punchTargets.isEmpty()) {
+        if (ttl == 0 || targets.isEmpty()) {
             return false;
         }
         boolean sent = false;
-        for (InetSocketAddress target : punchTargets) {
+        for (InetSocketAddress target : targets) {
             if (out.sendWithTtl(target, nextProbe(), ttl)) {
                 noteProbe(target);
                 sent = true;
@@ -721,54 +689,46 @@ public final class PeerMachine {
     }
 
     private ByteBuffer nextProbe() {
-        punchCounter++;
-        return new Punch(self, config.peer(), session, peerSession, punchCounter, false).encode(punchKey);
+        return probes.next(peerSession);
     }
 
     private void noteProbe(InetSocketAddress target) {
-        Probed p = probed.get(target);
-        if (p == null) {
-            if (probed.size() >= MAX_PROBED) {
-                probed.keySet().removeIf(a -> !a.equals(endpoint));
-            }
-            p = new Probed();
-            probed.put(target, p);
-        }
-        p.note(punchCounter, now);
+        probes.note(target, now, endpoint);
     }
 
     private void tickPunching() {
-        if (now - roundEndsAt >= 0) {
-            punching = false;
-            if (state == PeerState.PUNCHING) {
-                LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
-                        peerId, HostPort.formatAll(punchTargets), punchRoundNanos / 1_000_000_000L);
-                state = PeerState.WAITING_FOR_PEER;
-                lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
-                sendRegister();
-            } else if (relay != null && relay.equals(endpoint)) {
-                failedUpgrades++;
-                if (!startBirthday()) {
-                    long wait = scheduleUpgrade();
-                    LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
-                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L,
-                            HostPort.formatAll(punchTargets), wait / 1_000_000_000L);
+        switch (rounds.tick(now)) {
+            case OVER -> roundOver();
+            case PROBE -> {
+                for (InetSocketAddress target : rounds.targets()) {
+                    if (rank(target) < endpointRank) {
+                        out.send(target, nextProbe()); // a counter of its own: its ack proves this address
+                        noteProbe(target);
+                    }
                 }
             }
-            return;
-        }
-        if (settleEndsAt != 0 && now - settleEndsAt >= 0) {
-            punching = false; // a direct path is open; no better one answered
-            return;
-        }
-        if (now - nextPunchAt >= 0) {
-            for (InetSocketAddress target : punchTargets) {
-                if (rank(target) < endpointRank) {
-                    out.send(target, nextProbe()); // a counter of its own: its ack proves this address
-                    noteProbe(target);
-                }
+            default -> {
             }
-            nextPunchAt = now + punchIntervalNanos + Math.floorMod(random.nextLong(), punchIntervalNanos / 4 + 1);
+        }
+    }
+
+    /** A round's time is up without a path that ended it. */
+    private void roundOver() {
+        long roundSeconds = rounds.roundNanos() / 1_000_000_000L;
+        if (state == PeerState.PUNCHING) {
+            LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
+                    peerId, HostPort.formatAll(rounds.targets()), roundSeconds);
+            state = PeerState.WAITING_FOR_PEER;
+            lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
+            sendRegister();
+        } else if (relay != null && relay.equals(endpoint)) {
+            rounds.upgradeFailed();
+            if (!startBirthday()) {
+                long wait = rounds.scheduleUpgrade(now);
+                LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
+                        + "trying again in {3} s", peerId, roundSeconds, HostPort.formatAll(rounds.targets()),
+                        wait / 1_000_000_000L);
+            }
         }
     }
 
@@ -776,7 +736,7 @@ public final class PeerMachine {
     private void sendPathProbe() {
         sendVia(endpoint, endpointSocket, nextProbe());
         noteProbe(endpoint);
-        pathProbeCounter = punchCounter;
+        pathProbeCounter = probes.last();
         pathProbeSentAt = now;
         nextPathProbeAt = now + keepaliveNanos;
     }
@@ -831,13 +791,6 @@ public final class PeerMachine {
         sendRegister();
     }
 
-    /** When the next plain upgrade round starts (the upgrade interval, jittered); returns the wait. */
-    private long scheduleUpgrade() {
-        long wait = upgradeNanos + (upgradeNanos > 10 ? Math.floorMod(random.nextLong(), upgradeNanos / 10) : 0);
-        nextUpgradeAt = now + wait;
-        return wait;
-    }
-
     /**
      * After a failed round on the relay (the first, then every {@value Birthday#EVERY}th): starts a
      * birthday attempt, if it is on and the edge has spare sockets. Sends the hard side's probes,
@@ -847,7 +800,7 @@ public final class PeerMachine {
      */
     private boolean startBirthday() {
         if (!traversal.birthday() || lastPeerInfo == null || peerSession == 0
-                || (failedUpgrades - 1) % Birthday.EVERY != 0 || insideTunnel(lastPeerInfo.observed())) {
+                || !rounds.birthdayTurn() || insideTunnel(lastPeerInfo.observed())) {
             return false;
         }
         int opened = out.openSpareSockets(Birthday.SPARE_SOCKETS);
@@ -869,11 +822,11 @@ public final class PeerMachine {
             } else {
                 out.sendFrom(socket, target, probe, 0);
             }
-            birthday.sent(punchCounter, socket, target, now);
+            birthday.sent(probes.last(), socket, target, now);
         }
         LOG.log(Level.INFO, "no direct path to peer {0} after {1} s; birthday punching for {2} s: {3} spare "
                 + "sockets opened towards {4} ({5} of them TTL-limited), up to {6} probes to random ports of {7}",
-                peerId, punchRoundNanos / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
+                peerId, rounds.roundNanos() / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
                 HostPort.format(target), limited, Birthday.PROBES, target.getAddress().getHostAddress());
         return true;
     }
@@ -881,7 +834,7 @@ public final class PeerMachine {
     /** The birthday attempt's ticks: paced random-port probes from the main socket, and its end. */
     private void tickBirthday() {
         if (birthday.over(now)) {
-            long wait = scheduleUpgrade();
+            long wait = rounds.scheduleUpgrade(now);
             LOG.log(Level.INFO, "no direct path to peer {0} by birthday punching ({1} spare sockets, {2} probes); "
                     + "staying on the relay, trying again in {3} s", peerId, birthday.spares(), birthday.probesSent(),
                     wait / 1_000_000_000L);
@@ -890,7 +843,7 @@ public final class PeerMachine {
         }
         for (InetSocketAddress target : birthday.due(now)) {
             out.send(target, nextProbe());
-            birthday.sent(punchCounter, 0, target, now);
+            birthday.sent(probes.last(), 0, target, now);
         }
     }
 
@@ -948,8 +901,7 @@ public final class PeerMachine {
         }
         // An ack counts once, and only from the address its probe went to (each probe has its own
         // counter, naming our session): that is proof that the partner answers there now.
-        Probed p = probed.get(from);
-        long rtt = p == null || punch.receiverSession() != session ? -1 : p.ack(punch.counter(), now);
+        long rtt = punch.receiverSession() != session ? -1 : probes.ack(from, punch.counter(), now);
         if (rtt < 0 && birthday != null && punch.receiverSession() == session) {
             rtt = birthday.ack(punch.counter(), receivedOn, from, now); // and on the socket it left from
         }
@@ -983,12 +935,11 @@ public final class PeerMachine {
             count(PeerDrop.WRONG_SESSION); // meant for an earlier run of ours
             return;
         }
-        if (!peerProbes.accept(punch.counter(), Long.MAX_VALUE)) {
+        if (!probes.fresh(punch.counter())) {
             count(PeerDrop.STALE_PUNCH); // a replay, or too old
             return;
         }
-        sendVia(from, receivedOn, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(),
-                true).encode(punchKey));
+        sendVia(from, receivedOn, probes.answer(punch));
         if (state == PeerState.CONNECTED && onPath(from)) {
             // A fresh probe on the path we already use keeps it alive (the partner's probes and ours
             // both count, as on a lossy link they must), though it never opens or moves one.
@@ -1010,7 +961,7 @@ public final class PeerMachine {
             tunnelUp = false;
         }
         peerSession = id;
-        peerProbes.reset();
+        probes.partnerRestarted();
     }
 
     /**
@@ -1051,7 +1002,7 @@ public final class PeerMachine {
                         (now - lastDirectAt) / 1_000_000);
                 InetSocketAddress previous = endpoint;
                 moveToRelay();
-                if (!punching) {
+                if (!rounds.running()) {
                     beginRound(previous);
                 }
             }
@@ -1099,7 +1050,7 @@ public final class PeerMachine {
         if (relay != null && !relay.equals(endpoint)) {
             InetSocketAddress previous = endpoint;
             moveToRelay();
-            if (!punching) {
+            if (!rounds.running()) {
                 beginRound(previous);
             }
         }
@@ -1118,7 +1069,7 @@ public final class PeerMachine {
         rttNanos = -1;
         nextPathProbeAt = now; // measure the new path's RTT at once
         pathProbeCounter = 0;
-        settle();
+        rounds.settle(now, endpointRank, this::rank); // a direct path opened: stop punching, or look for a better one a moment
     }
 
     private void moveToRelay() {
@@ -1130,24 +1081,8 @@ public final class PeerMachine {
         pathProbeCounter = 0;
     }
 
-    /** A direct path opened: stop punching, or keep probing better-ranked targets for a moment. */
-    private void settle() {
-        if (!punching) {
-            return;
-        }
-        boolean better = false;
-        for (InetSocketAddress target : punchTargets) {
-            better |= rank(target) < endpointRank;
-        }
-        if (better) {
-            settleEndsAt = Math.min(roundEndsAt, now + lanSettleNanos);
-        } else {
-            punching = false;
-        }
-    }
-
     private void openPath(InetSocketAddress from) {
-        long tookMillis = state == PeerState.PUNCHING ? (now - roundStartedAt) / 1_000_000 : 0;
+        long tookMillis = state == PeerState.PUNCHING ? (now - rounds.startedAt()) / 1_000_000 : 0;
         boolean punched = state == PeerState.PUNCHING;
         state = PeerState.CONNECTED;
         lastReceivedAt = now;
@@ -1220,7 +1155,7 @@ public final class PeerMachine {
             setEndpoint(null, 0);
             endpointRank = Integer.MAX_VALUE;
             lastPeerInfo = null;
-            punching = false;
+            rounds.stop();
         }
     }
 
@@ -1260,11 +1195,11 @@ public final class PeerMachine {
             return;
         }
         checkPath();
-        if (punching) {
+        if (rounds.running()) {
             tickPunching();
         } else if (birthday != null) {
             tickBirthday();
-        } else if (relay != null && relay.equals(endpoint) && now - nextUpgradeAt >= 0) {
+        } else if (relay != null && relay.equals(endpoint) && rounds.upgradeDue(now)) {
             beginRound(null);
         }
         if (relay != null && !relay.equals(endpoint) && now - lastDirectAt >= directSilentNanos) {
@@ -1292,35 +1227,6 @@ public final class PeerMachine {
                 wg.initiate(now, toSession, false);
             }
             lastSentAt = now;
-        }
-    }
-
-    /** The recent probes sent to one address: counters and times, in a small ring; an ack consumes its entry. */
-    private static final class Probed {
-        private static final int RECENT = 8;
-        private final long[] counters = new long[RECENT];
-        private final long[] sentAt = new long[RECENT];
-        private int next;
-
-        void note(long counter, long at) {
-            counters[next] = counter;
-            sentAt[next] = at;
-            next = (next + 1) % RECENT;
-        }
-
-        /**
-         * How long ago (0 or more) the probe {@code counter} went out, at {@code now}; -1 if it did
-         * not go here recently or was acked already. Elapsed time, not the send time: time has any
-         * origin, so a send time could be any value, -1 included.
-         */
-        long ack(long counter, long now) {
-            for (int i = 0; i < RECENT; i++) {
-                if (counters[i] == counter && counter != 0) {
-                    counters[i] = 0;
-                    return Math.max(0, now - sentAt[i]);
-                }
-            }
-            return -1;
         }
     }
 
@@ -1362,7 +1268,7 @@ public final class PeerMachine {
 
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
-        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint(), directAttempts,
+        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint(), rounds.attempts(),
                 packetsSent, packetsReceived, drops()); // on the relay, endpoint() is the rendezvous server's
     }
 
