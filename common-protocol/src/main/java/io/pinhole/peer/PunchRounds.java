@@ -57,7 +57,8 @@ final class PunchRounds {
     private long startedAt;
     private long endsAt;
     private long nextProbeAt;
-    /** When a LAN-settling round (a direct path is open, a better one may answer) stops; 0: not settling. */
+    /** True while a LAN-settling round (a direct path is open, a better one may answer) runs, until {@link #settleEndsAt}. */
+    private boolean settling;
     private long settleEndsAt;
     private long attempts;
     private long nextUpgradeAt;
@@ -89,7 +90,7 @@ final class PunchRounds {
         attempts++;
         startedAt = now;
         endsAt = now + roundNanos;
-        settleEndsAt = 0;
+        settling = false;
         nextProbeAt = openersSent ? now + openerLeadNanos : now;
     }
 
@@ -99,7 +100,7 @@ final class PunchRounds {
             running = false;
             return Step.OVER;
         }
-        if (settleEndsAt != 0 && now - settleEndsAt >= 0) {
+        if (settling && now - settleEndsAt >= 0) {
             running = false; // a direct path is open; no better one answered
             return Step.SETTLED;
         }
@@ -128,7 +129,9 @@ final class PunchRounds {
             better |= rank.applyAsInt(target) < pathRank;
         }
         if (better) {
-            settleEndsAt = Math.min(endsAt, now + lanSettleNanos);
+            long settled = now + lanSettleNanos;
+            settling = true;
+            settleEndsAt = settled - endsAt < 0 ? settled : endsAt; // the earlier of the two, overflow-safe
         } else {
             running = false;
         }

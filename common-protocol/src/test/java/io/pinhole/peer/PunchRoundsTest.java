@@ -99,6 +99,18 @@ class PunchRoundsTest {
     }
 
     @Test
+    void settlingEndsOnTimeAcrossTheWrapOfTheClockAndAtTimeZero() {
+        long nearWrap = Long.MAX_VALUE - 3 * SECOND; // the round's end wraps to a negative value
+        rounds.begin(nearWrap, List.of(PEER_LAN, PEER_PUBLIC), false);
+        rounds.settle(nearWrap + SECOND, 100, a -> a.equals(PEER_LAN) ? 0 : 100);
+        assertEquals(nearWrap + 2 * SECOND, firstStep(nearWrap + SECOND, Step.SETTLED), "1 s, not the whole round");
+
+        rounds.begin(-2 * SECOND, List.of(PEER_LAN, PEER_PUBLIC), false);
+        rounds.settle(-SECOND, 100, a -> a.equals(PEER_LAN) ? 0 : 100); // settles at time 0, a time like any other
+        assertEquals(0L, firstStep(-SECOND, Step.SETTLED));
+    }
+
+    @Test
     void upgradesComeEverySixtySecondsPlusUpToATenth() {
         for (int i = 0; i < 20; i++) {
             long wait = rounds.scheduleUpgrade(T0);
