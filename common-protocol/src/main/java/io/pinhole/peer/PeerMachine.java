@@ -111,14 +111,6 @@ public final class PeerMachine {
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
-    /** On the relay, sending but hearing nothing this long: probe the path at once. */
-    private static final long RELAY_QUIET = 2_000_000_000L;
-    /** A stream: at least this many authenticated packets from the partner in the last full second. */
-    private static final int STREAM_PACKETS = 5;
-    /** A stream that goes quiet this long has stopped: probe the path at once. */
-    private static final long STREAM_GAP = 500_000_000L;
-    /** A path probe without its ack this long: re-register (and punch again on a direct path). */
-    private static final long PROBE_TIMEOUT = 1_000_000_000L;
     /** While the path does not answer, a line at most this often after the first. */
     private static final long NOT_ANSWERING_LOG_INTERVAL = RegistrationClient.LOG_INTERVAL;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
@@ -132,8 +124,6 @@ public final class PeerMachine {
     private final long session;
     private final WireGuardSession wg;
     private final byte[] punchKey;
-    private final long keepaliveNanos;
-    private final long deadNanos;
     private final String peerId;
     private final NoisePublicKey self;
     private final SecureRandom random;
@@ -149,17 +139,10 @@ public final class PeerMachine {
 
     /** The rendezvous session: registration, refresh and retry, server key trust. */
     private final RegistrationClient registration;
-    /** The counter of the path probe waiting for its ack (0: none), and when it left. */
-    private long pathProbeCounter;
-    private long pathProbeSentAt;
+    /** Per-peer liveness: dead peer, keepalive, path probes, quiet spells. */
+    private final PeerLiveness liveness;
     private long pathLossLoggedAt;
     private boolean pathLossLogged;
-    /** The {@link #lastReceivedAt} of the quiet spell already probed (one probe per spell). */
-    private long quietProbedFor = Long.MIN_VALUE;
-    /** Authenticated packets from the partner: in the current second, and in the last full one. */
-    private int receivedThisSecond;
-    private int streamPackets;
-    private long secondStartedAt;
 
     // the partner
     private long peerSession;
@@ -170,7 +153,6 @@ public final class PeerMachine {
     private final Probes probes;
     /** The running birthday attempt, or null. */
     private Birthday birthday;
-    private long nextPathProbeAt;
     private long rttNanos = -1;
 
     // the path
@@ -181,11 +163,9 @@ public final class PeerMachine {
     /** The socket the datagram being handled arrived on (0 outside {@link #onDatagram}). */
     private int receivedOn;
     private int endpointRank = Integer.MAX_VALUE;
-    private long lastReceivedAt;
     /** Last authenticated packet from the direct {@link #endpoint}. */
     private long lastDirectAt;
     private long pathSince;
-    private long lastSentAt;
     private long handshakesSeen;
     private boolean tunnelUp;
     private final ArrayDeque<ByteBuffer> staged = new ArrayDeque<>();
@@ -218,7 +198,7 @@ public final class PeerMachine {
         public void sendToPeer(ByteBuffer datagram) {
             if (endpoint != null) {
                 sendVia(endpoint, endpointSocket, datagram);
-                lastSentAt = now;
+                liveness.sent(now);
             }
         }
 
@@ -275,8 +255,7 @@ public final class PeerMachine {
         this.rounds = new PunchRounds(config.timers(), traversal, random);
         this.probes = new Probes(self, config.peer(), session, punchKey);
         PeerTimers t = config.timers();
-        this.keepaliveNanos = t.keepaliveIdle().toNanos();
-        this.deadNanos = t.deadAfter().toNanos();
+        this.liveness = new PeerLiveness(t);
         this.peerId = config.peer().shortId();
         serverLoop.watch(config.rendezvous());
         this.registration = new RegistrationClient(config, session, random, wall, drops);
@@ -294,8 +273,7 @@ public final class PeerMachine {
                     HostPort.format(config.staticEndpoint()));
             state = PeerState.CONNECTED;
             setEndpoint(config.staticEndpoint(), 0);
-            lastReceivedAt = now;
-            lastSentAt = now;
+            liveness.opened(now);
             wg.pathUp(now, STATIC_PATH_WAIT, toSession);
         } else {
             LOG.log(Level.INFO, "listening for peer {0} (no rendezvous, no peer endpoint)", peerId);
@@ -736,21 +714,20 @@ public final class PeerMachine {
     private void sendPathProbe() {
         sendVia(endpoint, endpointSocket, nextProbe());
         noteProbe(endpoint);
-        pathProbeCounter = probes.last();
-        pathProbeSentAt = now;
-        nextPathProbeAt = now + keepaliveNanos;
+        liveness.pathProbeSent(probes.last(), now);
     }
 
     /**
      * Notices a path that stopped answering, at once rather than after the fallback or dead-peer
      * rules, and acts on it:
      * <ul>
-     *   <li>A stream from the partner that stops (at least {@value #STREAM_PACKETS} authenticated
-     *       packets in the last full second, then {@link #STREAM_GAP} of nothing), or, on the relay,
-     *       sending while hearing nothing for {@link #RELAY_QUIET}: the path is probed at once. On a
+     *   <li>A stream from the partner that stops (at least {@value PeerLiveness#STREAM_PACKETS} authenticated
+     *       packets in the last full second, then {@value PeerLiveness#STREAM_GAP_MS} ms of nothing), or, on the
+     *       relay, sending while hearing nothing for {@value PeerLiveness#RELAY_QUIET_MS} ms: the path is
+     *       probed at once ({@link PeerLiveness#quiet}). On a
      *       direct path that probe also re-opens our NAT's mapping if the NAT lost it (a conntrack
      *       flush), so the partner's packets get through again.
-     *   <li>A path probe unanswered for {@link #PROBE_TIMEOUT} (on a direct path, once the tunnel is
+     *   <li>A path probe unanswered for {@value PeerLiveness#PROBE_TIMEOUT_MS} ms (on a direct path, once the tunnel is
      *       up): we re-register. The server sees our current public endpoint, which a rebooted NAT
      *       may have changed, and tells the partner, which then carries the tunnel on the relay and
      *       punches to it (we follow it to the relay, and punch too); a restarted server learns us
@@ -761,21 +738,17 @@ public final class PeerMachine {
      */
     private void checkPath() {
         boolean viaRelay = relay != null && relay.equals(endpoint);
-        boolean streamStopped = streamPackets >= STREAM_PACKETS && now - lastReceivedAt >= STREAM_GAP;
-        boolean relayQuiet = viaRelay && now - lastReceivedAt >= RELAY_QUIET && now - lastSentAt < RELAY_QUIET
-                && lastSentAt - lastReceivedAt > 0;
-        if (pathProbeCounter == 0 && peerSession != 0 && (streamStopped || relayQuiet)
-                && quietProbedFor != lastReceivedAt) {
-            quietProbedFor = lastReceivedAt; // one probe per quiet spell
+        PeerLiveness.Quiet quiet = liveness.quiet(now, viaRelay, peerSession != 0);
+        if (quiet != PeerLiveness.Quiet.NONE) {
             LOG.log(Level.DEBUG, "nothing from peer {0} for {1} ms {2}: probing the path", peerId,
-                    (now - lastReceivedAt) / 1_000_000, streamStopped ? "after a stream" : "through the relay");
+                    liveness.silentFor(now) / 1_000_000, quiet == PeerLiveness.Quiet.STREAM_STOPPED
+                            ? "after a stream" : "through the relay");
             sendPathProbe();
             return;
         }
-        if (pathProbeCounter == 0 || now - pathProbeSentAt < PROBE_TIMEOUT) {
+        if (!liveness.probeTimedOut(now)) {
             return;
         }
-        pathProbeCounter = 0;
         if (registration.awaitingAnswer() || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
             return; // (a direct path still being set up has the round and its fallback rules)
         }
@@ -785,7 +758,7 @@ public final class PeerMachine {
             pathLossLoggedAt = now;
         }
         LOG.log(say ? Level.INFO : Level.DEBUG, "no answer from peer {0} {1} for {2} ms: re-registering with "
-                + "rendezvous {3}{4}", peerId, describe(endpoint), (now - pathProbeSentAt) / 1_000_000,
+                + "rendezvous {3}{4}", peerId, describe(endpoint), (now - liveness.probeSentAt()) / 1_000_000,
                 HostPort.format(config.rendezvous()), viaRelay ? " (restarted?)" : " (has our public address changed?)");
         registration.resetBackoff();
         sendRegister();
@@ -909,9 +882,7 @@ public final class PeerMachine {
             count(PeerDrop.STALE_PUNCH);
             return;
         }
-        if (punch.counter() == pathProbeCounter) {
-            pathProbeCounter = 0;
-        }
+        liveness.acked(punch.counter());
         InetSocketAddress before = endpoint;
         onAuthenticated(from);
         if (onPath(from)) {
@@ -943,7 +914,7 @@ public final class PeerMachine {
         if (state == PeerState.CONNECTED && onPath(from)) {
             // A fresh probe on the path we already use keeps it alive (the partner's probes and ours
             // both count, as on a lossy link they must), though it never opens or moves one.
-            lastReceivedAt = now;
+            liveness.heard(now);
             if (!from.equals(relay)) {
                 lastDirectAt = now;
             }
@@ -983,8 +954,7 @@ public final class PeerMachine {
                 return;
             }
         }
-        lastReceivedAt = now;
-        receivedThisSecond++;
+        liveness.authenticated(now);
         if (!viaRelay && onPath(from)) {
             lastDirectAt = now;
         }
@@ -1067,8 +1037,7 @@ public final class PeerMachine {
         lastDirectAt = now;
         pathSince = now;
         rttNanos = -1;
-        nextPathProbeAt = now; // measure the new path's RTT at once
-        pathProbeCounter = 0;
+        liveness.newPath(now); // measure the new path's RTT at once
         rounds.settle(now, endpointRank, this::rank); // a direct path opened: stop punching, or look for a better one a moment
     }
 
@@ -1077,16 +1046,14 @@ public final class PeerMachine {
         endpointRank = Integer.MAX_VALUE;
         pathSince = now;
         rttNanos = -1;
-        nextPathProbeAt = now;
-        pathProbeCounter = 0;
+        liveness.newPath(now);
     }
 
     private void openPath(InetSocketAddress from) {
         long tookMillis = state == PeerState.PUNCHING ? (now - rounds.startedAt()) / 1_000_000 : 0;
         boolean punched = state == PeerState.PUNCHING;
         state = PeerState.CONNECTED;
-        lastReceivedAt = now;
-        lastSentAt = now;
+        liveness.opened(now);
         if (from.equals(relay)) {
             moveToRelay();
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
@@ -1162,22 +1129,18 @@ public final class PeerMachine {
     // ------------------------------------------------------------------ connected
 
     private void tickConnected() {
-        if (now - secondStartedAt >= 1_000_000_000L) { // the receive rate, in whole seconds
-            streamPackets = now - secondStartedAt < 2_000_000_000L ? receivedThisSecond : 0;
-            receivedThisSecond = 0;
-            secondStartedAt = now;
-        }
-        if (now - lastReceivedAt >= deadNanos) {
+        liveness.tick(now);
+        if (liveness.dead(now)) {
             tunnelUp = false;
             if (config.usesRendezvous()) {
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} {1} for {2} s; punching again{3} and "
-                        + "re-registering", peerId, describe(endpoint), deadNanos / 1_000_000_000L,
+                        + "re-registering", peerId, describe(endpoint), liveness.deadNanos() / 1_000_000_000L,
                         relay != null ? " (on the relay meanwhile)" : "");
                 sendRegister();
                 if (relay != null) {
                     InetSocketAddress previous = endpoint;
                     moveToRelay();
-                    lastReceivedAt = now;
+                    liveness.heard(now);
                     if (birthday == null) {
                         beginRound(previous); // a running birthday attempt is the punching; it goes on
                     }
@@ -1187,9 +1150,9 @@ public final class PeerMachine {
             } else {
                 InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
-                        peerId, deadNanos / 1_000_000_000L, HostPort.format(target));
+                        peerId, liveness.deadNanos() / 1_000_000_000L, HostPort.format(target));
                 setEndpoint(target, 0);
-                lastReceivedAt = now;
+                liveness.heard(now);
                 wg.initiate(now, toSession, true);
             }
             return;
@@ -1209,7 +1172,7 @@ public final class PeerMachine {
             moveToRelay();
             beginRound(previous);
         }
-        if (config.usesRendezvous() && peerSession != 0 && now - nextPathProbeAt >= 0) {
+        if (config.usesRendezvous() && peerSession != 0 && liveness.pathProbeDue(now)) {
             if (relay != null && !relay.equals(endpoint) && insideTunnel(endpoint)) {
                 LOG.log(Level.WARNING, "the direct path to peer {0} at {1} now leads into the tunnel itself; "
                         + "falling back to the relay", peerId, HostPort.format(endpoint));
@@ -1219,14 +1182,14 @@ public final class PeerMachine {
             }
             sendPathProbe();
         }
-        if (now - lastSentAt >= keepaliveNanos) {
+        if (liveness.keepaliveDue(now)) {
             if (!wg.sendKeepalive(now, toSession) && (wg.initiatesFirst() || !config.usesRendezvous())) {
                 // No keypair yet: keep handshaking. Between two pinhole peers only the side that
                 // initiates first does: if both did, on this fixed 5 s beat, their initiations would
                 // cross every time (each answer replaces the other's half-done handshake).
                 wg.initiate(now, toSession, false);
             }
-            lastSentAt = now;
+            liveness.sent(now);
         }
     }
 
