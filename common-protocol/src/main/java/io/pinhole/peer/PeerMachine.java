@@ -27,6 +27,7 @@ import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -40,6 +41,22 @@ import java.util.Map;
  * every 50-100 ms; each call takes monotonic nanoseconds and puts what must be sent or
  * delivered into the given {@link PeerOutput}. Wall-clock time (for timestamps) comes from the
  * injected {@link Clock}. Lifecycle: see {@link PeerState}.
+ *
+ * <p>The machine is the coordinator of pure parts, each with one job and its own tests, and
+ * keeps what ties them together: the state, the WireGuard glue, the sockets the path uses, the
+ * checks on where a datagram came from, and the logs.
+ * <ul>
+ *   <li>{@link RegistrationClient}: the rendezvous session (REGISTER and the server's answers,
+ *       nonces, server key trust, refresh and retry timing);
+ *   <li>{@link PunchRounds}: when punching rounds run and to where, LAN settling, upgrade and
+ *       birthday turns; {@link Probes}: probe counters, acks as proof, the partner's probes
+ *       answered once; {@link Birthday}: one birthday-punching attempt;
+ *   <li>{@link PathSelector}: the path (address, socket, rank) and every move of it (ranking,
+ *       upgrade from the relay, roaming, fallback, the {@link PathMoves} brake);
+ *   <li>{@link PeerLiveness}: dead peer, keepalive, path probes, stream-stop and relay-quiet spells;
+ *   <li>{@link AllowedIps} (cryptokey routing), {@link TunnelLoop} (the tunnel carrying itself),
+ *       and one {@link DropCounters} for every drop of the machine and its parts.
+ * </ul>
  *
  * <ul>
  *   <li>Registration (rendezvous mode): REGISTER carries the server's address cookie, a
@@ -115,10 +132,6 @@ public final class PeerMachine {
     private static final long NOT_ANSWERING_LOG_INTERVAL = RegistrationClient.LOG_INTERVAL;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
-    /** On a direct path, a packet from a worse-ranked address moves the path only after this much quiet. */
-    private static final long ROAM_QUIET = 2_000_000_000L;
-    /** Rank of the partner's observed endpoint and of addresses learnt from its packets (LAN candidates rank lower = better). */
-    private static final int RANK_PUBLIC = 100;
 
     private final PeerConfig config;
     private final long session;
@@ -130,7 +143,6 @@ public final class PeerMachine {
     private final Traversal traversal;
     /** The relay "endpoint": datagrams to it go through the rendezvous server in RELAY frames. */
     private final InetSocketAddress relay;
-    private final long directSilentNanos;
     private final long openerLeadNanos;
 
     private PeerState state = PeerState.REGISTERING;
@@ -153,19 +165,12 @@ public final class PeerMachine {
     private final Probes probes;
     /** The running birthday attempt, or null. */
     private Birthday birthday;
-    private long rttNanos = -1;
 
     // the path
-    /** Where packets to the partner go: a direct address, or {@link #relay}. */
-    private InetSocketAddress endpoint;
-    /** The local socket the path uses: 0 = the main socket, i = spare socket i (a birthday hit). */
-    private int endpointSocket;
+    /** The path to the partner (a direct address and local socket, or the relay) and every decision to move it. */
+    private final PathSelector paths;
     /** The socket the datagram being handled arrived on (0 outside {@link #onDatagram}). */
     private int receivedOn;
-    private int endpointRank = Integer.MAX_VALUE;
-    /** Last authenticated packet from the direct {@link #endpoint}. */
-    private long lastDirectAt;
-    private long pathSince;
     private long handshakesSeen;
     private boolean tunnelUp;
     private final ArrayDeque<ByteBuffer> staged = new ArrayDeque<>();
@@ -174,8 +179,6 @@ public final class PeerMachine {
     private boolean pathOpenedInSession;
     private boolean pathMovedInSession;
 
-    /** The brake on path moves: a path that changes too often is a loop, not a better path. */
-    private final PathMoves moves = PathMoves.defaults();
     private boolean movesWarned;
     /** Addresses already logged as inside the tunnel (bounded), so each is said once. */
     private final LinkedHashSet<InetSocketAddress> insideLogged = new LinkedHashSet<>();
@@ -196,8 +199,8 @@ public final class PeerMachine {
     private final SessionOutput toSession = new SessionOutput() {
         @Override
         public void sendToPeer(ByteBuffer datagram) {
-            if (endpoint != null) {
-                sendVia(endpoint, endpointSocket, datagram);
+            if (paths.endpoint() != null) {
+                sendVia(paths.endpoint(), paths.socket(), datagram);
                 liveness.sent(now);
             }
         }
@@ -247,7 +250,7 @@ public final class PeerMachine {
         this.random = random;
         this.traversal = config.traversal();
         this.relay = config.usesRelay() ? config.rendezvous() : null;
-        this.directSilentNanos = traversal.directSilent().toNanos();
+        this.paths = new PathSelector(relay, traversal.directSilent().toNanos());
         this.openerLeadNanos = traversal.openerLead().toNanos();
         this.wg = new WireGuardSession(new Identity(config.key(), config.peer(), config.presharedKey()), random, wall,
                 config.session());
@@ -390,7 +393,7 @@ public final class PeerMachine {
 
     /** True if spare socket {@code socket} is open: one of the running attempt's, or the path's. */
     private boolean spareOpen(int socket) {
-        return socket > 0 && (socket == endpointSocket || birthday != null && socket <= birthday.spares());
+        return socket > 0 && (socket == paths.socket() || birthday != null && socket <= birthday.spares());
     }
 
     /** Handles one IP packet read from the TUN device: into the tunnel, or staged. */
@@ -470,7 +473,7 @@ public final class PeerMachine {
         }
         enter(now, out);
         if (config.usesRendezvous()) {
-            registration.tick(now, state != PeerState.CONNECTED || relay != null && relay.equals(endpoint), out);
+            registration.tick(now, state != PeerState.CONNECTED || paths.relayed(), out);
         }
         switch (state) {
             case PUNCHING -> {
@@ -492,21 +495,21 @@ public final class PeerMachine {
         }
         enter(now, out);
         Leave leave = new Leave(self, session, registration.nextTimestamp());
-        if (endpoint != null) {
-            sendVia(endpoint, endpointSocket, leave.encode(punchKey)); // first: through the relay it needs our registration
+        if (paths.endpoint() != null) {
+            sendVia(paths.endpoint(), paths.socket(), leave.encode(punchKey)); // first: through the relay it needs our registration
         }
         ByteBuffer toServer = config.usesRendezvous() ? registration.leaveForServer(leave) : null;
         if (toServer != null) {
             out.send(config.rendezvous(), toServer);
         }
         String told = toServer != null ? "the rendezvous" : "";
-        if (endpoint != null) {
+        if (paths.endpoint() != null) {
             told = told.isEmpty() ? "peer " + peerId : told + " and peer " + peerId;
         }
         LOG.log(Level.INFO, "left{0}", told.isEmpty() ? "" : ": told " + told);
         state = PeerState.CLOSED;
         staged.clear();
-        if (birthday != null || endpointSocket != 0) {
+        if (birthday != null || paths.socket() != 0) {
             birthday = null;
             out.closeSpareSockets(0);
         }
@@ -567,14 +570,14 @@ public final class PeerMachine {
                     return;
                 }
                 boolean restarted = previousSession != info.peerSession();
-                boolean known = info.observed().equals(endpoint) || info.candidates().contains(endpoint);
+                boolean known = info.observed().equals(paths.endpoint()) || info.candidates().contains(paths.endpoint());
                 if (!restarted && (known || !news)) {
                     return; // a refresh of what we know
                 }
                 LOG.log(Level.INFO, "peer {0} {1}; punching to its new endpoint {2}", peerId,
                         restarted ? "restarted" : "moved", HostPort.format(info.observed()));
                 if (relay != null) {
-                    InetSocketAddress previous = endpoint;
+                    InetSocketAddress previous = paths.endpoint();
                     moveToRelay();
                     beginRound(previous);
                 } else {
@@ -604,11 +607,10 @@ public final class PeerMachine {
 
     /** No path without the relay: punch until one answers (PUNCHING). */
     private void startPunching(boolean keepCurrentEndpoint) {
-        InetSocketAddress previous = keepCurrentEndpoint ? endpoint : null;
+        InetSocketAddress previous = keepCurrentEndpoint ? paths.endpoint() : null;
         boolean already = state == PeerState.PUNCHING;
         state = PeerState.PUNCHING;
-        setEndpoint(null, 0);
-        endpointRank = Integer.MAX_VALUE;
+        clearPath();
         beginRound(previous);
         if (!already) {
             LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(rounds.targets()));
@@ -642,7 +644,7 @@ public final class PeerMachine {
         }
         targets.removeIf(this::insideTunnel); // a candidate routed through our tunnel would carry it inside itself
         endBirthday();
-        probes.retainOnly(targets, endpoint);
+        probes.retainOnly(targets, paths.endpoint());
         rounds.begin(now, targets, sendOpeners(targets));
         if (state == PeerState.CONNECTED) {
             LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId,
@@ -671,7 +673,7 @@ public final class PeerMachine {
     }
 
     private void noteProbe(InetSocketAddress target) {
-        probes.note(target, now, endpoint);
+        probes.note(target, now, paths.endpoint());
     }
 
     private void tickPunching() {
@@ -679,7 +681,7 @@ public final class PeerMachine {
             case OVER -> roundOver();
             case PROBE -> {
                 for (InetSocketAddress target : rounds.targets()) {
-                    if (rank(target) < endpointRank) {
+                    if (rank(target) < paths.rank()) {
                         out.send(target, nextProbe()); // a counter of its own: its ack proves this address
                         noteProbe(target);
                     }
@@ -699,7 +701,7 @@ public final class PeerMachine {
             state = PeerState.WAITING_FOR_PEER;
             lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
             sendRegister();
-        } else if (relay != null && relay.equals(endpoint)) {
+        } else if (paths.relayed()) {
             rounds.upgradeFailed();
             if (!startBirthday()) {
                 long wait = rounds.scheduleUpgrade(now);
@@ -712,8 +714,8 @@ public final class PeerMachine {
 
     /** A probe on the current path, every keepalive interval: it measures the RTT and proves the path. */
     private void sendPathProbe() {
-        sendVia(endpoint, endpointSocket, nextProbe());
-        noteProbe(endpoint);
+        sendVia(paths.endpoint(), paths.socket(), nextProbe());
+        noteProbe(paths.endpoint());
         liveness.pathProbeSent(probes.last(), now);
     }
 
@@ -737,7 +739,7 @@ public final class PeerMachine {
      * our frames unread, and the re-registration mends it.
      */
     private void checkPath() {
-        boolean viaRelay = relay != null && relay.equals(endpoint);
+        boolean viaRelay = paths.relayed();
         PeerLiveness.Quiet quiet = liveness.quiet(now, viaRelay, peerSession != 0);
         if (quiet != PeerLiveness.Quiet.NONE) {
             LOG.log(Level.DEBUG, "nothing from peer {0} for {1} ms {2}: probing the path", peerId,
@@ -758,7 +760,7 @@ public final class PeerMachine {
             pathLossLoggedAt = now;
         }
         LOG.log(say ? Level.INFO : Level.DEBUG, "no answer from peer {0} {1} for {2} ms: re-registering with "
-                + "rendezvous {3}{4}", peerId, describe(endpoint), (now - liveness.probeSentAt()) / 1_000_000,
+                + "rendezvous {3}{4}", peerId, describe(paths.endpoint()), (now - liveness.probeSentAt()) / 1_000_000,
                 HostPort.format(config.rendezvous()), viaRelay ? " (restarted?)" : " (has our public address changed?)");
         registration.resetBackoff();
         sendRegister();
@@ -824,7 +826,7 @@ public final class PeerMachine {
     private void endBirthday() {
         if (birthday != null) {
             birthday = null;
-            out.closeSpareSockets(endpointSocket);
+            out.closeSpareSockets(paths.socket());
         }
     }
 
@@ -833,22 +835,26 @@ public final class PeerMachine {
      * closed (unless a birthday attempt still uses it).
      */
     private void setEndpoint(InetSocketAddress to, int socket) {
-        int previous = endpointSocket;
-        endpoint = to;
-        endpointSocket = to == null || to.equals(relay) ? 0 : socket;
+        left(paths.set(to, socket));
+    }
+
+    /** No path: the partner left, or punching starts without the relay. */
+    private void clearPath() {
+        left(paths.clear());
+    }
+
+    /** The path moved, from local socket {@code previous}: watch the new one for loops, close a spare socket it left. */
+    private void left(int previous) {
+        InetSocketAddress to = paths.endpoint();
         pathLoop.watch(to == null || to.equals(relay) ? null : to);
-        if (previous != 0 && previous != endpointSocket && birthday == null) {
-            out.closeSpareSockets(endpointSocket);
+        if (previous != 0 && previous != paths.socket() && birthday == null) {
+            out.closeSpareSockets(paths.socket());
         }
     }
 
     /** Lower is better: the partner's LAN candidates in its order, then anything public; the relay last. */
     private int rank(InetSocketAddress address) {
-        if (address.equals(relay)) {
-            return Integer.MAX_VALUE;
-        }
-        int lan = lastPeerInfo == null ? -1 : lastPeerInfo.candidates().indexOf(address);
-        return lan >= 0 ? lan : RANK_PUBLIC;
+        return paths.rank(address, lastPeerInfo == null ? List.of() : lastPeerInfo.candidates());
     }
 
     private void onPunch(InetSocketAddress from, Punch punch, ByteBuffer datagram) {
@@ -883,10 +889,10 @@ public final class PeerMachine {
             return;
         }
         liveness.acked(punch.counter());
-        InetSocketAddress before = endpoint;
+        InetSocketAddress before = paths.endpoint();
         onAuthenticated(from);
         if (onPath(from)) {
-            rttNanos = rtt;
+            paths.measured(rtt);
             if (!from.equals(before) && !from.equals(relay) && state == PeerState.CONNECTED) {
                 // Proven to us; an authenticated WireGuard packet over it proves it to the partner
                 // (WireGuard's own roaming rule), without waiting for the partner's probes.
@@ -916,7 +922,7 @@ public final class PeerMachine {
             // both count, as on a lossy link they must), though it never opens or moves one.
             liveness.heard(now);
             if (!from.equals(relay)) {
-                lastDirectAt = now;
+                paths.directHeard(now);
             }
         }
     }
@@ -949,14 +955,14 @@ public final class PeerMachine {
                 count(PeerDrop.THROUGH_TUNNEL);
                 return;
             }
-            if (state == PeerState.CONNECTED && moves.held(now)) {
+            if (state == PeerState.CONNECTED && paths.movesHeld(now)) {
                 count(PeerDrop.PATH_MOVES_HELD);
                 return;
             }
         }
         liveness.authenticated(now);
         if (!viaRelay && onPath(from)) {
-            lastDirectAt = now;
+            paths.directHeard(now);
         }
         if (state != PeerState.CONNECTED) {
             openPath(from);
@@ -965,42 +971,39 @@ public final class PeerMachine {
         if (onPath(from)) {
             return;
         }
-        if (viaRelay) {
-            if (now - lastDirectAt >= ROAM_QUIET) {
+        int rank = viaRelay ? Integer.MAX_VALUE : rank(from);
+        switch (paths.choose(from, rank, now)) {
+            case FOLLOW_TO_RELAY -> {
                 LOG.log(Level.INFO, "peer {0} reaches us through the relay and {1} has been quiet for {2} ms; "
-                        + "following it to the relay", peerId, HostPort.format(endpoint),
-                        (now - lastDirectAt) / 1_000_000);
-                InetSocketAddress previous = endpoint;
+                        + "following it to the relay", peerId, HostPort.format(paths.endpoint()),
+                        (now - paths.lastDirectAt()) / 1_000_000);
+                InetSocketAddress previous = paths.endpoint();
                 moveToRelay();
                 if (!rounds.running()) {
                     beginRound(previous);
                 }
             }
-            return;
-        }
-        int rank = rank(from);
-        boolean moving = relay != null && relay.equals(endpoint) || rank <= endpointRank
-                || now - lastDirectAt >= ROAM_QUIET;
-        if (moving && !moves.allow(now)) {
-            holdMoves(from);
-            return;
-        }
-        if (relay != null && relay.equals(endpoint)) {
-            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId,
-                    HostPort.format(from), (now - pathSince) / 1_000_000, birthday == null ? ""
-                            : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
-                            + receivedOn));
-            moveDirect(from, rank);
-            endBirthday();
-            if (inSession) {
-                pathMovedInSession = true; // the session is mid-call; it is told when it returns
-            } else {
-                wg.pathMoved(now, toSession);
+            case HOLD -> holdMoves(from);
+            case UP_FROM_RELAY -> {
+                LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId,
+                        HostPort.format(from), (now - paths.since()) / 1_000_000, birthday == null ? ""
+                                : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
+                                + receivedOn));
+                moveDirect(from, rank);
+                endBirthday();
+                if (inSession) {
+                    pathMovedInSession = true; // the session is mid-call; it is told when it returns
+                } else {
+                    wg.pathMoved(now, toSession);
+                }
             }
-        } else if (rank <= endpointRank || now - lastDirectAt >= ROAM_QUIET) {
-            LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < endpointRank ? "has a better path:"
-                    : "moved", HostPort.format(endpoint), HostPort.format(from));
-            moveDirect(from, rank);
+            case ROAM -> {
+                LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < paths.rank() ? "has a better path:"
+                        : "moved", HostPort.format(paths.endpoint()), HostPort.format(from));
+                moveDirect(from, rank);
+            }
+            case STAY -> {
+            }
         }
     }
 
@@ -1014,11 +1017,11 @@ public final class PeerMachine {
         if (!movesWarned) {
             movesWarned = true;
             LOG.log(Level.WARNING, "the path to peer {0} changed more than {1} times within seconds (last to {2}): "
-                    + "a routing loop? {3} for a minute", peerId, moves.max(), HostPort.format(from),
+                    + "a routing loop? {3} for a minute", peerId, paths.maxMoves(), HostPort.format(from),
                     relay != null ? "falling back to the relay" : "holding the path");
         }
-        if (relay != null && !relay.equals(endpoint)) {
-            InetSocketAddress previous = endpoint;
+        if (paths.directWithRelay()) {
+            InetSocketAddress previous = paths.endpoint();
             moveToRelay();
             if (!rounds.running()) {
                 beginRound(previous);
@@ -1028,24 +1031,17 @@ public final class PeerMachine {
 
     /** True if {@code from}, on the socket the datagram came in on, is the path. */
     private boolean onPath(InetSocketAddress from) {
-        return from.equals(endpoint) && (receivedOn == endpointSocket || from.equals(relay));
+        return paths.onPath(from, receivedOn);
     }
 
     private void moveDirect(InetSocketAddress to, int rank) {
-        setEndpoint(to, receivedOn);
-        endpointRank = rank;
-        lastDirectAt = now;
-        pathSince = now;
-        rttNanos = -1;
+        left(paths.moveDirect(to, receivedOn, rank, now));
         liveness.newPath(now); // measure the new path's RTT at once
-        rounds.settle(now, endpointRank, this::rank); // a direct path opened: stop punching, or look for a better one a moment
+        rounds.settle(now, paths.rank(), this::rank); // a direct path opened: stop punching, or look for a better one a moment
     }
 
     private void moveToRelay() {
-        setEndpoint(relay, 0);
-        endpointRank = Integer.MAX_VALUE;
-        pathSince = now;
-        rttNanos = -1;
+        left(paths.moveToRelay(now));
         liveness.newPath(now);
     }
 
@@ -1059,7 +1055,7 @@ public final class PeerMachine {
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
                     + "path", peerId, HostPort.format(config.rendezvous()));
         } else {
-            moves.allow(now);
+            paths.noteMove(now);
             moveDirect(from, rank(from));
             LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, HostPort.format(from),
                     punched ? " (punched in " + tookMillis + " ms)" : "");
@@ -1119,8 +1115,7 @@ public final class PeerMachine {
         if (config.usesRendezvous() || config.staticEndpoint() == null) {
             state = PeerState.WAITING_FOR_PEER;
             endBirthday();
-            setEndpoint(null, 0);
-            endpointRank = Integer.MAX_VALUE;
+            clearPath();
             lastPeerInfo = null;
             rounds.stop();
         }
@@ -1134,11 +1129,11 @@ public final class PeerMachine {
             tunnelUp = false;
             if (config.usesRendezvous()) {
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} {1} for {2} s; punching again{3} and "
-                        + "re-registering", peerId, describe(endpoint), liveness.deadNanos() / 1_000_000_000L,
+                        + "re-registering", peerId, describe(paths.endpoint()), liveness.deadNanos() / 1_000_000_000L,
                         relay != null ? " (on the relay meanwhile)" : "");
                 sendRegister();
                 if (relay != null) {
-                    InetSocketAddress previous = endpoint;
+                    InetSocketAddress previous = paths.endpoint();
                     moveToRelay();
                     liveness.heard(now);
                     if (birthday == null) {
@@ -1148,7 +1143,7 @@ public final class PeerMachine {
                     startPunching(true);
                 }
             } else {
-                InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
+                InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : paths.endpoint();
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
                         peerId, liveness.deadNanos() / 1_000_000_000L, HostPort.format(target));
                 setEndpoint(target, 0);
@@ -1162,21 +1157,21 @@ public final class PeerMachine {
             tickPunching();
         } else if (birthday != null) {
             tickBirthday();
-        } else if (relay != null && relay.equals(endpoint) && rounds.upgradeDue(now)) {
+        } else if (paths.relayed() && rounds.upgradeDue(now)) {
             beginRound(null);
         }
-        if (relay != null && !relay.equals(endpoint) && now - lastDirectAt >= directSilentNanos) {
+        if (paths.directSilent(now)) {
             LOG.log(Level.WARNING, "direct path to peer {0} at {1} silent for {2} s; falling back to the relay",
-                    peerId, HostPort.format(endpoint), (now - lastDirectAt) / 1_000_000_000L);
-            InetSocketAddress previous = endpoint;
+                    peerId, HostPort.format(paths.endpoint()), (now - paths.lastDirectAt()) / 1_000_000_000L);
+            InetSocketAddress previous = paths.endpoint();
             moveToRelay();
             beginRound(previous);
         }
         if (config.usesRendezvous() && peerSession != 0 && liveness.pathProbeDue(now)) {
-            if (relay != null && !relay.equals(endpoint) && insideTunnel(endpoint)) {
+            if (paths.directWithRelay() && insideTunnel(paths.endpoint())) {
                 LOG.log(Level.WARNING, "the direct path to peer {0} at {1} now leads into the tunnel itself; "
-                        + "falling back to the relay", peerId, HostPort.format(endpoint));
-                InetSocketAddress previous = endpoint;
+                        + "falling back to the relay", peerId, HostPort.format(paths.endpoint()));
+                InetSocketAddress previous = paths.endpoint();
                 moveToRelay();
                 beginRound(previous);
             }
@@ -1213,7 +1208,7 @@ public final class PeerMachine {
 
     /** The partner's endpoint of the working path (the relay's for a relayed one), or null when not connected. */
     public InetSocketAddress endpoint() {
-        return state == PeerState.CONNECTED ? endpoint : null;
+        return state == PeerState.CONNECTED ? paths.endpoint() : null;
     }
 
     /**
@@ -1221,7 +1216,7 @@ public final class PeerMachine {
      * 0 without a path.
      */
     public int pathSocket() {
-        return endpoint() == null ? 0 : endpointSocket;
+        return endpoint() == null ? 0 : paths.socket();
     }
 
     /** True while a birthday-punching attempt runs. */
@@ -1231,7 +1226,7 @@ public final class PeerMachine {
 
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
-        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint(), rounds.attempts(),
+        return new PeerStatus(state, path(), endpoint(), paths.rttNanos(), tunnelReady(), publicEndpoint(), rounds.attempts(),
                 packetsSent, packetsReceived, drops()); // on the relay, endpoint() is the rendezvous server's
     }
 
