@@ -54,6 +54,8 @@ import java.util.Map;
  *   <li>{@link PathSelector}: the path (address, socket, rank) and every move of it (ranking,
  *       upgrade from the relay, roaming, fallback, the {@link PathMoves} brake);
  *   <li>{@link PeerLiveness}: dead peer, keepalive, path probes, stream-stop and relay-quiet spells;
+ *   <li>{@link PartnerSession}: the partner's current session, and which of its PUNCHes and
+ *       LEAVEs are genuine;
  *   <li>{@link AllowedIps} (cryptokey routing), {@link TunnelLoop} (the tunnel carrying itself),
  *       and one {@link DropCounters} for every drop of the machine and its parts.
  * </ul>
@@ -136,7 +138,6 @@ public final class PeerMachine {
     private final PeerConfig config;
     private final long session;
     private final WireGuardSession wg;
-    private final byte[] punchKey;
     private final String peerId;
     private final NoisePublicKey self;
     private final SecureRandom random;
@@ -157,7 +158,8 @@ public final class PeerMachine {
     private boolean pathLossLogged;
 
     // the partner
-    private long peerSession;
+    /** The partner's current session, and which of its PUNCHes and LEAVEs are genuine. */
+    private final PartnerSession partner;
     private PeerInfo lastPeerInfo;
     /** The punching rounds and the upgrade attempts between them. */
     private final PunchRounds rounds;
@@ -254,9 +256,10 @@ public final class PeerMachine {
         this.openerLeadNanos = traversal.openerLead().toNanos();
         this.wg = new WireGuardSession(new Identity(config.key(), config.peer(), config.presharedKey()), random, wall,
                 config.session());
-        this.punchKey = ControlKeys.peerPeer(config.key(), config.peer());
+        byte[] punchKey = ControlKeys.peerPeer(config.key(), config.peer());
         this.rounds = new PunchRounds(config.timers(), traversal, random);
         this.probes = new Probes(self, config.peer(), session, punchKey);
+        this.partner = new PartnerSession(self, config.peer(), punchKey, drops);
         PeerTimers t = config.timers();
         this.liveness = new PeerLiveness(t);
         this.peerId = config.peer().shortId();
@@ -496,7 +499,7 @@ public final class PeerMachine {
         enter(now, out);
         Leave leave = new Leave(self, session, registration.nextTimestamp());
         if (paths.endpoint() != null) {
-            sendVia(paths.endpoint(), paths.socket(), leave.encode(punchKey)); // first: through the relay it needs our registration
+            sendVia(paths.endpoint(), paths.socket(), partner.seal(leave)); // first: through the relay it needs our registration
         }
         ByteBuffer toServer = config.usesRendezvous() ? registration.leaveForServer(leave) : null;
         if (toServer != null) {
@@ -558,7 +561,7 @@ public final class PeerMachine {
         }
         boolean news = !info.sameNews(lastPeerInfo);
         lastPeerInfo = info;
-        long previousSession = peerSession;
+        long previousSession = partner.id();
         notePeerSession(info.peerSession());
         switch (state) {
             case CONNECTED -> {
@@ -669,7 +672,7 @@ public final class PeerMachine {
     }
 
     private ByteBuffer nextProbe() {
-        return probes.next(peerSession);
+        return probes.next(partner.id());
     }
 
     private void noteProbe(InetSocketAddress target) {
@@ -740,7 +743,7 @@ public final class PeerMachine {
      */
     private void checkPath() {
         boolean viaRelay = paths.relayed();
-        PeerLiveness.Quiet quiet = liveness.quiet(now, viaRelay, peerSession != 0);
+        PeerLiveness.Quiet quiet = liveness.quiet(now, viaRelay, partner.known());
         if (quiet != PeerLiveness.Quiet.NONE) {
             LOG.log(Level.DEBUG, "nothing from peer {0} for {1} ms {2}: probing the path", peerId,
                     liveness.silentFor(now) / 1_000_000, quiet == PeerLiveness.Quiet.STREAM_STOPPED
@@ -774,7 +777,7 @@ public final class PeerMachine {
      * @return true if an attempt started
      */
     private boolean startBirthday() {
-        if (!traversal.birthday() || lastPeerInfo == null || peerSession == 0
+        if (!traversal.birthday() || lastPeerInfo == null || !partner.known()
                 || !rounds.birthdayTurn() || insideTunnel(lastPeerInfo.observed())) {
             return false;
         }
@@ -858,16 +861,7 @@ public final class PeerMachine {
     }
 
     private void onPunch(InetSocketAddress from, Punch punch, ByteBuffer datagram) {
-        if (!punch.sender().equals(config.peer()) || !punch.receiver().equals(self)) {
-            count(PeerDrop.WRONG_KEY);
-            return;
-        }
-        if (!ControlMessage.macValid(datagram, punchKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (peerSession == 0 || punch.senderSession() != peerSession) {
-            count(PeerDrop.WRONG_SESSION); // the partner's session comes from the server's PEER_INFO
+        if (!partner.acceptPunch(punch, datagram)) {
             return;
         }
         if (!onPath(from) && insideTunnel(from)) {
@@ -929,15 +923,15 @@ public final class PeerMachine {
 
     /** Records the partner's session id; a new one means it restarted and its keys are gone. */
     private void notePeerSession(long id) {
-        if (peerSession == id) {
+        PartnerSession.Change change = partner.note(id);
+        if (change == PartnerSession.Change.SAME) {
             return;
         }
-        if (peerSession != 0) {
+        if (change == PartnerSession.Change.RESTARTED) {
             LOG.log(Level.INFO, "peer {0} started a new session: renewing WireGuard keys", peerId);
             wg.peerRestarted();
             tunnelUp = false;
         }
-        peerSession = id;
         probes.partnerRestarted();
     }
 
@@ -1102,12 +1096,7 @@ public final class PeerMachine {
     }
 
     private void onLeave(Leave leave, ByteBuffer datagram) {
-        if (!leave.sender().equals(config.peer()) || !ControlMessage.macValid(datagram, punchKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (leave.session() != peerSession || peerSession == 0) {
-            count(PeerDrop.WRONG_SESSION);
+        if (!partner.acceptLeave(leave, datagram)) {
             return;
         }
         LOG.log(Level.INFO, "peer {0} left; waiting for it to come back", peerId);
@@ -1167,7 +1156,7 @@ public final class PeerMachine {
             moveToRelay();
             beginRound(previous);
         }
-        if (config.usesRendezvous() && peerSession != 0 && liveness.pathProbeDue(now)) {
+        if (config.usesRendezvous() && partner.known() && liveness.pathProbeDue(now)) {
             if (paths.directWithRelay() && insideTunnel(paths.endpoint())) {
                 LOG.log(Level.WARNING, "the direct path to peer {0} at {1} now leads into the tunnel itself; "
                         + "falling back to the relay", peerId, HostPort.format(paths.endpoint()));
