@@ -130,8 +130,6 @@ public final class PeerMachine {
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
-    /** While the path does not answer, a line at most this often after the first. */
-    private static final long NOT_ANSWERING_LOG_INTERVAL = RegistrationClient.LOG_INTERVAL;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
 
@@ -154,8 +152,7 @@ public final class PeerMachine {
     private final RegistrationClient registration;
     /** Per-peer liveness: dead peer, keepalive, path probes, quiet spells. */
     private final PeerLiveness liveness;
-    private long pathLossLoggedAt;
-    private boolean pathLossLogged;
+    private final OncePer pathLossLog = OncePer.minute();
 
     // the partner
     /** The partner's current session, and which of its PUNCHes and LEAVEs are genuine. */
@@ -187,14 +184,12 @@ public final class PeerMachine {
     /** Our own datagrams to the direct path and to the server, recognised if the routing table sends them into the TUN device. */
     private final TunnelLoop pathLoop = new TunnelLoop();
     private final TunnelLoop serverLoop = new TunnelLoop();
-    private long loopWarnedAt;
-    private boolean loopWarned;
+    private final OncePer loopLog = OncePer.minute();
 
     private final DropCounters<PeerDrop> drops = new DropCounters<>(PeerDrop.class);
     /** The partner's allowed IPs: the sources it may send from, the destinations we send it. */
     private final AllowedIps allowedIps;
-    private long refusedWarnedAt;
-    private boolean refusedWarned;
+    private final OncePer refusedLog = OncePer.minute();
     private long packetsSent;
     private long packetsReceived;
 
@@ -441,9 +436,7 @@ public final class PeerMachine {
             return false;
         }
         count(PeerDrop.TUNNEL_LOOP);
-        if (!loopWarned || now - loopWarnedAt >= 60_000_000_000L) {
-            loopWarned = true;
-            loopWarnedAt = now;
+        if (loopLog.due(now)) {
             LOG.log(Level.WARNING, "dropped our own datagram to {0} that the routing table sent into the tunnel "
                     + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", HostPort.format(loop),
                     drops.get(PeerDrop.TUNNEL_LOOP));
@@ -757,11 +750,7 @@ public final class PeerMachine {
         if (registration.awaitingAnswer() || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
             return; // (a direct path still being set up has the round and its fallback rules)
         }
-        boolean say = !pathLossLogged || now - pathLossLoggedAt >= NOT_ANSWERING_LOG_INTERVAL;
-        if (say) {
-            pathLossLogged = true;
-            pathLossLoggedAt = now;
-        }
+        boolean say = pathLossLog.due(now);
         LOG.log(say ? Level.INFO : Level.DEBUG, "no answer from peer {0} {1} for {2} ms: re-registering with "
                 + "rendezvous {3}{4}", peerId, describe(paths.endpoint()), (now - liveness.probeSentAt()) / 1_000_000,
                 HostPort.format(config.rendezvous()), viaRelay ? " (restarted?)" : " (has our public address changed?)");
@@ -1270,9 +1259,7 @@ public final class PeerMachine {
      */
     private void refused(PeerDrop drop) {
         count(drop);
-        if (!refusedWarned || now - refusedWarnedAt >= 60_000_000_000L) {
-            refusedWarned = true;
-            refusedWarnedAt = now;
+        if (refusedLog.due(now)) {
             LOG.log(Level.WARNING, "dropped packets from peer {0} that its allowed IPs ({1}) refuse: "
                     + "wrong source {2}, IPv6 not allowed {3}, not IP {4} so far", peerId, allowedIps,
                     drops.get(PeerDrop.WRONG_SOURCE), drops.get(PeerDrop.IPV6_NOT_ALLOWED),

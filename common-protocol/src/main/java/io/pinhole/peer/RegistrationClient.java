@@ -60,8 +60,8 @@ final class RegistrationClient {
      * the relay); on a direct path the backoff goes to the configured maximum.
      */
     static final long UNPAIRED_RETRY_MAX = 8_000_000_000L;
-    /** While the server does not answer (or another key answers), a line at most this often after the first. */
-    static final long LOG_INTERVAL = 60_000_000_000L;
+    /** While the server does not answer, a line at most this often after the first. */
+    private static final long LOG_INTERVAL = OncePer.MINUTE;
 
     private final PeerConfig config;
     private final long session;
@@ -88,9 +88,8 @@ final class RegistrationClient {
     private long lastTimestamp;
     /** Our recent REGISTERs, to match the server's answers to them (and refuse replays). */
     private final RecentRegisters registers = new RecentRegisters();
-    /** When another server key was last said to be refused. */
-    private long keyRefusedLoggedAt;
-    private boolean keyRefusedLogged;
+    /** Another server key is said to be refused at most once a minute. */
+    private final OncePer keyRefusedLog = OncePer.minute();
 
     /**
      * @param config who we are, whom we want, the server and its pinned key (if any), the timers
@@ -226,11 +225,9 @@ final class RegistrationClient {
      */
     private void refuseServerKey(long now, InetSocketAddress from, NoisePublicKey offered) {
         drops.count(PeerDrop.SERVER_KEY_MISMATCH);
-        if (keyRefusedLogged && now - keyRefusedLoggedAt < LOG_INTERVAL) {
+        if (!keyRefusedLog.due(now)) {
             return;
         }
-        keyRefusedLogged = true;
-        keyRefusedLoggedAt = now;
         long refused = drops.get(PeerDrop.SERVER_KEY_MISMATCH);
         if (config.rendezvousKey() != null) {
             LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, not the pinned {2} ({3} refused so "
