@@ -17,7 +17,7 @@ import java.util.Map;
  *   <li>Ours: every probe gets a counter of its own ({@link #next}), and each counter goes to one
  *       address only ({@link #note}); an ack counts once, and only from the address its probe
  *       went to ({@link #ack}): proof that the partner answers there now. At most
- *       {@value #MAX_PROBED} addresses are remembered, {@value Probed#RECENT} recent probes each.
+ *       {@value #MAX_PROBED} addresses are remembered, the 8 most recent probes each.
  *   <li>The partner's: a probe is answered once, in any order, never when replayed
  *       ({@link #fresh}); the acks we send are built by {@link #answer}.
  * </ul>
