@@ -51,7 +51,7 @@ final class UdpSender {
     /**
      * SendLog: the failures of one group of senders: counted, logged at WARNING at most once every
      * 10 s with the count, and TTL-limited sends that cannot be made said once at WARNING, then at
-     * DEBUG. Not thread-safe: used under the same lock as its senders.
+     * DEBUG. Never throws. Not thread-safe: used under the same lock as its senders.
      */
     static final class SendLog {
         private final String group;
