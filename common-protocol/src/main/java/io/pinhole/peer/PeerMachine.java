@@ -3,19 +3,18 @@ package io.pinhole.peer;
 import io.pinhole.config.HostPort;
 import io.pinhole.config.LogNames;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.drops.DropCounters;
 import io.pinhole.wire.ControlKeys;
 import io.pinhole.wire.ControlMessage;
 import io.pinhole.wire.ControlMessage.Challenge;
 import io.pinhole.wire.ControlMessage.Leave;
 import io.pinhole.wire.ControlMessage.PeerInfo;
 import io.pinhole.wire.ControlMessage.Punch;
-import io.pinhole.wire.ControlMessage.Register;
 import io.pinhole.wire.ControlMessage.Registered;
 import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
 import io.pinhole.wire.Relay;
-import io.pinhole.replay.ReplayFilter;
 import io.pinhole.wireguard.Identity;
 import io.pinhole.wireguard.SessionOutput;
 import io.pinhole.wireguard.WireGuardSession;
@@ -25,11 +24,8 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.HashMap;
+import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +41,24 @@ import java.util.Map;
  * every 50-100 ms; each call takes monotonic nanoseconds and puts what must be sent or
  * delivered into the given {@link PeerOutput}. Wall-clock time (for timestamps) comes from the
  * injected {@link Clock}. Lifecycle: see {@link PeerState}.
+ *
+ * <p>The machine is the coordinator of pure parts, each with one job and its own tests, and
+ * keeps what ties them together: the state, the WireGuard glue, the sockets the path uses, the
+ * checks on where a datagram came from, and the logs.
+ * <ul>
+ *   <li>{@link RegistrationClient}: the rendezvous session (REGISTER and the server's answers,
+ *       nonces, server key trust, refresh and retry timing);
+ *   <li>{@link PunchRounds}: when punching rounds run and to where, LAN settling, upgrade and
+ *       birthday turns; {@link Probes}: probe counters, acks as proof, the partner's probes
+ *       answered once; {@link Birthday}: one birthday-punching attempt;
+ *   <li>{@link PathSelector}: the path (address, socket, rank) and every move of it (ranking,
+ *       upgrade from the relay, roaming, fallback, the {@link PathMoves} brake);
+ *   <li>{@link PeerLiveness}: dead peer, keepalive, path probes, stream-stop and relay-quiet spells;
+ *   <li>{@link PartnerSession}: the partner's current session, and which of its PUNCHes and
+ *       LEAVEs are genuine;
+ *   <li>{@link AllowedIps} (cryptokey routing), {@link TunnelLoop} (the tunnel carrying itself),
+ *       and one {@link DropCounters} for every drop of the machine and its parts.
+ * </ul>
  *
  * <ul>
  *   <li>Registration (rendezvous mode): REGISTER carries the server's address cookie, a
@@ -116,127 +130,46 @@ public final class PeerMachine {
     public static final int MAX_PACKET = 65_507 - 32;
     /** How long the second side waits for the first side's initiation on a punched path. */
     private static final long PUNCHED_PATH_WAIT = 5_000_000_000L;
-    /**
-     * The longest REGISTER backoff while the server is the only way to the partner (no path yet, or
-     * the relay); on a direct path the backoff goes to the configured maximum.
-     */
-    private static final long UNPAIRED_RETRY_MAX = 8_000_000_000L;
-    /** On the relay, sending but hearing nothing this long: probe the path at once. */
-    private static final long RELAY_QUIET = 2_000_000_000L;
-    /** A stream: at least this many authenticated packets from the partner in the last full second. */
-    private static final int STREAM_PACKETS = 5;
-    /** A stream that goes quiet this long has stopped: probe the path at once. */
-    private static final long STREAM_GAP = 500_000_000L;
-    /** A path probe without its ack this long: re-register (and punch again on a direct path). */
-    private static final long PROBE_TIMEOUT = 1_000_000_000L;
-    /** While the server does not answer, a line at most this often after the first. */
-    private static final long NOT_ANSWERING_LOG_INTERVAL = 60_000_000_000L;
     /** How long a static-mode peer waits before initiating itself (a plain WireGuard peer may never). */
     private static final long STATIC_PATH_WAIT = 1_000_000_000L;
-    /** On a direct path, a packet from a worse-ranked address moves the path only after this much quiet. */
-    private static final long ROAM_QUIET = 2_000_000_000L;
-    /** Rank of the partner's observed endpoint and of addresses learnt from its packets (LAN candidates rank lower = better). */
-    private static final int RANK_PUBLIC = 100;
-    /** Most probe targets remembered for acknowledgements. */
-    private static final int MAX_PROBED = 32;
 
     private final PeerConfig config;
     private final long session;
-    private final Clock wall;
     private final WireGuardSession wg;
-    private final byte[] punchKey;
-    private final long keepaliveNanos;
-    private final long deadNanos;
-    private final long punchIntervalNanos;
-    private final long punchRoundNanos;
-    private final long retryInitialNanos;
-    private final long retryMaxNanos;
-    private final long waitingRefreshNanos;
     private final String peerId;
     private final NoisePublicKey self;
     private final SecureRandom random;
     private final Traversal traversal;
     /** The relay "endpoint": datagrams to it go through the rendezvous server in RELAY frames. */
     private final InetSocketAddress relay;
-    private final long directSilentNanos;
-    private final long upgradeNanos;
     private final long openerLeadNanos;
-    private final long lanSettleNanos;
 
     private PeerState state = PeerState.REGISTERING;
     private long now;
     private PeerOutput out;
 
-    // registration
-    private boolean awaitingRegistered;
-    private boolean challengeAnswered;
-    private long nextRegisterAt;
-    private long retryNanos;
-    private long refreshNanos;
-    private int unansweredRegisters;
-    private long unansweredSince;
-    private long notAnsweringLoggedAt;
-    /** The counter of the path probe waiting for its ack (0: none), and when it left. */
-    private long pathProbeCounter;
-    private long pathProbeSentAt;
-    private long pathLossLoggedAt;
-    private boolean pathLossLogged;
-    /** The {@link #lastReceivedAt} of the quiet spell already probed (one probe per spell). */
-    private long quietProbedFor = Long.MIN_VALUE;
-    /** Authenticated packets from the partner: in the current second, and in the last full one. */
-    private int receivedThisSecond;
-    private int streamPackets;
-    private long secondStartedAt;
-    private InetSocketAddress publicEndpoint;
-    private NoisePublicKey serverKey;
-    private byte[] serverMacKey;
-    private byte[] cookie;
-    private long lastTimestamp;
-    /** Our recent REGISTERs, to match the server's answers to them (and refuse replays). */
-    private final RecentRegisters registers = new RecentRegisters();
-    /** When another server key was last said to be refused. */
-    private long keyRefusedLoggedAt;
-    private boolean keyRefusedLogged;
+    /** The rendezvous session: registration, refresh and retry, server key trust. */
+    private final RegistrationClient registration;
+    /** Per-peer liveness: dead peer, keepalive, path probes, quiet spells. */
+    private final PeerLiveness liveness;
+    private final OncePer pathLossLog = OncePer.minute();
 
     // the partner
-    private long peerSession;
+    /** The partner's current session, and which of its PUNCHes and LEAVEs are genuine. */
+    private final PartnerSession partner;
     private PeerInfo lastPeerInfo;
-    /** Where probes go, best first: the partner's LAN candidates, then its observed endpoint. */
-    private final List<InetSocketAddress> punchTargets = new ArrayList<>();
-    /** True while a punching round runs (in PUNCHING, or in the background of a relayed or LAN-settling path). */
-    private boolean punching;
-    private long roundEndsAt;
-    private long roundStartedAt;
-    private long nextPunchAt;
-    private long punchCounter;
-    /** The partner's probe counters seen: each probe is answered once, in any order, never replayed. */
-    private final ReplayFilter peerProbes = new ReplayFilter();
-    private long directAttempts;
-    private long nextUpgradeAt;
-    /** Punching rounds for a direct path that ended on the relay: birthday attempts follow some of them. */
-    private long failedUpgrades;
+    /** The punching rounds and the upgrade attempts between them. */
+    private final PunchRounds rounds;
+    /** Our probes (each provable by its ack) and the partner's (each answered once). */
+    private final Probes probes;
     /** The running birthday attempt, or null. */
     private Birthday birthday;
-    /** When a LAN-settling round (a direct path is open, a better one may answer) stops. */
-    private long settleEndsAt;
-    /** Per probed address: the recent probe counters sent there (each counter goes to one address only), and when. */
-    private final Map<InetSocketAddress, Probed> probed = new HashMap<>();
-    private long nextPathProbeAt;
-    private long rttNanos = -1;
 
     // the path
-    /** Where packets to the partner go: a direct address, or {@link #relay}. */
-    private InetSocketAddress endpoint;
-    /** The local socket the path uses: 0 = the main socket, i = spare socket i (a birthday hit). */
-    private int endpointSocket;
+    /** The path to the partner (a direct address and local socket, or the relay) and every decision to move it. */
+    private final PathSelector paths;
     /** The socket the datagram being handled arrived on (0 outside {@link #onDatagram}). */
     private int receivedOn;
-    private int endpointRank = Integer.MAX_VALUE;
-    private long lastReceivedAt;
-    /** Last authenticated packet from the direct {@link #endpoint}. */
-    private long lastDirectAt;
-    private long pathSince;
-    private long lastSentAt;
     private long handshakesSeen;
     private boolean tunnelUp;
     private final ArrayDeque<ByteBuffer> staged = new ArrayDeque<>();
@@ -245,32 +178,27 @@ public final class PeerMachine {
     private boolean pathOpenedInSession;
     private boolean pathMovedInSession;
 
-    /** The brake on path moves: a path that changes too often is a loop, not a better path. */
-    private final PathMoves moves = PathMoves.defaults();
     private boolean movesWarned;
     /** Addresses already logged as inside the tunnel (bounded), so each is said once. */
     private final LinkedHashSet<InetSocketAddress> insideLogged = new LinkedHashSet<>();
     /** Our own datagrams to the direct path and to the server, recognised if the routing table sends them into the TUN device. */
     private final TunnelLoop pathLoop = new TunnelLoop();
     private final TunnelLoop serverLoop = new TunnelLoop();
-    private long loopWarnedAt;
-    private boolean loopWarned;
+    private final OncePer loopLog = OncePer.minute();
 
-    /** Drop counters, indexed by {@link PeerDrop#ordinal()} (no boxing on the data path). */
-    private final long[] drops = new long[PeerDrop.values().length];
+    private final DropCounters<PeerDrop> drops = new DropCounters<>(PeerDrop.class);
     /** The partner's allowed IPs: the sources it may send from, the destinations we send it. */
     private final AllowedIps allowedIps;
-    private long refusedWarnedAt;
-    private boolean refusedWarned;
+    private final OncePer refusedLog = OncePer.minute();
     private long packetsSent;
     private long packetsReceived;
 
     private final SessionOutput toSession = new SessionOutput() {
         @Override
         public void sendToPeer(ByteBuffer datagram) {
-            if (endpoint != null) {
-                sendVia(endpoint, endpointSocket, datagram);
-                lastSentAt = now;
+            if (paths.endpoint() != null) {
+                sendVia(paths.endpoint(), paths.socket(), datagram);
+                liveness.sent(now);
             }
         }
 
@@ -315,34 +243,23 @@ public final class PeerMachine {
         this.config = config;
         this.allowedIps = config.allowedIps();
         this.session = session;
-        this.wall = wall;
         this.self = config.key().publicKey();
         this.random = random;
         this.traversal = config.traversal();
         this.relay = config.usesRelay() ? config.rendezvous() : null;
-        this.directSilentNanos = traversal.directSilent().toNanos();
-        this.upgradeNanos = traversal.upgradeInterval().toNanos();
+        this.paths = new PathSelector(relay, traversal.directSilent().toNanos());
         this.openerLeadNanos = traversal.openerLead().toNanos();
-        this.lanSettleNanos = traversal.lanSettle().toNanos();
         this.wg = new WireGuardSession(new Identity(config.key(), config.peer(), config.presharedKey()), random, wall,
                 config.session());
-        this.punchKey = ControlKeys.peerPeer(config.key(), config.peer());
+        byte[] punchKey = ControlKeys.peerPeer(config.key(), config.peer());
+        this.rounds = new PunchRounds(config.timers(), traversal, random);
+        this.probes = new Probes(self, config.peer(), session, punchKey);
+        this.partner = new PartnerSession(self, config.peer(), punchKey, drops);
         PeerTimers t = config.timers();
-        this.keepaliveNanos = t.keepaliveIdle().toNanos();
-        this.deadNanos = t.deadAfter().toNanos();
-        this.punchIntervalNanos = t.punchInterval().toNanos();
-        this.punchRoundNanos = t.punchRound().toNanos();
-        this.retryInitialNanos = t.registerRetryInitial().toNanos();
-        this.retryMaxNanos = t.registerRetryMax().toNanos();
-        this.waitingRefreshNanos = t.waitingRefresh().toNanos();
-        this.refreshNanos = t.refreshFallback().toNanos();
-        this.retryNanos = retryInitialNanos;
+        this.liveness = new PeerLiveness(t);
         this.peerId = config.peer().shortId();
         serverLoop.watch(config.rendezvous());
-        if (config.rendezvousKey() != null) {
-            serverKey = config.rendezvousKey();
-            serverMacKey = ControlKeys.peerServer(config.key(), serverKey);
-        }
+        this.registration = new RegistrationClient(config, session, random, wall, drops);
     }
 
     /** Starts: registers (rendezvous mode), contacts the static endpoint, or listens. */
@@ -357,8 +274,7 @@ public final class PeerMachine {
                     HostPort.format(config.staticEndpoint()));
             state = PeerState.CONNECTED;
             setEndpoint(config.staticEndpoint(), 0);
-            lastReceivedAt = now;
-            lastSentAt = now;
+            liveness.opened(now);
             wg.pathUp(now, STATIC_PATH_WAIT, toSession);
         } else {
             LOG.log(Level.INFO, "listening for peer {0} (no rendezvous, no peer endpoint)", peerId);
@@ -475,7 +391,7 @@ public final class PeerMachine {
 
     /** True if spare socket {@code socket} is open: one of the running attempt's, or the path's. */
     private boolean spareOpen(int socket) {
-        return socket > 0 && (socket == endpointSocket || birthday != null && socket <= birthday.spares());
+        return socket > 0 && (socket == paths.socket() || birthday != null && socket <= birthday.spares());
     }
 
     /** Handles one IP packet read from the TUN device: into the tunnel, or staged. */
@@ -520,12 +436,10 @@ public final class PeerMachine {
             return false;
         }
         count(PeerDrop.TUNNEL_LOOP);
-        if (!loopWarned || now - loopWarnedAt >= 60_000_000_000L) {
-            loopWarned = true;
-            loopWarnedAt = now;
+        if (loopLog.due(now)) {
             LOG.log(Level.WARNING, "dropped our own datagram to {0} that the routing table sent into the tunnel "
                     + "({1} so far): the tunnel must not carry itself; route {0} outside the tunnel", HostPort.format(loop),
-                    drops[PeerDrop.TUNNEL_LOOP.ordinal()]);
+                    drops.get(PeerDrop.TUNNEL_LOOP));
         }
         return true;
     }
@@ -539,7 +453,7 @@ public final class PeerMachine {
             return false;
         }
         if (insideLogged.add(address)) {
-            if (insideLogged.size() > MAX_PROBED) {
+            if (insideLogged.size() > Probes.MAX_PROBED) {
                 insideLogged.remove(insideLogged.iterator().next());
             }
             LOG.log(Level.INFO, "{0} is reached through the tunnel itself: never a path to peer {1}", HostPort.format(address),
@@ -554,15 +468,12 @@ public final class PeerMachine {
             return;
         }
         enter(now, out);
-        if (config.usesRendezvous() && now - nextRegisterAt >= 0) {
-            if (awaitingRegistered) {
-                noteUnansweredRegister();
-            }
-            sendRegister();
+        if (config.usesRendezvous()) {
+            registration.tick(now, state != PeerState.CONNECTED || paths.relayed(), out);
         }
         switch (state) {
             case PUNCHING -> {
-                if (punching) {
+                if (rounds.running()) {
                     tickPunching();
                 }
             }
@@ -573,55 +484,28 @@ public final class PeerMachine {
         wg.tick(now, toSession);
     }
 
-    /**
-     * A REGISTER went unanswered: back off (1 s doubling; to 8 s while the server is our only way
-     * to the partner, to the configured maximum on a direct path) and say so: the first time at
-     * WARNING, then one line a minute.
-     */
-    private void noteUnansweredRegister() {
-        if (unansweredRegisters++ == 0) {
-            unansweredSince = now;
-        }
-        boolean serverNeeded = state != PeerState.CONNECTED || relay != null && relay.equals(endpoint);
-        long cap = serverNeeded ? Math.min(retryMaxNanos, UNPAIRED_RETRY_MAX) : retryMaxNanos;
-        retryNanos = Math.min(retryNanos * 2, cap);
-        if (unansweredRegisters == 1) {
-            notAnsweringLoggedAt = now;
-            LOG.log(Level.WARNING, "rendezvous {0} not answering; retrying in {1} s, backing off to {2} s{3}",
-                    HostPort.format(config.rendezvous()), retryNanos / 1_000_000_000L, cap / 1_000_000_000L,
-                    serverNeeded ? "" : " (the direct path does not need it)");
-        } else if (now - notAnsweringLoggedAt >= NOT_ANSWERING_LOG_INTERVAL) {
-            notAnsweringLoggedAt = now;
-            LOG.log(Level.WARNING, "rendezvous {0} still not answering: {1} REGISTERs unanswered in {2} s; "
-                    + "retrying every {3} s", HostPort.format(config.rendezvous()), unansweredRegisters,
-                    (now - unansweredSince) / 1_000_000_000L, retryNanos / 1_000_000_000L);
-        } else {
-            LOG.log(Level.DEBUG, "rendezvous {0} not answering ({1} unanswered); retrying in {2} s",
-                    HostPort.format(config.rendezvous()), unansweredRegisters, retryNanos / 1_000_000_000L);
-        }
-    }
-
     /** Leaves: tells the server and the partner, then does nothing more (and zeroes the WireGuard keys). */
     public void leave(long now, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
         enter(now, out);
-        Leave leave = new Leave(self, session, nextTimestamp());
-        if (endpoint != null) {
-            sendVia(endpoint, endpointSocket, leave.encode(punchKey)); // first: through the relay it needs our registration
+        Leave leave = new Leave(self, session, registration.nextTimestamp());
+        if (paths.endpoint() != null) {
+            sendVia(paths.endpoint(), paths.socket(), partner.seal(leave)); // first: through the relay it needs our registration
         }
-        if (config.usesRendezvous() && serverMacKey != null) {
-            out.send(config.rendezvous(), leave.encode(serverMacKey));
+        ByteBuffer toServer = config.usesRendezvous() ? registration.leaveForServer(leave) : null;
+        if (toServer != null) {
+            out.send(config.rendezvous(), toServer);
         }
-        String told = config.usesRendezvous() && serverMacKey != null ? "the rendezvous" : "";
-        if (endpoint != null) {
+        String told = toServer != null ? "the rendezvous" : "";
+        if (paths.endpoint() != null) {
             told = told.isEmpty() ? "peer " + peerId : told + " and peer " + peerId;
         }
         LOG.log(Level.INFO, "left{0}", told.isEmpty() ? "" : ": told " + told);
         state = PeerState.CLOSED;
         staged.clear();
-        if (birthday != null || endpointSocket != 0) {
+        if (birthday != null || paths.socket() != 0) {
             birthday = null;
             out.closeSpareSockets(0);
         }
@@ -630,23 +514,8 @@ public final class PeerMachine {
 
     // ------------------------------------------------------------------ registration
 
-    private long nextTimestamp() {
-        Instant t = wall.instant();
-        long micros = t.getEpochSecond() * 1_000_000L + t.getNano() / 1_000;
-        lastTimestamp = Math.max(micros, lastTimestamp + 1);
-        return lastTimestamp;
-    }
-
     private void sendRegister() {
-        byte[] nonce = new byte[Register.NONCE_LENGTH];
-        random.nextBytes(nonce);
-        long timestamp = nextTimestamp();
-        Register register = new Register(self, config.peer(), session, timestamp, cookie, config.candidates(), nonce);
-        registers.sent(timestamp, nonce);
-        out.send(config.rendezvous(), register.encode(cookie == null ? null : serverMacKey));
-        awaitingRegistered = true;
-        challengeAnswered = false;
-        nextRegisterAt = now + retryNanos;
+        registration.register(now, out);
     }
 
     private boolean fromServer(InetSocketAddress from) {
@@ -661,98 +530,16 @@ public final class PeerMachine {
         return true;
     }
 
-    /**
-     * A CHALLENGE counts only if it echoes the nonce of a REGISTER of ours in flight (so an
-     * off-path attacker cannot make one), and names the server key we pinned or, unpinned, the
-     * first one we learnt (trust on first use: kept for the whole run, never switched).
-     */
     private void onChallenge(InetSocketAddress from, Challenge challenge) {
-        if (!fromServer(from)) {
-            return;
-        }
-        if (!registers.inFlight(challenge.nonce())) {
-            count(PeerDrop.STALE_CHALLENGE);
-            return;
-        }
-        if (serverKey != null && !challenge.server().equals(serverKey)) {
-            refuseServerKey(from, challenge.server());
-            return; // the nonce stays in flight: the real server's answer to the same REGISTER still counts
-        }
-        if (!awaitingRegistered || challengeAnswered) {
-            count(PeerDrop.UNSOLICITED_CHALLENGE);
-            return;
-        }
-        if (serverKey == null) {
-            try {
-                serverMacKey = ControlKeys.peerServer(config.key(), challenge.server());
-            } catch (IllegalArgumentException e) {
-                count(PeerDrop.BAD_MAC);
-                return;
-            }
-            serverKey = challenge.server();
-            LOG.log(Level.INFO, "rendezvous {0} has key {1}: trusting it for as long as this runs (trust on first "
-                    + "use; --rendezvous-key pins it)", HostPort.format(from), serverKey);
-        }
-        registers.challenged(challenge.nonce());
-        cookie = challenge.cookie();
-        long wasRetry = retryNanos;
-        sendRegister();
-        challengeAnswered = true;
-        retryNanos = wasRetry;
-    }
-
-    /**
-     * Another server key answered: counted, and said at WARNING (at most once a minute), never
-     * taken. The client goes on with the key it has; the server that lost its key is fixed by
-     * restoring it, or by restarting this client.
-     */
-    private void refuseServerKey(InetSocketAddress from, NoisePublicKey offered) {
-        count(PeerDrop.SERVER_KEY_MISMATCH);
-        if (keyRefusedLogged && now - keyRefusedLoggedAt < NOT_ANSWERING_LOG_INTERVAL) {
-            return;
-        }
-        keyRefusedLogged = true;
-        keyRefusedLoggedAt = now;
-        long refused = drops[PeerDrop.SERVER_KEY_MISMATCH.ordinal()];
-        if (config.rendezvousKey() != null) {
-            LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, not the pinned {2} ({3} refused so "
-                    + "far; said at most once a minute)", HostPort.format(from), offered, serverKey, refused);
-        } else {
-            LOG.log(Level.WARNING, "REFUSED: rendezvous {0} presents key {1}, but this client trusts {2}, the key it "
-                    + "presented first: an impostor, or a server that lost its key; never switching ({3} refused so "
-                    + "far; said at most once a minute). If the server really has a new key, restore its old key file "
-                    + "or restart pinhole up (or pin the new key with --rendezvous-key)", HostPort.format(from),
-                    offered, serverKey, refused);
+        if (fromServer(from)) {
+            registration.onChallenge(now, from, challenge, out);
         }
     }
 
     private void onRegistered(InetSocketAddress from, Registered registered, ByteBuffer datagram) {
-        if (!fromServer(from)) {
+        if (!fromServer(from) || !registration.onRegistered(now, from, registered, datagram,
+                state == PeerState.CONNECTED)) {
             return;
-        }
-        if (!ControlMessage.macValid(datagram, serverMacKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (registered.session() != session || !registers.takeRegistered(registered.timestamp())) {
-            count(PeerDrop.STALE_REGISTERED);
-            return;
-        }
-        if (unansweredRegisters > 0) {
-            LOG.log(Level.INFO, "rendezvous {0} answers again (after {1} unanswered REGISTERs in {2} s)",
-                    HostPort.format(config.rendezvous()), unansweredRegisters, (now - unansweredSince) / 1_000_000_000L);
-        }
-        awaitingRegistered = false;
-        unansweredRegisters = 0;
-        retryNanos = retryInitialNanos;
-        if (registered.refreshSeconds() > 0) {
-            refreshNanos = registered.refreshSeconds() * 1_000_000_000L;
-        }
-        nextRegisterAt = now + (state == PeerState.CONNECTED ? refreshNanos : Math.min(refreshNanos, waitingRefreshNanos));
-        if (!registered.observed().equals(publicEndpoint)) {
-            publicEndpoint = registered.observed();
-            LOG.log(Level.INFO, "registered with rendezvous {0} (key {1}); it sees us at {2}",
-                    HostPort.format(from), serverKey.shortId(), HostPort.format(publicEndpoint));
         }
         if (state == PeerState.REGISTERING) {
             state = PeerState.WAITING_FOR_PEER;
@@ -763,24 +550,12 @@ public final class PeerMachine {
     // ------------------------------------------------------------------ pairing and punching
 
     private void onPeerInfo(InetSocketAddress from, PeerInfo info, ByteBuffer datagram) {
-        if (!fromServer(from)) {
-            return;
-        }
-        if (!ControlMessage.macValid(datagram, serverMacKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (!info.peer().equals(config.peer())) {
-            count(PeerDrop.WRONG_KEY);
-            return;
-        }
-        if (info.session() != session || !registers.takePeerInfo(info.timestamp(), info.peerTimestamp())) {
-            count(PeerDrop.STALE_PEER_INFO); // recorded and replayed, or older than one taken: changes nothing
+        if (!fromServer(from) || !registration.acceptPeerInfo(info, datagram)) {
             return;
         }
         boolean news = !info.sameNews(lastPeerInfo);
         lastPeerInfo = info;
-        long previousSession = peerSession;
+        long previousSession = partner.id();
         notePeerSession(info.peerSession());
         switch (state) {
             case CONNECTED -> {
@@ -792,14 +567,14 @@ public final class PeerMachine {
                     return;
                 }
                 boolean restarted = previousSession != info.peerSession();
-                boolean known = info.observed().equals(endpoint) || info.candidates().contains(endpoint);
+                boolean known = info.observed().equals(paths.endpoint()) || info.candidates().contains(paths.endpoint());
                 if (!restarted && (known || !news)) {
                     return; // a refresh of what we know
                 }
                 LOG.log(Level.INFO, "peer {0} {1}; punching to its new endpoint {2}", peerId,
                         restarted ? "restarted" : "moved", HostPort.format(info.observed()));
                 if (relay != null) {
-                    InetSocketAddress previous = endpoint;
+                    InetSocketAddress previous = paths.endpoint();
                     moveToRelay();
                     beginRound(previous);
                 } else {
@@ -813,9 +588,7 @@ public final class PeerMachine {
             }
             case REGISTERING, WAITING_FOR_PEER -> {
                 if (state == PeerState.REGISTERING) {
-                    awaitingRegistered = false; // an authenticated PEER_INFO proves the registration arrived
-                    retryNanos = retryInitialNanos;
-                    nextRegisterAt = now + refreshNanos;
+                    registration.registeredByPeerInfo(now); // an authenticated PEER_INFO proves the registration arrived
                 }
                 if (relay != null) {
                     openPath(relay);
@@ -831,16 +604,15 @@ public final class PeerMachine {
 
     /** No path without the relay: punch until one answers (PUNCHING). */
     private void startPunching(boolean keepCurrentEndpoint) {
-        InetSocketAddress previous = keepCurrentEndpoint ? endpoint : null;
+        InetSocketAddress previous = keepCurrentEndpoint ? paths.endpoint() : null;
         boolean already = state == PeerState.PUNCHING;
         state = PeerState.PUNCHING;
-        setEndpoint(null, 0);
-        endpointRank = Integer.MAX_VALUE;
+        clearPath();
         beginRound(previous);
         if (!already) {
-            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(punchTargets));
+            LOG.log(Level.INFO, "punching to peer {0} at {1}", peerId, HostPort.formatAll(rounds.targets()));
         }
-        if (nextPunchAt == now) {
+        if (rounds.probesDue(now)) {
             tickPunching();
         }
     }
@@ -862,36 +634,29 @@ public final class PeerMachine {
         if (targets.isEmpty()) {
             // Nothing to punch to: the partner reached us through the relay before its PEER_INFO
             // reached us. Ask the server again (it answers with PEER_INFO); try again shortly.
-            punching = false;
-            nextUpgradeAt = now + punchRoundNanos;
+            rounds.stop();
+            rounds.retrySoon(now);
             sendRegister();
             return;
         }
         targets.removeIf(this::insideTunnel); // a candidate routed through our tunnel would carry it inside itself
         endBirthday();
-        punchTargets.clear();
-        punchTargets.addAll(targets);
-        probed.keySet().removeIf(a -> !targets.contains(a) && !a.equals(endpoint));
-        punching = true;
-        directAttempts++;
-        roundStartedAt = now;
-        roundEndsAt = now + punchRoundNanos;
-        settleEndsAt = 0;
-        nextPunchAt = sendOpeners() ? now + openerLeadNanos : now;
+        probes.retainOnly(targets, paths.endpoint());
+        rounds.begin(now, targets, sendOpeners(targets));
         if (state == PeerState.CONNECTED) {
             LOG.log(Level.INFO, "punching to peer {0} at {1} for a direct path (attempt {2})", peerId,
-                    HostPort.formatAll(punchTargets), directAttempts);
+                    HostPort.formatAll(rounds.targets()), rounds.attempts());
         }
     }
 
     /** TTL-limited probes that open our own NAT's mappings; true if the edge could send them. */
-    private boolean sendOpeners() {
+    private boolean sendOpeners(Collection<InetSocketAddress> targets) {
         int ttl = traversal.openerTtl();
-        if (ttl == 0 || punchTargets.isEmpty()) {
+        if (ttl == 0 || targets.isEmpty()) {
             return false;
         }
         boolean sent = false;
-        for (InetSocketAddress target : punchTargets) {
+        for (InetSocketAddress target : targets) {
             if (out.sendWithTtl(target, nextProbe(), ttl)) {
                 noteProbe(target);
                 sent = true;
@@ -901,76 +666,67 @@ public final class PeerMachine {
     }
 
     private ByteBuffer nextProbe() {
-        punchCounter++;
-        return new Punch(self, config.peer(), session, peerSession, punchCounter, false).encode(punchKey);
+        return probes.next(partner.id());
     }
 
     private void noteProbe(InetSocketAddress target) {
-        Probed p = probed.get(target);
-        if (p == null) {
-            if (probed.size() >= MAX_PROBED) {
-                probed.keySet().removeIf(a -> !a.equals(endpoint));
-            }
-            p = new Probed();
-            probed.put(target, p);
-        }
-        p.note(punchCounter, now);
+        probes.note(target, now, paths.endpoint());
     }
 
     private void tickPunching() {
-        if (now - roundEndsAt >= 0) {
-            punching = false;
-            if (state == PeerState.PUNCHING) {
-                LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
-                        peerId, HostPort.formatAll(punchTargets), punchRoundNanos / 1_000_000_000L);
-                state = PeerState.WAITING_FOR_PEER;
-                lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
-                sendRegister();
-            } else if (relay != null && relay.equals(endpoint)) {
-                failedUpgrades++;
-                if (!startBirthday()) {
-                    long wait = scheduleUpgrade();
-                    LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
-                            + "trying again in {3} s", peerId, punchRoundNanos / 1_000_000_000L,
-                            HostPort.formatAll(punchTargets), wait / 1_000_000_000L);
+        switch (rounds.tick(now)) {
+            case OVER -> roundOver();
+            case PROBE -> {
+                for (InetSocketAddress target : rounds.targets()) {
+                    if (rank(target) < paths.rank()) {
+                        out.send(target, nextProbe()); // a counter of its own: its ack proves this address
+                        noteProbe(target);
+                    }
                 }
             }
-            return;
-        }
-        if (settleEndsAt != 0 && now - settleEndsAt >= 0) {
-            punching = false; // a direct path is open; no better one answered
-            return;
-        }
-        if (now - nextPunchAt >= 0) {
-            for (InetSocketAddress target : punchTargets) {
-                if (rank(target) < endpointRank) {
-                    out.send(target, nextProbe()); // a counter of its own: its ack proves this address
-                    noteProbe(target);
-                }
+            default -> {
             }
-            nextPunchAt = now + punchIntervalNanos + Math.floorMod(random.nextLong(), punchIntervalNanos / 4 + 1);
+        }
+    }
+
+    /** A round's time is up without a path that ended it. */
+    private void roundOver() {
+        long roundSeconds = rounds.roundNanos() / 1_000_000_000L;
+        if (state == PeerState.PUNCHING) {
+            LOG.log(Level.WARNING, "no answer from peer {0} at {1} after {2} s; asking the rendezvous again",
+                    peerId, HostPort.formatAll(rounds.targets()), roundSeconds);
+            state = PeerState.WAITING_FOR_PEER;
+            lastPeerInfo = null; // the next PEER_INFO, even unchanged, starts a new round
+            sendRegister();
+        } else if (paths.relayed()) {
+            rounds.upgradeFailed();
+            if (!startBirthday()) {
+                long wait = rounds.scheduleUpgrade(now);
+                LOG.log(Level.INFO, "no direct path to peer {0} after {1} s (tried {2}); staying on the relay, "
+                        + "trying again in {3} s", peerId, roundSeconds, HostPort.formatAll(rounds.targets()),
+                        wait / 1_000_000_000L);
+            }
         }
     }
 
     /** A probe on the current path, every keepalive interval: it measures the RTT and proves the path. */
     private void sendPathProbe() {
-        sendVia(endpoint, endpointSocket, nextProbe());
-        noteProbe(endpoint);
-        pathProbeCounter = punchCounter;
-        pathProbeSentAt = now;
-        nextPathProbeAt = now + keepaliveNanos;
+        sendVia(paths.endpoint(), paths.socket(), nextProbe());
+        noteProbe(paths.endpoint());
+        liveness.pathProbeSent(probes.last(), now);
     }
 
     /**
      * Notices a path that stopped answering, at once rather than after the fallback or dead-peer
      * rules, and acts on it:
      * <ul>
-     *   <li>A stream from the partner that stops (at least {@value #STREAM_PACKETS} authenticated
-     *       packets in the last full second, then {@link #STREAM_GAP} of nothing), or, on the relay,
-     *       sending while hearing nothing for {@link #RELAY_QUIET}: the path is probed at once. On a
+     *   <li>A stream from the partner that stops (at least {@value PeerLiveness#STREAM_PACKETS} authenticated
+     *       packets in the last full second, then {@value PeerLiveness#STREAM_GAP_MS} ms of nothing), or, on the
+     *       relay, sending while hearing nothing for {@value PeerLiveness#RELAY_QUIET_MS} ms: the path is
+     *       probed at once ({@link PeerLiveness#quiet}). On a
      *       direct path that probe also re-opens our NAT's mapping if the NAT lost it (a conntrack
      *       flush), so the partner's packets get through again.
-     *   <li>A path probe unanswered for {@link #PROBE_TIMEOUT} (on a direct path, once the tunnel is
+     *   <li>A path probe unanswered for {@value PeerLiveness#PROBE_TIMEOUT_MS} ms (on a direct path, once the tunnel is
      *       up): we re-register. The server sees our current public endpoint, which a rebooted NAT
      *       may have changed, and tells the partner, which then carries the tunnel on the relay and
      *       punches to it (we follow it to the relay, and punch too); a restarted server learns us
@@ -980,42 +736,27 @@ public final class PeerMachine {
      * our frames unread, and the re-registration mends it.
      */
     private void checkPath() {
-        boolean viaRelay = relay != null && relay.equals(endpoint);
-        boolean streamStopped = streamPackets >= STREAM_PACKETS && now - lastReceivedAt >= STREAM_GAP;
-        boolean relayQuiet = viaRelay && now - lastReceivedAt >= RELAY_QUIET && now - lastSentAt < RELAY_QUIET
-                && lastSentAt - lastReceivedAt > 0;
-        if (pathProbeCounter == 0 && peerSession != 0 && (streamStopped || relayQuiet)
-                && quietProbedFor != lastReceivedAt) {
-            quietProbedFor = lastReceivedAt; // one probe per quiet spell
+        boolean viaRelay = paths.relayed();
+        PeerLiveness.Quiet quiet = liveness.quiet(now, viaRelay, partner.known());
+        if (quiet != PeerLiveness.Quiet.NONE) {
             LOG.log(Level.DEBUG, "nothing from peer {0} for {1} ms {2}: probing the path", peerId,
-                    (now - lastReceivedAt) / 1_000_000, streamStopped ? "after a stream" : "through the relay");
+                    liveness.silentFor(now) / 1_000_000, quiet == PeerLiveness.Quiet.STREAM_STOPPED
+                            ? "after a stream" : "through the relay");
             sendPathProbe();
             return;
         }
-        if (pathProbeCounter == 0 || now - pathProbeSentAt < PROBE_TIMEOUT) {
+        if (!liveness.probeTimedOut(now)) {
             return;
         }
-        pathProbeCounter = 0;
-        if (awaitingRegistered || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
+        if (registration.awaitingAnswer() || !config.usesRendezvous() || !viaRelay && !tunnelUp) {
             return; // (a direct path still being set up has the round and its fallback rules)
         }
-        boolean say = !pathLossLogged || now - pathLossLoggedAt >= NOT_ANSWERING_LOG_INTERVAL;
-        if (say) {
-            pathLossLogged = true;
-            pathLossLoggedAt = now;
-        }
+        boolean say = pathLossLog.due(now);
         LOG.log(say ? Level.INFO : Level.DEBUG, "no answer from peer {0} {1} for {2} ms: re-registering with "
-                + "rendezvous {3}{4}", peerId, describe(endpoint), (now - pathProbeSentAt) / 1_000_000,
+                + "rendezvous {3}{4}", peerId, describe(paths.endpoint()), (now - liveness.probeSentAt()) / 1_000_000,
                 HostPort.format(config.rendezvous()), viaRelay ? " (restarted?)" : " (has our public address changed?)");
-        retryNanos = retryInitialNanos;
+        registration.resetBackoff();
         sendRegister();
-    }
-
-    /** When the next plain upgrade round starts (the upgrade interval, jittered); returns the wait. */
-    private long scheduleUpgrade() {
-        long wait = upgradeNanos + (upgradeNanos > 10 ? Math.floorMod(random.nextLong(), upgradeNanos / 10) : 0);
-        nextUpgradeAt = now + wait;
-        return wait;
     }
 
     /**
@@ -1026,8 +767,8 @@ public final class PeerMachine {
      * @return true if an attempt started
      */
     private boolean startBirthday() {
-        if (!traversal.birthday() || lastPeerInfo == null || peerSession == 0
-                || (failedUpgrades - 1) % Birthday.EVERY != 0 || insideTunnel(lastPeerInfo.observed())) {
+        if (!traversal.birthday() || lastPeerInfo == null || !partner.known()
+                || !rounds.birthdayTurn() || insideTunnel(lastPeerInfo.observed())) {
             return false;
         }
         int opened = out.openSpareSockets(Birthday.SPARE_SOCKETS);
@@ -1049,11 +790,11 @@ public final class PeerMachine {
             } else {
                 out.sendFrom(socket, target, probe, 0);
             }
-            birthday.sent(punchCounter, socket, target, now);
+            birthday.sent(probes.last(), socket, target, now);
         }
         LOG.log(Level.INFO, "no direct path to peer {0} after {1} s; birthday punching for {2} s: {3} spare "
                 + "sockets opened towards {4} ({5} of them TTL-limited), up to {6} probes to random ports of {7}",
-                peerId, punchRoundNanos / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
+                peerId, rounds.roundNanos() / 1_000_000_000L, Birthday.DURATION_NANOS / 1_000_000_000L, birthday.spares(),
                 HostPort.format(target), limited, Birthday.PROBES, target.getAddress().getHostAddress());
         return true;
     }
@@ -1061,7 +802,7 @@ public final class PeerMachine {
     /** The birthday attempt's ticks: paced random-port probes from the main socket, and its end. */
     private void tickBirthday() {
         if (birthday.over(now)) {
-            long wait = scheduleUpgrade();
+            long wait = rounds.scheduleUpgrade(now);
             LOG.log(Level.INFO, "no direct path to peer {0} by birthday punching ({1} spare sockets, {2} probes); "
                     + "staying on the relay, trying again in {3} s", peerId, birthday.spares(), birthday.probesSent(),
                     wait / 1_000_000_000L);
@@ -1070,7 +811,7 @@ public final class PeerMachine {
         }
         for (InetSocketAddress target : birthday.due(now)) {
             out.send(target, nextProbe());
-            birthday.sent(punchCounter, 0, target, now);
+            birthday.sent(probes.last(), 0, target, now);
         }
     }
 
@@ -1078,7 +819,7 @@ public final class PeerMachine {
     private void endBirthday() {
         if (birthday != null) {
             birthday = null;
-            out.closeSpareSockets(endpointSocket);
+            out.closeSpareSockets(paths.socket());
         }
     }
 
@@ -1087,35 +828,30 @@ public final class PeerMachine {
      * closed (unless a birthday attempt still uses it).
      */
     private void setEndpoint(InetSocketAddress to, int socket) {
-        int previous = endpointSocket;
-        endpoint = to;
-        endpointSocket = to == null || to.equals(relay) ? 0 : socket;
+        left(paths.set(to, socket));
+    }
+
+    /** No path: the partner left, or punching starts without the relay. */
+    private void clearPath() {
+        left(paths.clear());
+    }
+
+    /** The path moved, from local socket {@code previous}: watch the new one for loops, close a spare socket it left. */
+    private void left(int previous) {
+        InetSocketAddress to = paths.endpoint();
         pathLoop.watch(to == null || to.equals(relay) ? null : to);
-        if (previous != 0 && previous != endpointSocket && birthday == null) {
-            out.closeSpareSockets(endpointSocket);
+        if (previous != 0 && previous != paths.socket() && birthday == null) {
+            out.closeSpareSockets(paths.socket());
         }
     }
 
     /** Lower is better: the partner's LAN candidates in its order, then anything public; the relay last. */
     private int rank(InetSocketAddress address) {
-        if (address.equals(relay)) {
-            return Integer.MAX_VALUE;
-        }
-        int lan = lastPeerInfo == null ? -1 : lastPeerInfo.candidates().indexOf(address);
-        return lan >= 0 ? lan : RANK_PUBLIC;
+        return paths.rank(address, lastPeerInfo == null ? List.of() : lastPeerInfo.candidates());
     }
 
     private void onPunch(InetSocketAddress from, Punch punch, ByteBuffer datagram) {
-        if (!punch.sender().equals(config.peer()) || !punch.receiver().equals(self)) {
-            count(PeerDrop.WRONG_KEY);
-            return;
-        }
-        if (!ControlMessage.macValid(datagram, punchKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (peerSession == 0 || punch.senderSession() != peerSession) {
-            count(PeerDrop.WRONG_SESSION); // the partner's session comes from the server's PEER_INFO
+        if (!partner.acceptPunch(punch, datagram)) {
             return;
         }
         if (!onPath(from) && insideTunnel(from)) {
@@ -1128,8 +864,7 @@ public final class PeerMachine {
         }
         // An ack counts once, and only from the address its probe went to (each probe has its own
         // counter, naming our session): that is proof that the partner answers there now.
-        Probed p = probed.get(from);
-        long rtt = p == null || punch.receiverSession() != session ? -1 : p.ack(punch.counter(), now);
+        long rtt = punch.receiverSession() != session ? -1 : probes.ack(from, punch.counter(), now);
         if (rtt < 0 && birthday != null && punch.receiverSession() == session) {
             rtt = birthday.ack(punch.counter(), receivedOn, from, now); // and on the socket it left from
         }
@@ -1137,13 +872,11 @@ public final class PeerMachine {
             count(PeerDrop.STALE_PUNCH);
             return;
         }
-        if (punch.counter() == pathProbeCounter) {
-            pathProbeCounter = 0;
-        }
-        InetSocketAddress before = endpoint;
+        liveness.acked(punch.counter());
+        InetSocketAddress before = paths.endpoint();
         onAuthenticated(from);
         if (onPath(from)) {
-            rttNanos = rtt;
+            paths.measured(rtt);
             if (!from.equals(before) && !from.equals(relay) && state == PeerState.CONNECTED) {
                 // Proven to us; an authenticated WireGuard packet over it proves it to the partner
                 // (WireGuard's own roaming rule), without waiting for the partner's probes.
@@ -1163,34 +896,33 @@ public final class PeerMachine {
             count(PeerDrop.WRONG_SESSION); // meant for an earlier run of ours
             return;
         }
-        if (!peerProbes.accept(punch.counter(), Long.MAX_VALUE)) {
+        if (!probes.fresh(punch.counter())) {
             count(PeerDrop.STALE_PUNCH); // a replay, or too old
             return;
         }
-        sendVia(from, receivedOn, new Punch(self, config.peer(), session, punch.senderSession(), punch.counter(),
-                true).encode(punchKey));
+        sendVia(from, receivedOn, probes.answer(punch));
         if (state == PeerState.CONNECTED && onPath(from)) {
             // A fresh probe on the path we already use keeps it alive (the partner's probes and ours
             // both count, as on a lossy link they must), though it never opens or moves one.
-            lastReceivedAt = now;
+            liveness.heard(now);
             if (!from.equals(relay)) {
-                lastDirectAt = now;
+                paths.directHeard(now);
             }
         }
     }
 
     /** Records the partner's session id; a new one means it restarted and its keys are gone. */
     private void notePeerSession(long id) {
-        if (peerSession == id) {
+        PartnerSession.Change change = partner.note(id);
+        if (change == PartnerSession.Change.SAME) {
             return;
         }
-        if (peerSession != 0) {
+        if (change == PartnerSession.Change.RESTARTED) {
             LOG.log(Level.INFO, "peer {0} started a new session: renewing WireGuard keys", peerId);
             wg.peerRestarted();
             tunnelUp = false;
         }
-        peerSession = id;
-        peerProbes.reset();
+        probes.partnerRestarted();
     }
 
     /**
@@ -1207,15 +939,14 @@ public final class PeerMachine {
                 count(PeerDrop.THROUGH_TUNNEL);
                 return;
             }
-            if (state == PeerState.CONNECTED && moves.held(now)) {
+            if (state == PeerState.CONNECTED && paths.movesHeld(now)) {
                 count(PeerDrop.PATH_MOVES_HELD);
                 return;
             }
         }
-        lastReceivedAt = now;
-        receivedThisSecond++;
+        liveness.authenticated(now);
         if (!viaRelay && onPath(from)) {
-            lastDirectAt = now;
+            paths.directHeard(now);
         }
         if (state != PeerState.CONNECTED) {
             openPath(from);
@@ -1224,42 +955,39 @@ public final class PeerMachine {
         if (onPath(from)) {
             return;
         }
-        if (viaRelay) {
-            if (now - lastDirectAt >= ROAM_QUIET) {
+        int rank = viaRelay ? Integer.MAX_VALUE : rank(from);
+        switch (paths.choose(from, rank, now)) {
+            case FOLLOW_TO_RELAY -> {
                 LOG.log(Level.INFO, "peer {0} reaches us through the relay and {1} has been quiet for {2} ms; "
-                        + "following it to the relay", peerId, HostPort.format(endpoint),
-                        (now - lastDirectAt) / 1_000_000);
-                InetSocketAddress previous = endpoint;
+                        + "following it to the relay", peerId, HostPort.format(paths.endpoint()),
+                        (now - paths.lastDirectAt()) / 1_000_000);
+                InetSocketAddress previous = paths.endpoint();
                 moveToRelay();
-                if (!punching) {
+                if (!rounds.running()) {
                     beginRound(previous);
                 }
             }
-            return;
-        }
-        int rank = rank(from);
-        boolean moving = relay != null && relay.equals(endpoint) || rank <= endpointRank
-                || now - lastDirectAt >= ROAM_QUIET;
-        if (moving && !moves.allow(now)) {
-            holdMoves(from);
-            return;
-        }
-        if (relay != null && relay.equals(endpoint)) {
-            LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId,
-                    HostPort.format(from), (now - pathSince) / 1_000_000, birthday == null ? ""
-                            : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
-                            + receivedOn));
-            moveDirect(from, rank);
-            endBirthday();
-            if (inSession) {
-                pathMovedInSession = true; // the session is mid-call; it is told when it returns
-            } else {
-                wg.pathMoved(now, toSession);
+            case HOLD -> holdMoves(from);
+            case UP_FROM_RELAY -> {
+                LOG.log(Level.INFO, "direct path to peer {0} at {1} (after {2} ms on the relay{3})", peerId,
+                        HostPort.format(from), (now - paths.since()) / 1_000_000, birthday == null ? ""
+                                : "; birthday punching, from " + (receivedOn == 0 ? "the main socket" : "spare socket "
+                                + receivedOn));
+                moveDirect(from, rank);
+                endBirthday();
+                if (inSession) {
+                    pathMovedInSession = true; // the session is mid-call; it is told when it returns
+                } else {
+                    wg.pathMoved(now, toSession);
+                }
             }
-        } else if (rank <= endpointRank || now - lastDirectAt >= ROAM_QUIET) {
-            LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < endpointRank ? "has a better path:"
-                    : "moved", HostPort.format(endpoint), HostPort.format(from));
-            moveDirect(from, rank);
+            case ROAM -> {
+                LOG.log(Level.INFO, "peer {0} {1} from {2} to {3}", peerId, rank < paths.rank() ? "has a better path:"
+                        : "moved", HostPort.format(paths.endpoint()), HostPort.format(from));
+                moveDirect(from, rank);
+            }
+            case STAY -> {
+            }
         }
     }
 
@@ -1273,13 +1001,13 @@ public final class PeerMachine {
         if (!movesWarned) {
             movesWarned = true;
             LOG.log(Level.WARNING, "the path to peer {0} changed more than {1} times within seconds (last to {2}): "
-                    + "a routing loop? {3} for a minute", peerId, moves.max(), HostPort.format(from),
+                    + "a routing loop? {3} for a minute", peerId, paths.maxMoves(), HostPort.format(from),
                     relay != null ? "falling back to the relay" : "holding the path");
         }
-        if (relay != null && !relay.equals(endpoint)) {
-            InetSocketAddress previous = endpoint;
+        if (paths.directWithRelay()) {
+            InetSocketAddress previous = paths.endpoint();
             moveToRelay();
-            if (!punching) {
+            if (!rounds.running()) {
                 beginRound(previous);
             }
         }
@@ -1287,57 +1015,31 @@ public final class PeerMachine {
 
     /** True if {@code from}, on the socket the datagram came in on, is the path. */
     private boolean onPath(InetSocketAddress from) {
-        return from.equals(endpoint) && (receivedOn == endpointSocket || from.equals(relay));
+        return paths.onPath(from, receivedOn);
     }
 
     private void moveDirect(InetSocketAddress to, int rank) {
-        setEndpoint(to, receivedOn);
-        endpointRank = rank;
-        lastDirectAt = now;
-        pathSince = now;
-        rttNanos = -1;
-        nextPathProbeAt = now; // measure the new path's RTT at once
-        pathProbeCounter = 0;
-        settle();
+        left(paths.moveDirect(to, receivedOn, rank, now));
+        liveness.newPath(now); // measure the new path's RTT at once
+        rounds.settle(now, paths.rank(), this::rank); // a direct path opened: stop punching, or look for a better one a moment
     }
 
     private void moveToRelay() {
-        setEndpoint(relay, 0);
-        endpointRank = Integer.MAX_VALUE;
-        pathSince = now;
-        rttNanos = -1;
-        nextPathProbeAt = now;
-        pathProbeCounter = 0;
-    }
-
-    /** A direct path opened: stop punching, or keep probing better-ranked targets for a moment. */
-    private void settle() {
-        if (!punching) {
-            return;
-        }
-        boolean better = false;
-        for (InetSocketAddress target : punchTargets) {
-            better |= rank(target) < endpointRank;
-        }
-        if (better) {
-            settleEndsAt = Math.min(roundEndsAt, now + lanSettleNanos);
-        } else {
-            punching = false;
-        }
+        left(paths.moveToRelay(now));
+        liveness.newPath(now);
     }
 
     private void openPath(InetSocketAddress from) {
-        long tookMillis = state == PeerState.PUNCHING ? (now - roundStartedAt) / 1_000_000 : 0;
+        long tookMillis = state == PeerState.PUNCHING ? (now - rounds.startedAt()) / 1_000_000 : 0;
         boolean punched = state == PeerState.PUNCHING;
         state = PeerState.CONNECTED;
-        lastReceivedAt = now;
-        lastSentAt = now;
+        liveness.opened(now);
         if (from.equals(relay)) {
             moveToRelay();
             LOG.log(Level.INFO, "peer {0} found; the tunnel starts on the relay {1} while punching for a direct "
                     + "path", peerId, HostPort.format(config.rendezvous()));
         } else {
-            moves.allow(now);
+            paths.noteMove(now);
             moveDirect(from, rank(from));
             LOG.log(Level.INFO, "path to peer {0} open at {1}{2}", peerId, HostPort.format(from),
                     punched ? " (punched in " + tookMillis + " ms)" : "");
@@ -1384,12 +1086,7 @@ public final class PeerMachine {
     }
 
     private void onLeave(Leave leave, ByteBuffer datagram) {
-        if (!leave.sender().equals(config.peer()) || !ControlMessage.macValid(datagram, punchKey)) {
-            count(PeerDrop.BAD_MAC);
-            return;
-        }
-        if (leave.session() != peerSession || peerSession == 0) {
-            count(PeerDrop.WRONG_SESSION);
+        if (!partner.acceptLeave(leave, datagram)) {
             return;
         }
         LOG.log(Level.INFO, "peer {0} left; waiting for it to come back", peerId);
@@ -1397,32 +1094,27 @@ public final class PeerMachine {
         if (config.usesRendezvous() || config.staticEndpoint() == null) {
             state = PeerState.WAITING_FOR_PEER;
             endBirthday();
-            setEndpoint(null, 0);
-            endpointRank = Integer.MAX_VALUE;
+            clearPath();
             lastPeerInfo = null;
-            punching = false;
+            rounds.stop();
         }
     }
 
     // ------------------------------------------------------------------ connected
 
     private void tickConnected() {
-        if (now - secondStartedAt >= 1_000_000_000L) { // the receive rate, in whole seconds
-            streamPackets = now - secondStartedAt < 2_000_000_000L ? receivedThisSecond : 0;
-            receivedThisSecond = 0;
-            secondStartedAt = now;
-        }
-        if (now - lastReceivedAt >= deadNanos) {
+        liveness.tick(now);
+        if (liveness.dead(now)) {
             tunnelUp = false;
             if (config.usesRendezvous()) {
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} {1} for {2} s; punching again{3} and "
-                        + "re-registering", peerId, describe(endpoint), deadNanos / 1_000_000_000L,
+                        + "re-registering", peerId, describe(paths.endpoint()), liveness.deadNanos() / 1_000_000_000L,
                         relay != null ? " (on the relay meanwhile)" : "");
                 sendRegister();
                 if (relay != null) {
-                    InetSocketAddress previous = endpoint;
+                    InetSocketAddress previous = paths.endpoint();
                     moveToRelay();
-                    lastReceivedAt = now;
+                    liveness.heard(now);
                     if (birthday == null) {
                         beginRound(previous); // a running birthday attempt is the punching; it goes on
                     }
@@ -1430,77 +1122,48 @@ public final class PeerMachine {
                     startPunching(true);
                 }
             } else {
-                InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : endpoint;
+                InetSocketAddress target = config.staticEndpoint() != null ? config.staticEndpoint() : paths.endpoint();
                 LOG.log(Level.WARNING, "tunnel down: nothing from peer {0} for {1} s; handshaking again with {2}",
-                        peerId, deadNanos / 1_000_000_000L, HostPort.format(target));
+                        peerId, liveness.deadNanos() / 1_000_000_000L, HostPort.format(target));
                 setEndpoint(target, 0);
-                lastReceivedAt = now;
+                liveness.heard(now);
                 wg.initiate(now, toSession, true);
             }
             return;
         }
         checkPath();
-        if (punching) {
+        if (rounds.running()) {
             tickPunching();
         } else if (birthday != null) {
             tickBirthday();
-        } else if (relay != null && relay.equals(endpoint) && now - nextUpgradeAt >= 0) {
+        } else if (paths.relayed() && rounds.upgradeDue(now)) {
             beginRound(null);
         }
-        if (relay != null && !relay.equals(endpoint) && now - lastDirectAt >= directSilentNanos) {
+        if (paths.directSilent(now)) {
             LOG.log(Level.WARNING, "direct path to peer {0} at {1} silent for {2} s; falling back to the relay",
-                    peerId, HostPort.format(endpoint), (now - lastDirectAt) / 1_000_000_000L);
-            InetSocketAddress previous = endpoint;
+                    peerId, HostPort.format(paths.endpoint()), (now - paths.lastDirectAt()) / 1_000_000_000L);
+            InetSocketAddress previous = paths.endpoint();
             moveToRelay();
             beginRound(previous);
         }
-        if (config.usesRendezvous() && peerSession != 0 && now - nextPathProbeAt >= 0) {
-            if (relay != null && !relay.equals(endpoint) && insideTunnel(endpoint)) {
+        if (config.usesRendezvous() && partner.known() && liveness.pathProbeDue(now)) {
+            if (paths.directWithRelay() && insideTunnel(paths.endpoint())) {
                 LOG.log(Level.WARNING, "the direct path to peer {0} at {1} now leads into the tunnel itself; "
-                        + "falling back to the relay", peerId, HostPort.format(endpoint));
-                InetSocketAddress previous = endpoint;
+                        + "falling back to the relay", peerId, HostPort.format(paths.endpoint()));
+                InetSocketAddress previous = paths.endpoint();
                 moveToRelay();
                 beginRound(previous);
             }
             sendPathProbe();
         }
-        if (now - lastSentAt >= keepaliveNanos) {
+        if (liveness.keepaliveDue(now)) {
             if (!wg.sendKeepalive(now, toSession) && (wg.initiatesFirst() || !config.usesRendezvous())) {
                 // No keypair yet: keep handshaking. Between two pinhole peers only the side that
                 // initiates first does: if both did, on this fixed 5 s beat, their initiations would
                 // cross every time (each answer replaces the other's half-done handshake).
                 wg.initiate(now, toSession, false);
             }
-            lastSentAt = now;
-        }
-    }
-
-    /** The recent probes sent to one address: counters and times, in a small ring; an ack consumes its entry. */
-    private static final class Probed {
-        private static final int RECENT = 8;
-        private final long[] counters = new long[RECENT];
-        private final long[] sentAt = new long[RECENT];
-        private int next;
-
-        void note(long counter, long at) {
-            counters[next] = counter;
-            sentAt[next] = at;
-            next = (next + 1) % RECENT;
-        }
-
-        /**
-         * How long ago (0 or more) the probe {@code counter} went out, at {@code now}; -1 if it did
-         * not go here recently or was acked already. Elapsed time, not the send time: time has any
-         * origin, so a send time could be any value, -1 included.
-         */
-        long ack(long counter, long now) {
-            for (int i = 0; i < RECENT; i++) {
-                if (counters[i] == counter && counter != 0) {
-                    counters[i] = 0;
-                    return Math.max(0, now - sentAt[i]);
-                }
-            }
-            return -1;
+            liveness.sent(now);
         }
     }
 
@@ -1524,7 +1187,7 @@ public final class PeerMachine {
 
     /** The partner's endpoint of the working path (the relay's for a relayed one), or null when not connected. */
     public InetSocketAddress endpoint() {
-        return state == PeerState.CONNECTED ? endpoint : null;
+        return state == PeerState.CONNECTED ? paths.endpoint() : null;
     }
 
     /**
@@ -1532,7 +1195,7 @@ public final class PeerMachine {
      * 0 without a path.
      */
     public int pathSocket() {
-        return endpoint() == null ? 0 : endpointSocket;
+        return endpoint() == null ? 0 : paths.socket();
     }
 
     /** True while a birthday-punching attempt runs. */
@@ -1542,13 +1205,13 @@ public final class PeerMachine {
 
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
-        return new PeerStatus(state, path(), endpoint(), rttNanos, tunnelReady(), publicEndpoint, directAttempts,
+        return new PeerStatus(state, path(), endpoint(), paths.rttNanos(), tunnelReady(), publicEndpoint(), rounds.attempts(),
                 packetsSent, packetsReceived, drops()); // on the relay, endpoint() is the rendezvous server's
     }
 
     /** Our public endpoint as the rendezvous server last saw it, or null. */
     public InetSocketAddress publicEndpoint() {
-        return publicEndpoint;
+        return registration.publicEndpoint();
     }
 
     /** This run's session id. */
@@ -1583,17 +1246,11 @@ public final class PeerMachine {
 
     /** A snapshot of the drop counters. */
     public Map<PeerDrop, Long> drops() {
-        EnumMap<PeerDrop, Long> snapshot = new EnumMap<>(PeerDrop.class);
-        for (PeerDrop drop : PeerDrop.values()) {
-            if (drops[drop.ordinal()] != 0) {
-                snapshot.put(drop, drops[drop.ordinal()]);
-            }
-        }
-        return snapshot;
+        return drops.snapshot();
     }
 
     private void count(PeerDrop drop) {
-        drops[drop.ordinal()]++;
+        drops.count(drop);
     }
 
     /**
@@ -1603,13 +1260,11 @@ public final class PeerMachine {
      */
     private void refused(PeerDrop drop) {
         count(drop);
-        if (!refusedWarned || now - refusedWarnedAt >= 60_000_000_000L) {
-            refusedWarned = true;
-            refusedWarnedAt = now;
+        if (refusedLog.due(now)) {
             LOG.log(Level.WARNING, "dropped packets from peer {0} that its allowed IPs ({1}) refuse: "
                     + "wrong source {2}, IPv6 not allowed {3}, not IP {4} so far", peerId, allowedIps,
-                    drops[PeerDrop.WRONG_SOURCE.ordinal()], drops[PeerDrop.IPV6_NOT_ALLOWED.ordinal()],
-                    drops[PeerDrop.NOT_IP.ordinal()]);
+                    drops.get(PeerDrop.WRONG_SOURCE), drops.get(PeerDrop.IPV6_NOT_ALLOWED),
+                    drops.get(PeerDrop.NOT_IP));
         }
     }
 }

@@ -5,6 +5,7 @@ import io.pinhole.config.LogNames;
 import io.pinhole.crypto.Blake2s;
 import io.pinhole.crypto.NoisePrivateKey;
 import io.pinhole.crypto.NoisePublicKey;
+import io.pinhole.drops.DropCounters;
 import io.pinhole.ratelimiter.ByteBucket;
 import io.pinhole.ratelimiter.FairBudget;
 import io.pinhole.wire.ControlKeys;
@@ -27,7 +28,6 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -131,7 +131,7 @@ public final class Rendezvous {
     private final LinkedHashMap<NoisePublicKey, Registration> table = new LinkedHashMap<>();
     /** The registration each observed endpoint belongs to (the latest REGISTER from it); RELAY's sender. */
     private final HashMap<InetSocketAddress, Registration> byEndpoint = new HashMap<>();
-    private final EnumMap<ServerDrop, Long> drops = new EnumMap<>(ServerDrop.class);
+    private final DropCounters<ServerDrop> drops = new DropCounters<>(ServerDrop.class);
     private long pairings;
     private long challenges;
     private long relayedPackets;
@@ -895,19 +895,15 @@ public final class Rendezvous {
 
     /** A snapshot of the drop counters. */
     public Map<ServerDrop, Long> drops() {
-        return new EnumMap<>(drops);
+        return drops.snapshot();
     }
 
     /** Total dropped datagrams. */
     public long droppedTotal() {
-        long sum = 0;
-        for (long n : drops.values()) {
-            sum += n;
-        }
-        return sum;
+        return drops.total();
     }
 
     private void count(ServerDrop drop) {
-        drops.merge(drop, 1L, Long::sum);
+        drops.count(drop);
     }
 }

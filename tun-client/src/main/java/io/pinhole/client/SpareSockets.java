@@ -1,9 +1,7 @@
 package io.pinhole.client;
 
-import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.SocketDevice;
 import io.pinhole.client.tun.SocketTtl;
-import io.pinhole.config.HostPort;
 import io.pinhole.config.LogNames;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -37,12 +35,12 @@ import org.slf4j.LoggerFactory;
  * <p>Lifecycle: the thread starts with the first {@link #open}; {@link #close} closes every
  * channel and the selector and joins the thread (idempotent). Error contract: nothing throws
  * into the caller: a socket that cannot be opened ends the opening (the count says how many
- * were), a failed send is counted and logged at most every 10 s; a failure of the receive thread
+ * were); each socket sends through its own {@link UdpSender}, the main socket's sending stack, and
+ * a failed send is counted and logged at most every 10 s for all of them together; a failure of the receive thread
  * goes to the {@code onFailure} callback once.
  */
 final class SpareSockets implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LogNames.CLIENT);
-    private static final long ERROR_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
     /** Receives what arrives on spare socket {@code socket}. */
     @FunctionalInterface
@@ -55,14 +53,15 @@ final class SpareSockets implements AutoCloseable {
     private final Receiver receiver;
     private final java.util.function.Consumer<Exception> onFailure;
     private final Map<Integer, DatagramChannel> open = new HashMap<>();
-    /** Each spare socket's TTL access, made on its first TTL-limited send (reflection and getsockopt once). */
-    private final Map<Integer, SocketTtl> ttls = new HashMap<>();
+    /** Each spare socket's sender: the same sending stack as the main socket's. */
+    private final Map<Integer, UdpSender> senders = new HashMap<>();
+    /** The failures of all spare sockets together. */
+    private final UdpSender.SendLog sendLog = new UdpSender.SendLog(" on spare sockets",
+            "TTL-limited probes are not sent from the spare sockets", System::nanoTime);
     private final ConcurrentLinkedQueue<Map.Entry<Integer, DatagramChannel>> toRegister = new ConcurrentLinkedQueue<>();
     private Selector selector;
     private Thread thread;
     private boolean closed;
-    private long sendErrors;
-    private long lastErrorLog = Long.MIN_VALUE;
 
     /**
      * @param bindAddress the local address to bind to (the main socket's; the wildcard for any)
@@ -115,6 +114,8 @@ final class SpareSockets implements AutoCloseable {
                 break;
             }
             open.put(id, channel);
+            senders.put(id, new UdpSender(channel, "spare socket " + id, " from spare socket " + id, sendLog,
+                    SocketTtl::of));
             toRegister.add(Map.entry(id, channel));
         }
         selector.wakeup();
@@ -122,43 +123,19 @@ final class SpareSockets implements AutoCloseable {
     }
 
     /**
-     * Sends from spare socket {@code socket}, with the IP TTL limited to {@code ttl} (0: the
-     * default) through {@link SocketTtl}, which is safe here because every send on a spare socket
-     * comes from the machine under the runtime's lock and this method is synchronized. When the
-     * TTL cannot be limited, nothing is sent (the caller decides what to do instead).
+     * Sends from spare socket {@code socket} through its {@link UdpSender}, with the IP TTL limited
+     * to {@code ttl} (0: the default), which is safe because every send on a spare socket comes from
+     * the machine under the runtime's lock and this method is synchronized. When the TTL cannot be
+     * limited, nothing is sent (the caller decides what to do instead).
      *
-     * @return true if it was sent
+     * @return true if it was sent; false for a socket that is not open
      */
     synchronized boolean sendFrom(int socket, InetSocketAddress to, ByteBuffer datagram, int ttl) {
-        DatagramChannel channel = open.get(socket);
-        if (channel == null) {
+        UdpSender sender = senders.get(socket);
+        if (sender == null) {
             return false;
         }
-        try {
-            if (ttl != 0) {
-                SocketTtl limited = ttls.get(socket);
-                if (limited == null) {
-                    limited = SocketTtl.of(channel);
-                    ttls.put(socket, limited);
-                }
-                return limited.send(to, datagram, ttl);
-            }
-            if (channel.send(datagram, to) > 0) {
-                return true;
-            }
-            sendErrors++;
-            logSendError("spare socket " + socket + ": no buffer space to send to " + HostPort.format(to));
-        } catch (ClosedChannelException e) {
-            // closing
-        } catch (SocketOptionException e) {
-            sendErrors++;
-            logSendError("spare socket " + socket + ": " + e.getMessage());
-            return e.sent(); // sent, but the TTL could not be put back: this socket only ever sends probes
-        } catch (IOException | IllegalArgumentException e) {
-            sendErrors++;
-            logSendError("cannot send to " + HostPort.format(to) + " from spare socket " + socket + ": " + e.getMessage());
-        }
-        return false;
+        return ttl == 0 ? sender.send(to, datagram) : sender.sendWithTtl(to, datagram, ttl);
     }
 
     /** Closes every spare socket but {@code keep} (0: all). */
@@ -168,7 +145,7 @@ final class SpareSockets implements AutoCloseable {
             Map.Entry<Integer, DatagramChannel> e = it.next();
             if (e.getKey() != keep) {
                 closeQuietly(e.getValue());
-                ttls.remove(e.getKey());
+                senders.remove(e.getKey());
                 it.remove();
             }
         }
@@ -273,14 +250,6 @@ final class SpareSockets implements AutoCloseable {
             } catch (ClosedChannelException closedMeanwhile) {
                 // closed before it was registered
             }
-        }
-    }
-
-    private void logSendError(String message) {
-        long now = System.nanoTime();
-        if (lastErrorLog == Long.MIN_VALUE || now - lastErrorLog >= ERROR_LOG_INTERVAL_NANOS) {
-            lastErrorLog = now;
-            LOG.warn("{} ({} send errors on spare sockets so far)", message, sendErrors);
         }
     }
 

@@ -116,4 +116,57 @@ class UdpSenderTest {
         assertTrue(err.contains("TTL-limited openers are not sent") && err.contains(SocketTtl.ADD_OPENS)
                 && err.contains("java.base does not open sun.nio.ch"), err);
     }
+
+    @Test
+    void sendersOfOneGroupShareOneLog_oneTtlWarningAndOneErrorCountForAll() throws IOException {
+        int devNull = TtlReceiver.openNonSocket();
+        try (DatagramChannel first = TtlReceiver.bound(LOOPBACK); DatagramChannel second = TtlReceiver.bound(LOOPBACK)) {
+            UdpSender.SendLog group = new UdpSender.SendLog(" on spare sockets", "TTL-limited probes are not sent",
+                    System::nanoTime);
+            UdpSender.TtlAccess failing = channel -> TtlReceiver.socketTtlOnDescriptor(channel, devNull);
+            UdpSender a = new UdpSender(first, "spare socket 1", " from spare socket 1", group, failing);
+            UdpSender b = new UdpSender(second, "spare socket 2", " from spare socket 2", group, failing);
+            InetSocketAddress to = new InetSocketAddress(LOOPBACK, 9);
+            StringBuilder log = new StringBuilder();
+
+            List<Boolean> results = capturingStderr(log, () -> List.of(a.sendWithTtl(to, text("1"), 2),
+                    b.sendWithTtl(to, text("2"), 2), a.sendWithTtl(to, text("3"), 2)));
+            assertEquals(List.of(false, false, false), results);
+            assertEquals(1, count(log.toString(), "WARN"), "one warning for the group:\n" + log);
+            assertTrue(log.toString().contains("TTL-limited probes are not sent: "), log.toString());
+
+            InetSocketAddress nowhere = InetSocketAddress.createUnresolved("nowhere.invalid", 9);
+            StringBuilder errors = new StringBuilder();
+            List<Boolean> sent = capturingStderr(errors, () -> List.of(a.send(nowhere, text("x")),
+                    b.send(nowhere, text("y"))));
+            assertEquals(List.of(false, false), sent);
+            assertEquals(2, a.sendErrors(), "one count for the group");
+            assertEquals(2, b.sendErrors());
+            assertEquals(1, count(errors.toString(), "WARN"), "one line per 10 s for the group:\n" + errors);
+            assertTrue(errors.toString().contains("cannot send to nowhere.invalid")
+                    && errors.toString().contains("from spare socket 1")
+                    && errors.toString().contains("(1 send errors on spare sockets so far)"), errors.toString());
+        } finally {
+            TtlReceiver.closeDescriptor(devNull);
+        }
+    }
+
+    @Test
+    void aSpareSocketsSenderSendsAndLimitsItsTtlLikeTheMainOne() throws IOException {
+        try (TtlReceiver receiver = TtlReceiver.open(LOOPBACK);
+             DatagramChannel spare = DatagramChannel.open()) {
+            spare.bind(new InetSocketAddress(LOOPBACK, 0));
+            spare.configureBlocking(false); // as the spare sockets are
+            UdpSender.SendLog group = new UdpSender.SendLog(" on spare sockets", "TTL-limited probes are not sent",
+                    System::nanoTime);
+            UdpSender sender = new UdpSender(spare, "spare socket 1", " from spare socket 1", group, SocketTtl::of);
+            int socketTtl = TtlReceiver.currentTtl(spare, false);
+
+            assertTrue(sender.sendWithTtl(receiver.address(), text("probe"), 2));
+            assertTrue(sender.send(receiver.address(), text("path")));
+            assertEquals(new TtlReceiver.Datagram("probe", 2), receiver.receive(2000));
+            assertEquals(new TtlReceiver.Datagram("path", socketTtl), receiver.receive(2000));
+            assertEquals(0, sender.sendErrors());
+        }
+    }
 }
