@@ -45,6 +45,7 @@ final class Errno {
     static final int ENETDOWN = 100;
     static final int ENETUNREACH = 101;
     static final int ENOBUFS = 105;
+    static final int ECONNREFUSED = 111;
     static final int EHOSTUNREACH = 113;
 
     /**
@@ -90,6 +91,7 @@ final class Errno {
             case ENETDOWN: return "ENETDOWN";
             case ENETUNREACH: return "ENETUNREACH";
             case ENOBUFS: return "ENOBUFS";
+            case ECONNREFUSED: return "ECONNREFUSED";
             case EHOSTUNREACH: return "EHOSTUNREACH";
             default: return "errno " + errno;
         }

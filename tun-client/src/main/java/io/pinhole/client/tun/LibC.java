@@ -8,8 +8,8 @@ import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
 /**
- * The libc functions pinhole's native layer needs (the TUN device and the TTL of the UDP
- * socket), bound with JNA direct mapping.
+ * The libc functions pinhole's native layer needs (the TUN device, the TTL of the UDP socket and
+ * the batched UDP socket), bound with JNA direct mapping.
  *
  * <p>Every binding that can fail declares {@link LastErrorException}: JNA clears errno before the
  * call and throws with the errno value if the call set it, so a normal return means success.
@@ -57,6 +57,26 @@ final class LibC {
     /** {@code int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen)}. */
     static native int getsockopt(int fd, int level, int optname, int[] optval, int[] optlen)
             throws LastErrorException;
+
+    /** {@code int bind(int fd, const struct sockaddr *addr, socklen_t len)}. */
+    static native int bind(int fd, Pointer addr, int len) throws LastErrorException;
+
+    /** {@code int getsockname(int fd, struct sockaddr *addr, socklen_t *len)}. */
+    static native int getsockname(int fd, Pointer addr, int[] len) throws LastErrorException;
+
+    /**
+     * {@code int recvmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags, struct timespec *timeout)}.
+     * Declared without {@link LastErrorException}, for the packet path: it returns -1 on failure
+     * and the errno is {@link com.sun.jna.Native#getLastError()} (no exception is made for an
+     * {@code EAGAIN}).
+     */
+    static native int recvmmsg(int fd, Pointer msgvec, int vlen, int flags, Pointer timeout);
+
+    /**
+     * {@code int sendmmsg(int fd, struct mmsghdr *msgvec, unsigned int vlen, int flags)}; as
+     * {@link #recvmmsg}, -1 and {@link com.sun.jna.Native#getLastError()} on failure.
+     */
+    static native int sendmmsg(int fd, Pointer msgvec, int vlen, int flags);
 
     /** {@code int eventfd(unsigned int initval, int flags)}. */
     static native int eventfd(int initval, int flags) throws LastErrorException;

@@ -1,6 +1,6 @@
 package io.pinhole.client.tun;
 
-/** Constants from {@code <sys/socket.h>} needed for the interface-control socket. */
+/** Constants from {@code <sys/socket.h>} (and {@code <asm-generic/socket.h>}) for pinhole's sockets. */
 final class SysSocket {
     private SysSocket() {
     }
@@ -13,4 +13,15 @@ final class SysSocket {
     static final int SOL_SOCKET = 1;
     /** {@code <asm-generic/socket.h>}: bind a socket to one network device. */
     static final int SO_BINDTODEVICE = 25;
+    static final int SOCK_NONBLOCK = Fcntl.O_NONBLOCK;
+    static final int SO_SNDBUF = 7;
+    static final int SO_RCVBUF = 8;
+    /** As {@link #SO_SNDBUF}, past {@code net.core.wmem_max}; needs CAP_NET_ADMIN. */
+    static final int SO_SNDBUFFORCE = 32;
+    /** As {@link #SO_RCVBUF}, past {@code net.core.rmem_max}; needs CAP_NET_ADMIN. */
+    static final int SO_RCVBUFFORCE = 33;
+    /** {@code recvmsg} flag: the datagram was longer than the buffer (its tail is lost). */
+    static final int MSG_TRUNC = 0x20;
+    /** Do not block this one call. */
+    static final int MSG_DONTWAIT = 0x40;
 }
