@@ -1,6 +1,9 @@
 package io.pinhole.client;
 
+import io.pinhole.client.tun.DatagramBatch;
+import io.pinhole.client.tun.SocketOptionException;
 import io.pinhole.client.tun.TunDevice;
+import io.pinhole.client.tun.UdpBatchSocket;
 import io.pinhole.client.tun.TunException;
 import io.pinhole.config.LogNames;
 import io.pinhole.peer.PeerMachine;
@@ -61,6 +64,8 @@ public final class ClientRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(LogNames.CLIENT);
     private static final long TICK_MILLIS = 50;
     private static final long STATUS_INTERVAL_MILLIS = 1_000;
+    /** Datagrams or TUN packets handled per system call and per taking of the lock, at most. */
+    static final int BATCH = 64;
     private static final long PID = ProcessHandle.current().pid();
     private static final long NETNS = NetNamespace.current();
 
@@ -74,12 +79,20 @@ public final class ClientRuntime {
     private final Path statusFile;
     private final ScheduledExecutorService statusWriter;
     private final UdpSender sender;
+    /** Batched system calls on the main socket's descriptor, or null when out of reach (one datagram per call then). */
+    private final UdpBatchSocket batches;
+    /** Datagrams the machine sent during the current locked call; sent at its end ({@link #locked}). Lock only. */
+    private final DatagramBatch outgoing;
+    /** Whether {@link #outgoing} joins datagrams into GSO messages; off once the kernel refused one. Lock only. */
+    private boolean gso;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile boolean failed;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private Thread udpThread;
     private Thread tunThread;
     private long writeErrors;
+    /** Datagrams longer than a receive buffer (64 KB): cut off by the kernel, dropped. udp thread only. */
+    private long truncated;
     private final SpareSockets spares;
     private final Predicate<InetSocketAddress> throughTunnel;
     /** Status thread only: another live pinhole's pid owning the file (0: none), whether we wrote it, whether it fails. */
@@ -93,7 +106,12 @@ public final class ClientRuntime {
     private final PeerOutput output = new PeerOutput() {
         @Override
         public void send(InetSocketAddress to, ByteBuffer datagram) {
-            sender.send(to, datagram);
+            if (outgoing == null || datagram.remaining() > outgoing.bufferSize()) {
+                sender.send(to, datagram);
+            } else if (!outgoing.queue(to, datagram, gso)) {
+                flush();
+                outgoing.queue(to, datagram, gso);
+            }
         }
 
         /**
@@ -103,6 +121,7 @@ public final class ClientRuntime {
          */
         @Override
         public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
+            flush(); // what the machine sent before goes first, at full TTL
             return sender.sendWithTtl(to, datagram, ttl);
         }
 
@@ -170,6 +189,9 @@ public final class ClientRuntime {
         this.clock = clock;
         this.statusFile = statusFile;
         this.sender = new UdpSender(udp, clock);
+        this.batches = borrow(udp);
+        this.outgoing = batches == null ? null : new DatagramBatch(BATCH, DatagramBatch.MAX_DATAGRAM);
+        this.gso = batches != null && batches.gsoSupported();
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-timer"));
         this.statusWriter = statusFile == null ? null
                 : Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "pinhole-status"));
@@ -186,6 +208,45 @@ public final class ClientRuntime {
             return ((InetSocketAddress) udp.getLocalAddress()).getAddress();
         } catch (IOException | RuntimeException e) {
             return null; // InetSocketAddress(null, 0): the wildcard
+        }
+    }
+
+    /**
+     * Batched calls on the main socket, or null (logged) when its descriptor is out of reach:
+     * the datagram path then takes one system call per datagram, as the JDK's channel does.
+     */
+    private static UdpBatchSocket borrow(DatagramChannel udp) {
+        UdpBatchSocket socket;
+        try {
+            socket = UdpBatchSocket.borrow(udp);
+        } catch (SocketOptionException e) {
+            LOG.info("udp: one datagram per system call ({})", e.getMessage());
+            return null;
+        }
+        boolean gro = socket.enableGro();
+        LOG.info("udp: up to {} datagrams per system call (recvmmsg, sendmmsg); UDP GSO {}, UDP GRO {}", BATCH,
+                socket.gsoSupported() ? "on" : "not in this kernel", gro ? "on" : "not in this kernel");
+        return socket;
+    }
+
+    /** Sends what the machine queued in {@link #outgoing}; called with the lock held. */
+    private void flush() {
+        if (outgoing == null || outgoing.count() == 0) {
+            return;
+        }
+        try {
+            int sent = batches.send(outgoing);
+            if (sent < outgoing.count() && gso && batches.gsoRefused() > 0) {
+                gso = false;
+                LOG.warn("udp: the kernel refused a GSO send (datagrams joined into one); sending them one by one from "
+                        + "now on");
+            }
+        } catch (SocketOptionException e) {
+            if (!stopping.get()) {
+                LOG.warn("udp send failed: {}", e.getMessage());
+            }
+        } finally {
+            outgoing.clear();
         }
     }
 
@@ -326,6 +387,10 @@ public final class ClientRuntime {
     }
 
     private void udpLoop() {
+        if (batches != null) {
+            batchedUdpLoop();
+            return;
+        }
         ByteBuffer buffer = ByteBuffer.allocateDirect(65_536);
         try {
             while (!stopping.get()) {
@@ -341,19 +406,91 @@ public final class ClientRuntime {
         }
     }
 
-    private void tunLoop() {
-        ByteBuffer buffer = ByteBuffer.allocateDirect(Math.max(mtu, 1500) + 64);
+    /**
+     * Receives up to {@value #BATCH} datagrams per system call and hands them to the machine under
+     * one taking of the lock; a message that UDP GRO joined from several datagrams is handed over
+     * datagram by datagram (each copied to the start of a buffer of its own, as the machine reads
+     * from position 0).
+     */
+    private void batchedUdpLoop() {
+        DatagramBatch in = new DatagramBatch(BATCH, DatagramBatch.MAX_DATAGRAM);
+        ByteBuffer segment = ByteBuffer.allocateDirect(DatagramBatch.MAX_DATAGRAM);
+        Runnable deliver = () -> {
+            long now = clock.getAsLong();
+            for (int i = 0; i < in.count(); i++) {
+                if (in.truncated(i)) {
+                    truncated++;
+                    continue;
+                }
+                InetSocketAddress from = in.address(i);
+                int length = in.length(i);
+                int size = in.segmentSize(i);
+                ByteBuffer message = in.buffer(i);
+                if (size == 0 || size >= length) {
+                    message.limit(length);
+                    machine.onDatagram(now, from, message, output);
+                    continue;
+                }
+                for (int at = 0; at < length; at += size) {
+                    segment.clear();
+                    message.limit(Math.min(length, at + size)).position(at);
+                    segment.put(message).flip();
+                    machine.onDatagram(now, from, segment, output);
+                }
+            }
+        };
         try {
             while (!stopping.get()) {
-                buffer.clear();
-                int n = tun.read(buffer, 500);
+                int n = batches.receive(in, 500);
+                if (n < 0) {
+                    return; // closed: stopping
+                }
+                if (n > 0) {
+                    locked(deliver);
+                }
+            }
+        } catch (SocketOptionException | RuntimeException e) {
+            fail("udp receive", e);
+        }
+    }
+
+    /**
+     * Reads an IP packet from the TUN device (waiting for it), then whatever more is queued there
+     * now, up to {@value #BATCH}, and hands them to the machine under one taking of the lock.
+     */
+    private void tunLoop() {
+        ByteBuffer[] packets = new ByteBuffer[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            packets[i] = ByteBuffer.allocateDirect(Math.max(mtu, 1500) + 64);
+        }
+        int[] count = {0};
+        Runnable deliver = () -> {
+            long now = clock.getAsLong();
+            for (int i = 0; i < count[0]; i++) {
+                machine.onTunPacket(now, packets[i], output);
+            }
+        };
+        try {
+            while (!stopping.get()) {
+                packets[0].clear();
+                int n = tun.read(packets[0], 500);
                 if (n < 0) {
                     return; // closed
                 }
-                if (n > 0) {
-                    buffer.flip();
-                    locked(() -> machine.onTunPacket(clock.getAsLong(), buffer, output));
+                if (n == 0) {
+                    continue;
                 }
+                packets[0].flip();
+                count[0] = 1;
+                while (count[0] < BATCH) {
+                    ByteBuffer next = packets[count[0]].clear();
+                    if (tun.readAvailable(next) <= 0) {
+                        break;
+                    }
+                    next.flip();
+                    count[0]++;
+                }
+                locked(deliver);
             }
         } catch (TunException | RuntimeException e) {
             fail("tun read", e);
@@ -383,6 +520,10 @@ public final class ClientRuntime {
         timer.shutdown();
         spares.close();
         tun.close();
+        if (batches != null) {
+            batches.close(); // wakes the udp thread's poll; the channel is closed only once it left
+            joinQuietly(udpThread);
+        }
         locked(() -> {
             try {
                 udp.close(); // under the lock: no send, TTL-limited or not, is in progress
@@ -407,13 +548,17 @@ public final class ClientRuntime {
         stopped.await();
     }
 
-    /** Runs {@code action} with the machine's lock held. */
+    /** Runs {@code action} with the machine's lock held, then sends what it queued. */
     private void locked(Runnable action) {
         lock.lock();
         try {
             action.run();
         } finally {
-            lock.unlock();
+            try {
+                flush();
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

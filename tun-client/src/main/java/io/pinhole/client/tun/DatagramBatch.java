@@ -59,6 +59,8 @@ public final class DatagramBatch {
     private static final int MSG_CONTROLLEN = 40;
     private static final int MSG_FLAGS = 48;
     private static final int MSG_LEN = 56;
+    /** The most datagrams {@link #queue} joins into one message (the kernel allows 64 per GSO send on older kernels). */
+    public static final int MAX_SEGMENTS = 64;
     /** The largest UDP payload (IPv4: 65,535 - 20 - 8). */
     public static final int MAX_DATAGRAM = 65_507;
 
@@ -73,6 +75,10 @@ public final class DatagramBatch {
     private final com.sun.jna.Pointer[] headers;
     private final ByteBuffer[] buffers;
     private final InetSocketAddress[] destinations;
+    /** For {@link #queue}: per message, how many datagrams it joins, their length, whether a shorter one ended it. */
+    private final int[] segments;
+    private final int[] segmentLength;
+    private final boolean[] ended;
     private int count;
     /** The sender decoded last, with its raw sockaddr (family+port+first bytes, the rest, scope): the cache of {@link #address}. */
     private InetSocketAddress lastSender;
@@ -105,6 +111,9 @@ public final class DatagramBatch {
         headers = new com.sun.jna.Pointer[capacity];
         buffers = new ByteBuffer[capacity];
         destinations = new InetSocketAddress[capacity];
+        segments = new int[capacity];
+        segmentLength = new int[capacity];
+        ended = new boolean[capacity];
         for (int i = 0; i < capacity; i++) {
             long header = (long) i * MMSGHDR_SIZE;
             long iovec = iovecs + (long) i * IOVEC_SIZE;
@@ -152,6 +161,12 @@ public final class DatagramBatch {
     public int length(int i) {
         Objects.checkIndex(i, count);
         return memory.getInt((long) i * MMSGHDR_SIZE + MSG_LEN);
+    }
+
+    /** True when message {@code i}, queued for sending, carries several datagrams (UDP GSO). */
+    boolean segmented(int i) {
+        return memory.getLong((long) i * MMSGHDR_SIZE + MSG_CONTROLLEN) != 0 && memory.getInt(controls
+                + (long) i * CONTROL_SLOT + 12) == Udp.UDP_SEGMENT;
     }
 
     /** True when message {@code i} was longer than {@link #bufferSize()}: its tail was cut off. */
@@ -235,6 +250,56 @@ public final class DatagramBatch {
         }
         set(count, to, length, segmentSize);
         return count++;
+    }
+
+    /**
+     * Queues a copy of {@code datagram} (position to limit; the position is left as it was) for
+     * {@code to}. With {@code gso}, a datagram for the same destination object as the last
+     * message, as long as that message's segments, joins it as one more segment (the kernel cuts
+     * it apart again, UDP GSO), until the message would pass {@link #bufferSize()} or
+     * {@value #MAX_SEGMENTS} segments, or a shorter datagram ended it.
+     *
+     * @return false, with nothing queued, when the batch is full (send it, {@link #clear}, queue again)
+     * @throws IllegalArgumentException for a datagram longer than {@link #bufferSize()}
+     */
+    public boolean queue(InetSocketAddress to, ByteBuffer datagram, boolean gso) {
+        int length = datagram.remaining();
+        if (length > bufferSize) {
+            throw new IllegalArgumentException("a " + length + "-byte datagram does not fit " + bufferSize + "-byte slots");
+        }
+        if (gso && count > 0 && destinations[count - 1] == to) {
+            int last = count - 1;
+            long header = (long) last * MMSGHDR_SIZE;
+            int total = memory.getInt(header + MSG_LEN);
+            int segment = segments[last] == 1 ? total : segmentLength[last];
+            if (length <= segment && !ended[last] && total + length <= bufferSize && segments[last] < MAX_SEGMENTS) {
+                copy(datagram, data + (long) last * bufferSize + total);
+                segmentLength[last] = segment;
+                segments[last]++;
+                ended[last] = length < segment;
+                set(last, to, total + length, segment);
+                return true;
+            }
+        }
+        if (count == capacity) {
+            return false;
+        }
+        copy(datagram, data + (long) count * bufferSize);
+        segments[count] = 1;
+        segmentLength[count] = length;
+        ended[count] = false;
+        set(count, to, length, 0);
+        count++;
+        return true;
+    }
+
+    private void copy(ByteBuffer from, long at) {
+        ByteBuffer window = buffers[(int) ((at - data) / bufferSize)];
+        int offset = (int) ((at - data) % bufferSize);
+        int position = from.position();
+        window.clear().position(offset);
+        window.put(from);
+        from.position(position);
     }
 
     private void set(int i, InetSocketAddress to, int length, int segmentSize) {

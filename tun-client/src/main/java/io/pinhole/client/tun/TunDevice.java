@@ -110,7 +110,7 @@ public final class TunDevice implements AutoCloseable {
         boolean ok = false;
         try {
             try {
-                fd = LibC.open(IfTun.CLONE_DEVICE, Fcntl.O_RDWR | Fcntl.O_CLOEXEC);
+                fd = LibC.open(IfTun.CLONE_DEVICE, Fcntl.O_RDWR | Fcntl.O_CLOEXEC | Fcntl.O_NONBLOCK); // poll waits
             } catch (LastErrorException e) {
                 throw error(TunErrors.Phase.CREATE, name, "open", IfTun.CLONE_DEVICE, e);
             }
@@ -376,7 +376,37 @@ public final class TunDevice implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads one IP packet if one is queued now, without waiting (no {@code poll}: one system
+     * call), for draining a burst after {@link #read} returned one.
+     *
+     * @return the packet's length, 0 when none is queued, -1 when the device is closed
+     */
+    public int readAvailable(ByteBuffer dst) throws TunException {
+        Objects.requireNonNull(dst, "dst");
+        if (!dst.hasRemaining()) {
+            throw new IllegalArgumentException("dst has no space remaining (position == limit)");
+        }
+        readLock.lock();
+        try {
+            if (!gate.enter()) {
+                return -1;
+            }
+            try {
+                return Math.max(0, readOnce(dst));
+            } finally {
+                gate.exit();
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
     private int pollAndRead(ByteBuffer dst, int timeoutMillis) throws TunException {
+        int queued = readOnce(dst); // under load a packet is already there: one system call, no poll
+        if (queued >= 0) {
+            return queued;
+        }
         long deadline = timeoutMillis > 0 ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis) : 0L;
         for (;;) {
             if (gate.isCloseRequested()) {

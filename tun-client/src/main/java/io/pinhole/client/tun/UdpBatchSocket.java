@@ -46,6 +46,7 @@ public final class UdpBatchSocket implements AutoCloseable {
     private static final int ERRNO_SLOTS = 134;
 
     private final int fd;
+    private final boolean ownsFd;
     private final int wakeFd;
     private final InetSocketAddress local;
     private final int receiveBuffer;
@@ -55,11 +56,13 @@ public final class UdpBatchSocket implements AutoCloseable {
     private final Memory receivePoll = new Memory(2L * Poll.POLLFD_SIZE);
     private final Memory sendPoll = new Memory(2L * Poll.POLLFD_SIZE);
     private final AtomicLongArray sendFailures = new AtomicLongArray(ERRNO_SLOTS);
+    private final java.util.concurrent.atomic.AtomicLong gsoRefused = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean gro;
 
-    private UdpBatchSocket(int fd, int wakeFd, InetSocketAddress local, int receiveBuffer, int sendBuffer,
-                           boolean gso) {
+    private UdpBatchSocket(int fd, boolean ownsFd, int wakeFd, InetSocketAddress local, int receiveBuffer,
+                           int sendBuffer, boolean gso) {
         this.fd = fd;
+        this.ownsFd = ownsFd;
         this.wakeFd = wakeFd;
         this.local = local;
         this.receiveBuffer = receiveBuffer;
@@ -116,7 +119,7 @@ public final class UdpBatchSocket implements AutoCloseable {
             } catch (LastErrorException e) {
                 throw failure("eventfd", bind, e.getErrorCode(), e);
             }
-            return new UdpBatchSocket(fd, wake, local, getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_RCVBUF),
+            return new UdpBatchSocket(fd, true, wake, local, getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_RCVBUF),
                     getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_SNDBUF), hasOption(fd, Udp.SOL_UDP, Udp.UDP_SEGMENT));
         } catch (SocketOptionException | RuntimeException e) {
             closeQuietly(fd);
@@ -125,6 +128,34 @@ public final class UdpBatchSocket implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Batched calls on the descriptor of the JDK's {@code channel} (bound, blocking), which stays
+     * the channel's: {@link #close} then closes only this object's eventfd, and the caller must
+     * close the channel only after {@link #close} returned (a thread waiting in {@link #receive}
+     * has left it then). Receives use {@code MSG_DONTWAIT}, so the channel's blocking mode does
+     * not matter to them; a send waits while the send buffer is full, as the channel's would.
+     *
+     * @throws SocketOptionException when the descriptor is out of reach ({@value SocketTtl#ADD_OPENS}
+     *     missing) or no eventfd can be made
+     */
+    public static UdpBatchSocket borrow(java.nio.channels.DatagramChannel channel) throws SocketOptionException {
+        int fd = SocketTtl.descriptor(channel);
+        InetSocketAddress local;
+        try {
+            local = (InetSocketAddress) channel.getLocalAddress();
+        } catch (java.io.IOException e) {
+            throw new SocketOptionException("UDP socket (fd " + fd + "): " + e.getMessage(), "getsockname", 0, false, e);
+        }
+        int wake;
+        try {
+            wake = LibC.eventfd(0, Eventfd.EFD_CLOEXEC | Eventfd.EFD_NONBLOCK);
+        } catch (LastErrorException e) {
+            throw failure("eventfd", local, e.getErrorCode(), e);
+        }
+        return new UdpBatchSocket(fd, false, wake, local, getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_RCVBUF),
+                getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_SNDBUF), hasOption(fd, Udp.SOL_UDP, Udp.UDP_SEGMENT));
     }
 
     /** The local address and port the socket is bound to. */
@@ -249,9 +280,11 @@ public final class UdpBatchSocket implements AutoCloseable {
                     }
                 } else if (errno == Errno.EINTR) {
                     continue;
-                } else if (errno == Errno.EBADF || errno == Errno.EFAULT || errno == Errno.ENOTSOCK
-                        || errno == Errno.EINVAL && batch.length(next) <= DatagramBatch.MAX_DATAGRAM && !gso) {
+                } else if (errno == Errno.EBADF || errno == Errno.EFAULT || errno == Errno.ENOTSOCK) {
                     throw failure("sendmmsg", local, errno, null);
+                } else if ((errno == Errno.EIO || errno == Errno.EINVAL) && batch.segmented(next)) {
+                    gsoRefused.incrementAndGet(); // the device or path cannot take this GSO message
+                    next++;
                 } else {
                     sendFailures.incrementAndGet(Math.min(errno, ERRNO_SLOTS - 1));
                     next++; // this one cannot go; the others may
@@ -261,6 +294,14 @@ public final class UdpBatchSocket implements AutoCloseable {
         } finally {
             gate.exit();
         }
+    }
+
+    /**
+     * How many GSO messages (several datagrams each) the kernel refused with {@code EIO} or
+     * {@code EINVAL}: the path cannot segment; the caller should stop joining datagrams.
+     */
+    public long gsoRefused() {
+        return gsoRefused.get();
     }
 
     /** How many messages the kernel refused with {@code errno} so far (e.g. {@code ECONNREFUSED} = 111). */
@@ -305,7 +346,9 @@ public final class UdpBatchSocket implements AutoCloseable {
     }
 
     private void closeDescriptors() {
-        closeQuietly(fd);
+        if (ownsFd) {
+            closeQuietly(fd);
+        }
         closeQuietly(wakeFd);
     }
 
