@@ -361,13 +361,23 @@ public final class TunDevice implements AutoCloseable {
         if (!dst.hasRemaining()) {
             throw new IllegalArgumentException("dst has no space remaining (position == limit)");
         }
+        return guardedRead(() -> pollAndRead(dst, timeoutMillis));
+    }
+
+    /** A read under the read lock and the close gate. */
+    private interface ReadCall {
+        int run() throws TunException;
+    }
+
+    /** Runs {@code call} holding the read lock and a gate slot; -1 when the device is closed. */
+    private int guardedRead(ReadCall call) throws TunException {
         readLock.lock();
         try {
             if (!gate.enter()) {
                 return -1;
             }
             try {
-                return pollAndRead(dst, timeoutMillis);
+                return call.run();
             } finally {
                 gate.exit();
             }
@@ -387,19 +397,7 @@ public final class TunDevice implements AutoCloseable {
         if (!dst.hasRemaining()) {
             throw new IllegalArgumentException("dst has no space remaining (position == limit)");
         }
-        readLock.lock();
-        try {
-            if (!gate.enter()) {
-                return -1;
-            }
-            try {
-                return Math.max(0, readOnce(dst));
-            } finally {
-                gate.exit();
-            }
-        } finally {
-            readLock.unlock();
-        }
+        return guardedRead(() -> Math.max(0, readOnce(dst)));
     }
 
     private int pollAndRead(ByteBuffer dst, int timeoutMillis) throws TunException {

@@ -114,13 +114,8 @@ public final class UdpBatchSocket implements AutoCloseable {
             }
             InetSocketAddress local = new InetSocketAddress(address,
                     Short.toUnsignedInt(Short.reverseBytes(name.getShort(2))));
-            try {
-                wake = LibC.eventfd(0, Eventfd.EFD_CLOEXEC | Eventfd.EFD_NONBLOCK);
-            } catch (LastErrorException e) {
-                throw failure("eventfd", bind, e.getErrorCode(), e);
-            }
-            return new UdpBatchSocket(fd, true, wake, local, getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_RCVBUF),
-                    getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_SNDBUF), hasOption(fd, Udp.SOL_UDP, Udp.UDP_SEGMENT));
+            wake = wakeDescriptor(local);
+            return of(fd, true, wake, local);
         } catch (SocketOptionException | RuntimeException e) {
             closeQuietly(fd);
             if (wake >= 0) {
@@ -148,13 +143,21 @@ public final class UdpBatchSocket implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new SocketOptionException("UDP socket (fd " + fd + "): " + e.getMessage(), "getsockname", 0, false, e);
         }
-        int wake;
+        return of(fd, false, wakeDescriptor(local), local);
+    }
+
+    /** The eventfd that {@link #close} signals. */
+    private static int wakeDescriptor(InetSocketAddress local) throws SocketOptionException {
         try {
-            wake = LibC.eventfd(0, Eventfd.EFD_CLOEXEC | Eventfd.EFD_NONBLOCK);
+            return LibC.eventfd(0, Eventfd.EFD_CLOEXEC | Eventfd.EFD_NONBLOCK);
         } catch (LastErrorException e) {
             throw failure("eventfd", local, e.getErrorCode(), e);
         }
-        return new UdpBatchSocket(fd, false, wake, local, getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_RCVBUF),
+    }
+
+    /** The socket on {@code fd}, with the buffer sizes and GSO support the kernel reports for it. */
+    private static UdpBatchSocket of(int fd, boolean owned, int wake, InetSocketAddress local) {
+        return new UdpBatchSocket(fd, owned, wake, local, getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_RCVBUF),
                 getInt(fd, SysSocket.SOL_SOCKET, SysSocket.SO_SNDBUF), hasOption(fd, Udp.SOL_UDP, Udp.UDP_SEGMENT));
     }
 

@@ -176,6 +176,54 @@ class UdpBatchSocketTest {
     }
 
     @Test
+    void queueJoinsSameSizeDatagramsToOneDestinationIntoGsoMessages_andTheyArriveAsSent() throws IOException {
+        try (UdpBatchSocket socket = open(true); DatagramChannel a = jdkSocket(true); DatagramChannel b = jdkSocket(true)) {
+            InetSocketAddress toA = (InetSocketAddress) a.getLocalAddress();
+            InetSocketAddress toB = (InetSocketAddress) b.getLocalAddress();
+            DatagramBatch batch = new DatagramBatch(8, DatagramBatch.MAX_DATAGRAM);
+            ByteBuffer datagram = ByteBuffer.allocateDirect(1500);
+            int[] lengths = {1400, 1400, 1400, 700, 1400, 1400};
+            for (int d = 0; d < lengths.length; d++) {
+                datagram.clear();
+                fill(datagram, d, lengths[d]);
+                datagram.limit(lengths[d]);
+                assertTrue(batch.queue(toA, datagram, true));
+                assertEquals(0, datagram.position(), "the caller's buffer is left as it was");
+            }
+            datagram.clear().limit(100);
+            fill(datagram, 9, 100);
+            batch.queue(toB, datagram, true);
+            assertEquals(3, batch.count(), "1400 x3 + 700 (a shorter one ends a message); 1400 x2; B's own");
+            assertEquals(3 * 1400 + 700, batch.length(0));
+            assertEquals(2800, batch.length(1));
+            assertEquals(3, socket.send(batch));
+            ByteBuffer got = ByteBuffer.allocate(2000);
+            for (int d = 0; d < lengths.length; d++) {
+                got.clear();
+                a.receive(got);
+                got.flip();
+                assertEquals(lengths[d], got.remaining(), "datagram " + d);
+                assertEquals((byte) (d * 31 + 5), got.get(5), "datagram " + d + " is the one queued " + d + "th");
+            }
+            got.clear();
+            b.receive(got);
+            assertEquals(100, got.position());
+        }
+    }
+
+    @Test
+    void queueWithoutGsoKeepsOneDatagramPerMessage_andSaysWhenTheBatchIsFull() {
+        DatagramBatch batch = new DatagramBatch(2, 1500);
+        InetSocketAddress to = new InetSocketAddress(UdpBatchSocket.loopback(true), 9);
+        ByteBuffer datagram = ByteBuffer.allocate(1000);
+        assertTrue(batch.queue(to, datagram, false));
+        assertTrue(batch.queue(to, datagram, false));
+        assertFalse(batch.queue(to, datagram, false), "full");
+        assertEquals(2, batch.count());
+        assertThrows(IllegalArgumentException.class, () -> batch.queue(to, ByteBuffer.allocate(1501), false));
+    }
+
+    @Test
     void aRefusedDatagramIsCountedAndTheRestOfTheBatchStillGoes() throws IOException {
         try (UdpBatchSocket socket = open(true); DatagramChannel receiver = jdkSocket(true)) {
             DatagramBatch batch = new DatagramBatch(3, 1500);
