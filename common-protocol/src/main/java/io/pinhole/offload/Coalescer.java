@@ -57,7 +57,9 @@ import java.util.Arrays;
  * WireGuard transport header a packet was decrypted behind gives that room): the header goes
  * into those bytes, which this overwrites. Super-packets, and single packets without headroom,
  * are copied into the caller's {@code arena}, which needs at most {@code sum(lengths) + 10 * count}
- * bytes. Thread-safety: not thread-safe; one per data thread.
+ * bytes. The headroom of one packet must not overlap another packet of the batch, nor the arena
+ * any input (packets read into one buffer back to back need the 10 bytes between them).
+ * Thread-safety: not thread-safe; one per data thread.
  *
  * <p>Error contract: a packet that is malformed is not an error here: it passes through with flags
  * 0 for the kernel to judge. {@link #coalesce} throws {@link OffloadException} only when the batch
