@@ -292,4 +292,34 @@ class SegmenterTest {
         assertTrue(refused > 10_000, "most mutations are refused: " + refused);
         assertFalse(refused == 20_000, "some pass");
     }
+
+    @Test
+    void ecnSuperPacketKeepsCwrOnTheFirstSegmentOnly() throws OffloadException {
+        Builder b = Builder.tcp6();
+        b.flags = ACK | CWR | 0x40; // CWR and ECE
+        b.payload = TestPackets.bytes(3000, 10);
+        byte[] record = b.withVirtio(b.partial(), VirtioNetHdr.GSO_TCPV6 | VirtioNetHdr.GSO_ECN, 1000);
+        assertEquals(3, split(record));
+        for (int i = 0; i < 3; i++) {
+            assertEquals(i == 0 ? ACK | CWR | 0x40 : ACK | 0x40, segment(i, 0)[53] & 0xFF, "segment " + i);
+            assertTrue(TestPackets.transportChecksumValid(segment(i, 0)));
+        }
+    }
+
+    @Test
+    void aUdpChecksumThatComesOutZeroIsSentAsAllOnes() throws OffloadException {
+        Builder b = Builder.udp4();
+        b.payload = new byte[100];
+        byte[] p = b.build();
+        TestPackets.put16(p, 26, 0);
+        // choose the last two payload bytes so that the sum is all ones: the checksum would be 0
+        int sum = TestPackets.onesSum(p, 20, p.length - 20, TestPackets.pseudo(p, p.length - 20));
+        int x = 0xFFFF - sum;
+        b.payload[98] = (byte) (x >>> 8);
+        b.payload[99] = (byte) x;
+        assertEquals(0xFFFF, TestPackets.u16(b.build(), 26), "the builder's sum comes out zero too");
+        assertEquals(1, split(b.superPacket(1000)));
+        assertEquals(0xFFFF, TestPackets.u16(segment(0, 0), 26));
+        assertArrayEquals(b.build(), segment(0, 0));
+    }
 }
