@@ -9,8 +9,8 @@ import java.util.Random;
 /**
  * OffloadBench: how long the pure TUN-offload code takes per 64 KB: {@link Segmenter} splitting a
  * 65,535-byte TCPv4 super-packet at gso_size 1,380 into 48 segments (copy, lengths, IDs, sequence
- * numbers, full checksums), and {@link Coalescer} merging those 48 segments back (checksums
- * verified, 47 merged into one super-packet, one left over). One thread, buffers reused, no
+ * numbers, full checksums), and {@link Coalescer} merging those 48 segments back into the one
+ * 65,535-byte super-packet (checksums verified). One thread, buffers reused, no
  * TUN. A benchmark, not a test: run it with bench/offload-throughput.sh.
  */
 public final class OffloadBench {
@@ -67,7 +67,7 @@ public final class OffloadBench {
             double coalesceNs = (t - start) / (double) n;
             if (pass == 1) {
                 System.out.printf("split:    %,9.0f ns per super-packet  %6.2f GB/s%n", splitNs, 65_535 / splitNs);
-                System.out.printf("coalesce: %,9.0f ns per %d segments   %6.2f GB/s  (%d records)%n", coalesceNs, SEGMENTS,
+                System.out.printf("coalesce: %,9.0f ns per %d segments   %6.2f GB/s  (records: %d)%n", coalesceNs, SEGMENTS,
                         65_535 / coalesceNs, records);
             }
         }
