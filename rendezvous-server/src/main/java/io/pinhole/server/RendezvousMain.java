@@ -155,6 +155,7 @@ public final class RendezvousMain implements Callable<Integer> {
             System.err.println("pinhole-rendezvous: " + e.getMessage());
             return USAGE;
         }
+        log.info("pinhole-rendezvous on {}", io.pinhole.config.JavaRuntime.describe());
         NoisePrivateKey key;
         try {
             key = privateKeyFile == null ? null : KeyFiles.privateKey(privateKeyFile);

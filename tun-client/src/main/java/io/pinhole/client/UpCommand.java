@@ -274,6 +274,7 @@ final class UpCommand implements Callable<Integer> {
         InetSocketAddress staticPeer = peerEndpoint == null ? null : endpoint("--peer-endpoint", peerEndpoint);
 
         Logger log = LoggerFactory.getLogger(LogNames.CLIENT);
+        log.info("pinhole up on {}", io.pinhole.config.JavaRuntime.describe());
         TunDevice tun;
         try {
             tun = TunDevice.open(device);
