@@ -19,6 +19,7 @@ CASES = [
     ("pinhole-aead", "pinhole's ChaCha20Poly1305 today (Cipher.init with new specs per seal and open)"),
     ("jdk-min-array", "JDK minimum: key spec once, new nonce + init + doFinal, heap array in place"),
     ("jdk-min-direct", "the same on a direct ByteBuffer"),
+    ("java-candidate", "plain-Java candidate (bench's JavaChaCha20Poly1305: key once, no allocation, in place)"),
     ("session", "whole WireGuardSession send + receive (framing, copies, replay, AEAD)"),
 ]
 

@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
@@ -24,12 +25,15 @@ import javax.crypto.spec.SecretKeySpec;
  *       JDK requires: a ChaCha20-Poly1305 Cipher cannot be reused without a fresh nonce) and one
  *       {@code doFinal}, in place in a heap array.
  *   <li>{@code jdk-min-direct}: the same on a direct ByteBuffer (what native I/O would hand over).
+ *   <li>{@code java-candidate}: {@link JavaChaCha20Poly1305}, a plain-Java AEAD written for this
+ *       benchmark (key set once, nothing allocated, in place): what a pinhole-owned implementation
+ *       would cost. Checked against the JDK's Cipher before every run.
  *   <li>{@code session}: the whole WireGuard session core ({@code WireGuardSession.send} at one
  *       end, {@code receive} at the other: framing, padding, copies, replay window and the AEAD).
  * </ul>
- * pinhole has no pure-Java ChaCha20-Poly1305 of its own (io.pinhole.crypto has HChaCha20, the
- * ChaCha core for XChaCha's subkey, and wraps the JDK Cipher for the AEAD); bench/aead.sh runs
- * the JDK's own Java code without intrinsics as the stand-in for one.
+ * pinhole has no pure-Java ChaCha20-Poly1305 of its own in io.pinhole.crypto (it has HChaCha20,
+ * the ChaCha core for XChaCha's subkey, and wraps the JDK Cipher for the AEAD); bench/aead.sh also
+ * runs the JDK's own Java code with its intrinsics off.
  *
  * <p>Method: each case warms up, then {@code rounds} rounds run every case once, the order rotated
  * each round, for {@code seconds} each; every measurement is printed as
@@ -64,6 +68,8 @@ public final class AeadBench {
         cases.add(jdkMinArray(key));
         names.add("jdk-min-direct");
         cases.add(jdkMinDirect(key));
+        names.add("java-candidate");
+        cases.add(javaCandidate(key, random));
         names.add("session");
         InMemorySessions pair = new InMemorySessions();
         ByteBuffer ip = InMemorySessions.ipv4(SIZE);
@@ -121,6 +127,55 @@ public final class AeadBench {
                 throw new IllegalStateException(e);
             }
         };
+    }
+
+    private static Case javaCandidate(byte[] key, SecureRandom random) {
+        checkCandidate(random);
+        JavaChaCha20Poly1305 sealer = new JavaChaCha20Poly1305();
+        JavaChaCha20Poly1305 opener = new JavaChaCha20Poly1305();
+        sealer.setKey(key);
+        opener.setKey(key);
+        byte[] msg = new byte[HEADER + SIZE + JavaChaCha20Poly1305.TAG_LENGTH];
+        return counter -> {
+            sealer.seal(counter, null, msg, HEADER, SIZE);
+            int n = opener.open(counter, null, msg, HEADER, SIZE + JavaChaCha20Poly1305.TAG_LENGTH);
+            if (n < 0) {
+                throw new IllegalStateException("candidate failed to open its own packet");
+            }
+            return n;
+        };
+    }
+
+    /** The candidate must agree with the JDK's Cipher (seal, open, and refusing a flipped bit). */
+    private static void checkCandidate(SecureRandom random) {
+        ChaCha20Poly1305 jdk = new ChaCha20Poly1305();
+        JavaChaCha20Poly1305 candidate = new JavaChaCha20Poly1305();
+        for (int t = 0; t < 400; t++) {
+            int len = t < 300 ? t : SIZE + t % 64;
+            byte[] key = new byte[32];
+            random.nextBytes(key);
+            byte[] aad = t % 3 == 0 ? null : new byte[t % 40];
+            if (aad != null) {
+                random.nextBytes(aad);
+            }
+            byte[] plain = new byte[len];
+            random.nextBytes(plain);
+            long counter = random.nextLong();
+            byte[] expected = jdk.seal(key, counter, plain, aad);
+            byte[] buf = Arrays.copyOf(plain, len + JavaChaCha20Poly1305.TAG_LENGTH);
+            candidate.setKey(key);
+            candidate.seal(counter, aad, buf, 0, len);
+            if (!Arrays.equals(expected, buf)) {
+                throw new IllegalStateException("candidate seal differs from the JDK's at " + len + " bytes");
+            }
+            byte[] forged = buf.clone();
+            forged[random.nextInt(forged.length)] ^= 1;
+            if (candidate.open(counter, aad, buf, 0, buf.length) != len
+                    || !Arrays.equals(Arrays.copyOf(buf, len), plain)
+                    || candidate.open(counter, aad, forged, 0, forged.length) != -1) {
+                throw new IllegalStateException("candidate open is wrong at " + len + " bytes");
+            }
+        }
     }
 
     private static Case jdkMinArray(byte[] key) throws GeneralSecurityException {
