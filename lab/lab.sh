@@ -492,7 +492,7 @@ cmd_forward() {
   [[ $# == 2 ]] || die "usage: lab.sh forward PREFIX a|b PORT"
   local x=$1 port=$2 inside
   case $x in a) inside=10.0.1.2 ;; b) inside=10.0.2.2 ;; *) die "forward: side a or b, not '$x'" ;; esac
-  [[ $port =~ ^[1-9][0-9]{0,4}$ ]] && ((port <= 65535)) || die "bad PORT '$port'"
+  if ! [[ $port =~ ^[1-9][0-9]{0,4}$ ]] || ((port > 65535)); then die "bad PORT '$port'"; fi
   ns_exists "${P}nat$x" || die "no NAT nat$x in lab $P"
   ! ns_exists "${P}cg$x" || die "forward: side $x is cgnat (the carrier would need the forward too)"
   nsx "nat$x" nft list chain ip pinhole forward_filter >/dev/null 2>&1 || die "forward: nat$x has no pinhole table"
