@@ -206,6 +206,11 @@ lighthouse:
   am_lighthouse: $2
   interval: 60
   hosts: $(if [[ $2 == true ]]; then echo '[]'; else echo '["10.20.0.254"]'; fi)
+  # advertise the LAN address only: by default nebula would also offer the other tunnels'
+  # addresses (pinhole's 10.10.x.x), and the peer would then carry nebula inside pinhole
+  local_allow_list:
+    interfaces:
+      eth0: true
 listen:
   host: 0.0.0.0
   port: 4242
@@ -333,17 +338,24 @@ for id in "${TOOLS[@]}"; do
   ((ok)) || ph_die "${LABEL[$id]}: not direct after 30 s ($(grep '^path=' "$WORK/$id-a.status" || true))"
 done
 
-# the path each tool uses, from nata's conntrack table: a's UDP port to natb's public address is direct
+# the path each tool uses, from the tool itself: a's underlay endpoint for b must be natb's public
+# address (not b's LAN address, the relay, or another tunnel's address)
+peer_endpoint() { # ID: a's current underlay endpoint for b, as the tool reports it
+  case ${KIND[$1]} in
+    pinhole) sed -n 's/^endpoint=//p' "$WORK/$1-a.status" ;;
+    nebula) sed -n 's/.*msg="Handshake message received".*certName=b .*udpAddr="\([^"]*\)".*/\1/p' \
+      "$WORK/nebula-a.log" | tail -n1 ;;
+    wg) nsx a wg show "${DEV[wg]}a" endpoints | awk '{print $2}' ;;
+  esac
+}
 paths=''
 for id in "${TOOLS[@]}"; do
-  if nsx nata conntrack -L -p udp --orig-src 10.0.1.2 --orig-dst 192.0.2.2 --sport "${PORT[$id]}" 2>/dev/null | grep -q .; then
-    p=direct
-  else
-    p="not direct?"
-  fi
+  ep=$(peer_endpoint "$id")
+  if [[ $ep == 192.0.2.2:* ]]; then p="direct to $ep"; else p="NOT DIRECT: ${ep:-no endpoint}"; fi
   mtu=$(tun_mtu "$id")
   paths+="${paths:+, }${LABEL[$id]} $p (MTU $mtu)"
   record "$id" mtu "$mtu"
+  [[ $p == direct* ]] || log "warning: ${LABEL[$id]}: $p"
 done
 meta paths "$paths"
 log "paths: $paths"
