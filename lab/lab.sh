@@ -7,6 +7,7 @@
 #   lab/lab.sh exec PREFIX NODE cmd...        NODE: rdv inet wla wlb cga cgb nata natb a b (if present)
 #   lab/lab.sh status PREFIX                  (namespaces, addresses, NAT rules, qdiscs)
 #   lab/lab.sh host PREFIX NAME 203.0.113.X   (one more public host, e.g. an attacker: see cmd_host)
+#   lab/lab.sh forward PREFIX a|b PORT        (a UDP port forward on a home NAT: see cmd_forward)
 #   MODE: home open symmetric cgnat blocked   SPEC: tc netem words, e.g. 'loss 20% delay 100ms'
 #
 # Topology (namespaces are ${PREFIX}NODE; nothing is connected to the root namespace):
@@ -71,7 +72,7 @@ die() { echo "lab.sh: $*" >&2; exit 2; }
 say() { if [[ $VERBOSE == 1 ]]; then echo "lab: $*" >&2; fi; }
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -483,6 +484,26 @@ cmd_host() {
   nsx inet sysctl -q -w net.ipv4.conf.all.rp_filter=0 "net.ipv4.conf.$name.rp_filter=0"
 }
 
+# A static UDP port forward on NAT X (a or b) of a two-NAT lab: datagrams to the NAT's public
+# address and PORT go to the peer behind it (10.0.1.2 or 10.0.2.2), same port, as a user would set
+# up on a home router for a tunnel without rendezvous (wireguard-go in bench/compare.sh). Adds a
+# prerouting DNAT chain to the NAT's table and lets DNATed flows through its forward chain.
+cmd_forward() {
+  [[ $# == 2 ]] || die "usage: lab.sh forward PREFIX a|b PORT"
+  local x=$1 port=$2 inside
+  case $x in a) inside=10.0.1.2 ;; b) inside=10.0.2.2 ;; *) die "forward: side a or b, not '$x'" ;; esac
+  if ! [[ $port =~ ^[1-9][0-9]{0,4}$ ]] || ((port > 65535)); then die "bad PORT '$port'"; fi
+  ns_exists "${P}nat$x" || die "no NAT nat$x in lab $P"
+  ! ns_exists "${P}cg$x" || die "forward: side $x is cgnat (the carrier would need the forward too)"
+  nsx "nat$x" nft list chain ip pinhole forward_filter >/dev/null 2>&1 || die "forward: nat$x has no pinhole table"
+  say "forward nat$x udp $port -> $inside:$port"
+  if ! nsx "nat$x" nft list chain ip pinhole forward_dnat >/dev/null 2>&1; then
+    nsx "nat$x" nft add chain ip pinhole forward_dnat '{ type nat hook prerouting priority dstnat; policy accept; }'
+    nsx "nat$x" nft insert rule ip pinhole forward_filter iifname '"wan"' oifname '"lan"' ct status dnat accept
+  fi
+  nsx "nat$x" nft add rule ip pinhole forward_dnat iifname '"wan"' udp dport "$port" dnat to "$inside:$port"
+}
+
 cmd_status() {
   local n
   for n in "${NODES[@]}"; do
@@ -529,6 +550,7 @@ main() {
       exec ip netns exec "$P$node" "$@" ;;
     status) cmd_status ;;
     host) cmd_host "$@" ;;
+    forward) cmd_forward "$@" ;;
     *) usage ;;
   esac
 }

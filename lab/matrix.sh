@@ -24,7 +24,8 @@
 #   netem-a     home-home with 'loss 20% delay 100ms' on side a's WAN link
 #   netem-both  home-home with 'loss 20% delay 100ms' on both WAN links
 set -euo pipefail
-case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
+# shellcheck source=scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LAB=$ROOT/lab/lab.sh
@@ -89,26 +90,8 @@ cd "$ROOT"
 WORK=$(mktemp -d /tmp/pinhole-matrix.XXXXXX)
 PIDS=() NAMES=() P='' LAB_UP=0
 
-# stop_all: SIGTERM to the PIDs this script started, newest first, SIGKILL after 10 s
-stop_all() {
-  local i pid
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    pid=${PIDS[i]}
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      if kill -0 "$pid" 2>/dev/null; then
-        log "${NAMES[i]} (pid $pid) ignored SIGTERM: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-      fi
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  PIDS=() NAMES=()
-}
-
 teardown() {
-  stop_all
+  ph_stop_all
   if [[ $LAB_UP == 1 ]]; then
     "$LAB" down "$P" >/dev/null || log "lab.sh down $P failed"
     LAB_UP=0
@@ -128,14 +111,8 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start NAME NODE cmd...: cmd in the lab node, output to $CELLDIR/NAME.log; `lab.sh exec` and
-# `ip netns exec` exec, so $! is the program's own PID
-start() {
-  local name=$1 node=$2; shift 2
-  "$LAB" exec "$P" "$node" "$@" >"$CELLDIR/$name.log" 2>&1 &
-  PIDS+=($!)
-  NAMES+=("$name")
-}
+# start NAME NODE cmd...: cmd in the lab node, output to $CELLDIR/NAME.log (scripts/lib.sh)
+start() { local name=$1; ph_lab_start "$CELLDIR/$name.log" "$@"; }
 
 alive() { local i; for i in "${!PIDS[@]}"; do kill -0 "${PIDS[i]}" 2>/dev/null || return 1; done; }
 

@@ -45,32 +45,13 @@ PIDS=()
 NAMES=()
 LAB_UP=0
 
-# shellcheck disable=SC2317 # stop_all and cleanup run from the EXIT trap
-stop_all() {
-  local i pid
-  # SIGTERM to the PIDs this script started, newest first, then SIGKILL after 10 s
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-    pid=${PIDS[i]}
-    kill -0 "$pid" 2>/dev/null || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "${NAMES[i]} (pid $pid) ignored SIGTERM: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
-  PIDS=()
-  NAMES=()
-}
-
-# shellcheck disable=SC2317
+# shellcheck disable=SC2317 # cleanup runs from the EXIT trap
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if ((${#PIDS[@]})); then
     hr "Stopping the programs (SIGTERM by PID)"
-    stop_all
+    ph_stop_all
   fi
   if [[ $LAB_UP == 1 ]]; then
     lab/lab.sh down "$P" || true
@@ -84,14 +65,12 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start NAME NODE cmd...: runs cmd in the lab node, output to $WORK/NAME.log. `lab.sh exec` and
-# `ip netns exec` both exec, so $! is the program's own PID.
+# start NAME NODE cmd...: runs cmd in the lab node, output to $WORK/NAME.log
 start() {
-  local name=$1 node=$2; shift 2
-  lab/lab.sh exec "$P" "$node" "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  NAMES+=("$name")
-  echo "started $name in ${P}$node (pid $!): $*"
+  local name=$1 node=$2
+  ph_lab_start "$WORK/$name.log" "$@"
+  shift 2
+  echo "started $name in ${P}$node (pid $LAST): $*"
 }
 
 alive_or_die() {

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The table of bench/aead.sh: medians (min-max) per configuration and case.
+
+  aead_report.py RAW [--update FILE]
+
+RAW: lines "label TAB java.version TAB case TAB ns_per_packet" plus a trailing Gb/s column;
+RAW.meta: KEY=VALUE lines (config= may repeat). Prints the markdown; with --update, puts it
+between the aead.sh markers of FILE.
+"""
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from compare_report import update_section  # noqa: E402
+
+CASES = [
+    ("pinhole-aead", "pinhole's ChaCha20Poly1305 today (Cipher.init with new specs per seal and open)"),
+    ("jdk-min-array", "JDK minimum: key spec once, new nonce + init + doFinal, heap array in place"),
+    ("jdk-min-direct", "the same on a direct ByteBuffer"),
+    ("java-candidate", "plain-Java candidate (bench's JavaChaCha20Poly1305: key once, no allocation, in place)"),
+    ("session", "whole WireGuardSession send + receive (framing, copies, replay, AEAD)"),
+]
+
+
+def main():
+    raw = Path(sys.argv[1])
+    update = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--update" else None
+    ns = defaultdict(list)
+    labels = []
+    for line in raw.read_text().splitlines():
+        label, _version, case, value, _gbps = line.split("\t")
+        ns[(label, case)].append(float(value))
+        if label not in labels:
+            labels.append(label)
+    meta = defaultdict(list)
+    for line in Path(str(raw) + ".meta").read_text().splitlines():
+        k, v = line.split("=", 1)
+        meta[k].append(v)
+
+    def one(k):
+        return meta[k][0] if meta[k] else "?"
+
+    out = [f"### Run of {one('date')}", "", f"Command: `{one('command')}`", ""]
+    out.append(f"- machine: {one('nproc')} CPUs, {one('cpu')}; kernel {one('kernel')}; commit {one('commit')}")
+    for c in meta["config"]:
+        out.append(f"- {c}")
+    out.append("")
+    head = ["seal+open of 1,420 B, one core: ns/packet median (min-max); Gb/s at the median"] + labels
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "---|" * len(head))
+    for case, text in CASES:
+        cells = []
+        for label in labels:
+            v = ns.get((label, case))
+            if not v:
+                cells.append("-")
+                continue
+            med = statistics.median(v)
+            cells.append(f"{med:,.0f} ({min(v):,.0f}-{max(v):,.0f}); {1420 * 8 / med:.2f} Gb/s")
+        out.append("| " + " | ".join([f"`{case}`: {text}"] + cells) + " |")
+    n = {len(v) for v in ns.values()}
+    out.append("")
+    out.append(f"Each cell: {', '.join(str(x) for x in sorted(n))} measurements (JVM launches x rounds inside each), "
+               "interleaved across configurations and cases.")
+    body = "\n".join(out) + "\n"
+    print(body)
+    if update:
+        update_section(update, "bench/aead.sh", body)
+
+
+if __name__ == "__main__":
+    main()
