@@ -24,7 +24,7 @@
 # 1-stream a->b transfer; then ping RTT idle (warm), peak RSS (VmHWM), and the outage after
 # `conntrack -F` on nata (ping b->a every 10 ms for --outage seconds, default 30; longest gap).
 # --quick: 1 run x 5 s, outage window 15 s. --java: the JDK(s) for pinhole (default: what
-# bin/pinhole picks, PINHOLE_JAVA or java on PATH); with two, both run as separate columns.
+# bin/pinhole picks, PINHOLE_JAVA or the newest installed JDK 17+); with two, both run as separate columns.
 # --jfr FILE: a JFR recording (settings=profile) of pinhole client a (the first --java), written when
 # it stops. Prints one table (medians, min-max, ratios pinhole/nebula and pinhole/wireguard-go) and
 # writes it into --out (default docs/performance.md, between its compare.sh markers) unless
@@ -75,7 +75,9 @@ ph_install_missing ip:iproute2 nft:nftables conntrack:conntrack ping:iputils-pin
 [[ -c /dev/net/tun ]] || ph_die "/dev/net/tun missing (scripts/demo.sh shows how the lab loads it)"
 
 if [[ -z $JAVAS ]]; then
-  JAVAS=$(command -v "${PINHOLE_JAVA:-java}") || ph_die "no java on PATH (give --java PATH)"
+  source bin/java-select.sh
+  pinhole_java # what bin/pinhole picks: PINHOLE_JAVA, else the newest installed JDK 17+
+  JAVAS=$(command -v "$PINHOLE_JAVA_BIN") || ph_die "no java found (give --java PATH)"
 fi
 IFS=, read -r -a JAVA_LIST <<<"$JAVAS"
 for j in "${JAVA_LIST[@]}"; do
