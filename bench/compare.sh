@@ -246,14 +246,15 @@ start_pinhole() { # ID
   local id=$1 i=${1#ph}
   local ka=$WORK/keys/$id-a.key kb=$WORK/keys/$id-b.key
   (umask 077; bin/pinhole genkey >"$ka"; bin/pinhole genkey >"$kb")
-  local pa pb opts=''
+  local pa pb opts=${PINHOLE_JAVA_OPTS:-} # the caller's JVM options, for both ends
   pa=$(bin/pinhole pubkey <"$ka") pb=$(bin/pinhole pubkey <"$kb")
-  [[ -z $JFR || $i != 0 ]] || opts="-XX:StartFlightRecording=filename=$JFR,settings=profile"
-  start "$id-a" a env PINHOLE_JAVA="${JAVA_OF[$id]}" PINHOLE_JAVA_OPTS="$opts" bin/pinhole up \
+  local opts_a=$opts
+  [[ -z $JFR || $i != 0 ]] || opts_a="$opts -XX:StartFlightRecording=filename=$JFR,settings=profile"
+  start "$id-a" a env PINHOLE_JAVA="${JAVA_OF[$id]}" PINHOLE_JAVA_OPTS="$opts_a" bin/pinhole up \
     --rendezvous "$RDV" --private-key "$ka" --peer "$pb" --dev "${DEV[$id]}" --local "${ADDR_A[$id]}" \
     --remote "${ADDR_B[$id]}" --listen-port "${PORT[$id]}" --status-file "$WORK/$id-a.status"
   PID_A[$id]=$LAST
-  start "$id-b" b env PINHOLE_JAVA="${JAVA_OF[$id]}" bin/pinhole up \
+  start "$id-b" b env PINHOLE_JAVA="${JAVA_OF[$id]}" PINHOLE_JAVA_OPTS="$opts" bin/pinhole up \
     --rendezvous "$RDV" --private-key "$kb" --peer "$pa" --dev "${DEV[$id]}" --local "${ADDR_B[$id]}" \
     --remote "${ADDR_A[$id]}" --listen-port "${PORT[$id]}" --status-file "$WORK/$id-b.status"
   PID_B[$id]=$LAST
