@@ -534,6 +534,10 @@ public final class ClientRuntime {
         joinQuietly(udpThread);
         joinQuietly(tunThread);
         removeStatus();
+        if (truncated > 0) { // the udp thread has been joined: its count is complete
+            LOG.warn("dropped {} datagrams longer than {} bytes (cut off by the kernel)", truncated,
+                    DatagramBatch.MAX_DATAGRAM);
+        }
         LOG.info("stopped; {} removed", tun.name());
         stopped.countDown();
     }

@@ -311,7 +311,7 @@ public final class DatagramBatch {
         }
         long header = (long) i * MMSGHDR_SIZE;
         if (destinations[i] != to) {
-            memory.setInt(header + MSG_NAMELEN, encode(names + (long) i * NAME_SLOT, to));
+            memory.setInt(header + MSG_NAMELEN, encode(memory, names + (long) i * NAME_SLOT, to));
             destinations[i] = to;
         }
         memory.setLong(iovecs + (long) i * IOVEC_SIZE + 8, length);
@@ -331,8 +331,11 @@ public final class DatagramBatch {
         }
     }
 
-    /** Writes {@code to} as a sockaddr_in or sockaddr_in6 at {@code at}; returns its length. */
-    private int encode(long at, InetSocketAddress to) {
+    /**
+     * Writes {@code to} as a sockaddr_in or sockaddr_in6 into {@code memory} at {@code at}
+     * ({@value #NAME_SLOT} bytes, zeroed first); returns its length.
+     */
+    static int encode(com.sun.jna.Pointer memory, long at, InetSocketAddress to) {
         InetAddress ip = to.getAddress();
         if (ip == null) {
             throw new IllegalArgumentException("unresolved address " + to);

@@ -8,7 +8,6 @@ import io.pinhole.config.HostPort;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
@@ -100,7 +99,7 @@ public final class UdpBatchSocket implements AutoCloseable {
             setBuffer(fd, SysSocket.SO_SNDBUFFORCE, SysSocket.SO_SNDBUF, bufferBytes);
             Memory name = new Memory(DatagramBatch.NAME_SLOT);
             name.clear();
-            int length = encode(name, bind);
+            int length = DatagramBatch.encode(name, 0, bind);
             try {
                 LibC.bind(fd, name, length);
             } catch (LastErrorException e) {
@@ -392,19 +391,6 @@ public final class UdpBatchSocket implements AutoCloseable {
         }
     }
 
-    /** Writes {@code address} as a sockaddr into {@code name}; returns its length. */
-    private static int encode(Memory name, InetSocketAddress address) {
-        name.setShort(2, Short.reverseBytes((short) address.getPort()));
-        if (address.getAddress() instanceof Inet4Address) {
-            name.setShort(0, (short) SysSocket.AF_INET);
-            name.write(4, address.getAddress().getAddress(), 0, 4);
-            return DatagramBatch.SOCKADDR_IN_SIZE;
-        }
-        name.setShort(0, (short) SysSocket.AF_INET6);
-        name.write(8, address.getAddress().getAddress(), 0, 16);
-        return DatagramBatch.SOCKADDR_IN6_SIZE;
-    }
-
     private static SocketOptionException failure(String call, InetSocketAddress address, int errno, Throwable cause) {
         return new SocketOptionException("UDP socket " + HostPort.format(address) + ": " + call + " failed: "
                 + Errno.name(errno) + " (" + LibC.describe(errno) + ")", call, errno, false, cause);
@@ -415,15 +401,6 @@ public final class UdpBatchSocket implements AutoCloseable {
             LibC.close(descriptor);
         } catch (LastErrorException ignored) {
             // nothing more to do
-        }
-    }
-
-    /** For tests: the loopback address of {@code family}'s kind. */
-    static InetAddress loopback(boolean v4) {
-        try {
-            return InetAddress.getByName(v4 ? "127.0.0.1" : "::1");
-        } catch (UnknownHostException e) {
-            throw new AssertionError(e);
         }
     }
 }

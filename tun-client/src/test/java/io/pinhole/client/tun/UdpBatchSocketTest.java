@@ -26,13 +26,22 @@ import org.junit.jupiter.params.provider.ValueSource;
 class UdpBatchSocketTest {
     private static final int BUFFER = 4 << 20;
 
+    /** 127.0.0.1 or ::1. */
+    private static InetAddress loopback(boolean v4) {
+        try {
+            return InetAddress.getByName(v4 ? "127.0.0.1" : "::1");
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static UdpBatchSocket open(boolean v4) throws SocketOptionException {
-        return UdpBatchSocket.open(new InetSocketAddress(UdpBatchSocket.loopback(v4), 0), BUFFER);
+        return UdpBatchSocket.open(new InetSocketAddress(loopback(v4), 0), BUFFER);
     }
 
     private static DatagramChannel jdkSocket(boolean v4) throws IOException {
         DatagramChannel channel = DatagramChannel.open(v4 ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6);
-        channel.bind(new InetSocketAddress(UdpBatchSocket.loopback(v4), 0));
+        channel.bind(new InetSocketAddress(loopback(v4), 0));
         return channel;
     }
 
@@ -214,7 +223,7 @@ class UdpBatchSocketTest {
     @Test
     void queueWithoutGsoKeepsOneDatagramPerMessage_andSaysWhenTheBatchIsFull() {
         DatagramBatch batch = new DatagramBatch(2, 1500);
-        InetSocketAddress to = new InetSocketAddress(UdpBatchSocket.loopback(true), 9);
+        InetSocketAddress to = new InetSocketAddress(loopback(true), 9);
         ByteBuffer datagram = ByteBuffer.allocate(1000);
         assertTrue(batch.queue(to, datagram, false));
         assertTrue(batch.queue(to, datagram, false));
@@ -269,7 +278,7 @@ class UdpBatchSocketTest {
         assertThrows(IllegalArgumentException.class, () -> new DatagramBatch(0, 1500));
         assertThrows(IllegalArgumentException.class, () -> new DatagramBatch(8, 70_000));
         DatagramBatch batch = new DatagramBatch(1, 100);
-        InetSocketAddress to = new InetSocketAddress(UdpBatchSocket.loopback(true), 9);
+        InetSocketAddress to = new InetSocketAddress(loopback(true), 9);
         assertThrows(IllegalArgumentException.class, () -> batch.add(to, 101, 0));
         assertThrows(IllegalArgumentException.class, () -> batch.add(InetSocketAddress.createUnresolved("x", 9), 1, 0));
         batch.add(to, 100, 0);
