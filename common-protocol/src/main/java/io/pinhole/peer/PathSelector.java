@@ -175,6 +175,13 @@ final class PathSelector {
         lastDirectAt = now;
     }
 
+    /** The direct path was heard at {@code at} by the data path: as {@link #directHeard}, unless already heard later. */
+    void directHeardAt(long at) {
+        if (at - lastDirectAt > 0) {
+            lastDirectAt = at;
+        }
+    }
+
     /** A probe on the path was answered after {@code nanos}. */
     void measured(long nanos) {
         rttNanos = nanos;

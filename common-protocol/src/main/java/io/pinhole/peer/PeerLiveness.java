@@ -84,6 +84,24 @@ final class PeerLiveness {
         receivedThisSecond++;
     }
 
+    /**
+     * {@code packets} authenticated packets arrived on the data path, the last at {@code at}
+     * (taken in at the next control call; an older time than one already seen changes nothing).
+     */
+    void absorbReceived(long at, long packets) {
+        if (at - lastReceivedAt > 0) {
+            lastReceivedAt = at;
+        }
+        receivedThisSecond += packets;
+    }
+
+    /** The data path sent to the partner, the last time at {@code at}. */
+    void absorbSent(long at) {
+        if (at - lastSentAt > 0) {
+            lastSentAt = at;
+        }
+    }
+
     /** Something went to the partner at {@code now}. */
     void sent(long now) {
         lastSentAt = now;

@@ -192,6 +192,11 @@ public final class PeerMachine {
     private final OncePer refusedLog = OncePer.minute();
     private long packetsSent;
     private long packetsReceived;
+    /** The fast path for data threads, and how much of what it did this machine has taken in. */
+    private final PeerDataPath data;
+    private long absorbedAuthenticated;
+    private long absorbedSent;
+    private long absorbedRefused;
 
     private final SessionOutput toSession = new SessionOutput() {
         @Override
@@ -258,12 +263,21 @@ public final class PeerMachine {
         PeerTimers t = config.timers();
         this.liveness = new PeerLiveness(t);
         this.peerId = config.peer().shortId();
+        this.data = new PeerDataPath(wg.dataPath(), allowedIps, config.rendezvous());
         serverLoop.watch(config.rendezvous());
         this.registration = new RegistrationClient(config, session, random, wall, drops);
     }
 
     /** Starts: registers (rendezvous mode), contacts the static endpoint, or listens. */
     public void start(long now, PeerOutput out) {
+        try {
+            startControl(now, out);
+        } finally {
+            publishDataPath();
+        }
+    }
+
+    private void startControl(long now, PeerOutput out) {
         enter(now, out);
         if (config.usesRendezvous()) {
             LOG.log(Level.INFO, "registering with rendezvous {0} as {1}, looking for peer {2}",
@@ -285,6 +299,50 @@ public final class PeerMachine {
     private void enter(long now, PeerOutput out) {
         this.now = now;
         this.out = out;
+        absorbDataPath();
+    }
+
+    /**
+     * The fast path for the edge's data threads (see {@link PeerDataPath}): it works while the
+     * partner is reached directly from the main socket and declines everything else to this
+     * machine's control calls.
+     */
+    public PeerDataPath dataPath() {
+        return data;
+    }
+
+    /** At the end of every control call: tells the data path where the direct path is now, if any. */
+    private void publishDataPath() {
+        InetSocketAddress at = state == PeerState.CONNECTED ? paths.endpoint() : null;
+        data.publish(at == null || at.equals(relay) || paths.socket() != 0 ? null : at);
+    }
+
+    /**
+     * At the start of every control call: takes in what the data path sent and received since the
+     * last one, so liveness, path and status count it as if it had passed through here.
+     */
+    private void absorbDataPath() {
+        long authenticated = data.authenticated();
+        if (authenticated != absorbedAuthenticated) {
+            long at = data.lastReceivedAt();
+            liveness.absorbReceived(at, authenticated - absorbedAuthenticated);
+            absorbedAuthenticated = authenticated;
+            InetSocketAddress path = paths.endpoint();
+            if (path != null && !path.equals(relay)) {
+                paths.directHeardAt(at);
+            }
+        }
+        long sent = data.sent();
+        if (sent != absorbedSent) {
+            absorbedSent = sent;
+            liveness.absorbSent(data.lastSentAt());
+        }
+        long refused = data.refused(PeerDrop.WRONG_SOURCE) + data.refused(PeerDrop.IPV6_NOT_ALLOWED)
+                + data.refused(PeerDrop.NOT_IP);
+        if (refused != absorbedRefused) {
+            absorbedRefused = refused;
+            warnRefused();
+        }
     }
 
     // ------------------------------------------------------------------ inputs
@@ -301,6 +359,14 @@ public final class PeerMachine {
      * ({@link PeerDrop#WRONG_SOCKET}).
      */
     public void onDatagram(long now, int socket, InetSocketAddress from, ByteBuffer datagram, PeerOutput out) {
+        try {
+            datagramControl(now, socket, from, datagram, out);
+        } finally {
+            publishDataPath();
+        }
+    }
+
+    private void datagramControl(long now, int socket, InetSocketAddress from, ByteBuffer datagram, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
@@ -396,6 +462,14 @@ public final class PeerMachine {
 
     /** Handles one IP packet read from the TUN device: into the tunnel, or staged. */
     public void onTunPacket(long now, ByteBuffer packet, PeerOutput out) {
+        try {
+            tunPacketControl(now, packet, out);
+        } finally {
+            publishDataPath();
+        }
+    }
+
+    private void tunPacketControl(long now, ByteBuffer packet, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
@@ -464,6 +538,14 @@ public final class PeerMachine {
 
     /** Runs the timers. Call every 50-100 ms. */
     public void onTick(long now, PeerOutput out) {
+        try {
+            tickControl(now, out);
+        } finally {
+            publishDataPath();
+        }
+    }
+
+    private void tickControl(long now, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
@@ -486,6 +568,14 @@ public final class PeerMachine {
 
     /** Leaves: tells the server and the partner, then does nothing more (and zeroes the WireGuard keys). */
     public void leave(long now, PeerOutput out) {
+        try {
+            leaveControl(now, out);
+        } finally {
+            publishDataPath();
+        }
+    }
+
+    private void leaveControl(long now, PeerOutput out) {
         if (state == PeerState.CLOSED) {
             return;
         }
@@ -1206,7 +1296,7 @@ public final class PeerMachine {
     /** A snapshot for logs and {@code pinhole status}. */
     public PeerStatus status() {
         return new PeerStatus(state, path(), endpoint(), paths.rttNanos(), tunnelReady(), publicEndpoint(), rounds.attempts(),
-                packetsSent, packetsReceived, drops()); // on the relay, endpoint() is the rendezvous server's
+                packetsSent(), packetsReceived(), drops()); // on the relay, endpoint() is the rendezvous server's
     }
 
     /** Our public endpoint as the rendezvous server last saw it, or null. */
@@ -1231,12 +1321,12 @@ public final class PeerMachine {
 
     /** IP packets handed to the tunnel. */
     public long packetsSent() {
-        return packetsSent;
+        return packetsSent + data.sent();
     }
 
     /** IP packets received from the partner and delivered. */
     public long packetsReceived() {
-        return packetsReceived;
+        return packetsReceived + data.delivered();
     }
 
     /** IP packets waiting for a path. */
@@ -1246,7 +1336,19 @@ public final class PeerMachine {
 
     /** A snapshot of the drop counters. */
     public Map<PeerDrop, Long> drops() {
-        return drops.snapshot();
+        Map<PeerDrop, Long> all = drops.snapshot();
+        for (PeerDrop drop : new PeerDrop[] {PeerDrop.WRONG_SOURCE, PeerDrop.IPV6_NOT_ALLOWED, PeerDrop.NOT_IP}) {
+            long more = data.refused(drop);
+            if (more > 0) {
+                all.merge(drop, more, Long::sum);
+            }
+        }
+        return all;
+    }
+
+    /** One drop counter: this machine's and its data path's. */
+    private long dropped(PeerDrop drop) {
+        return drops.get(drop) + data.refused(drop);
     }
 
     private void count(PeerDrop drop) {
@@ -1260,11 +1362,15 @@ public final class PeerMachine {
      */
     private void refused(PeerDrop drop) {
         count(drop);
+        warnRefused();
+    }
+
+    /** Says at WARNING, at most once a minute, how many packets the partner's allowed IPs refused. */
+    private void warnRefused() {
         if (refusedLog.due(now)) {
             LOG.log(Level.WARNING, "dropped packets from peer {0} that its allowed IPs ({1}) refuse: "
                     + "wrong source {2}, IPv6 not allowed {3}, not IP {4} so far", peerId, allowedIps,
-                    drops.get(PeerDrop.WRONG_SOURCE), drops.get(PeerDrop.IPV6_NOT_ALLOWED),
-                    drops.get(PeerDrop.NOT_IP));
+                    dropped(PeerDrop.WRONG_SOURCE), dropped(PeerDrop.IPV6_NOT_ALLOWED), dropped(PeerDrop.NOT_IP));
         }
     }
 }

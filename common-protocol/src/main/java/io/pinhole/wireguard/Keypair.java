@@ -4,6 +4,8 @@ import io.pinhole.crypto.AuthenticationFailedException;
 import io.pinhole.crypto.ChaCha20Poly1305;
 import io.pinhole.replay.ReplayFilter;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.StampedLock;
 
 /**
  * Keypair: the transport keys one handshake produced: a sending key with its counter, a
@@ -13,7 +15,16 @@ import java.util.Arrays;
  * {@link #wipe()} when the keypair is dropped; after that both refuse with
  * {@link KeypairWipedException} (fail closed: never an all-zero key).
  *
- * <p>Not thread-safe: owned by one {@link WireGuardSession}, whose caller serialises all calls.
+ * <p>Thread-safety: safe for one control thread (the owning {@link WireGuardSession}'s caller,
+ * which alone calls {@link #wipe()}) and any number of data threads sealing and opening at the
+ * same time. The send counter is atomic ({@link #nextCounter()}); the replay filter takes its own
+ * small lock ({@link #acceptCounter}); the keys are guarded against a concurrent wipe by a
+ * {@link StampedLock} that readers only validate (they never write it, so sealing threads do not
+ * contend): a seal or open reads the stamp, hands the key to the cipher (which copies it at
+ * init), does its work, and validates the stamp afterwards. A wipe takes the write lock, marks the
+ * keypair wiped and zeroes the keys; a seal or open that overlapped it fails validation and is
+ * refused with {@link KeypairWipedException}, so a ciphertext made with a half-zeroed key is never
+ * returned to be sent, and no plaintext from one is ever released.
  */
 final class Keypair {
     private final byte[] sendKey;
@@ -24,8 +35,9 @@ final class Keypair {
     final boolean initiator;
     final ReplayFilter replay = new ReplayFilter();
     /** The next counter to send with (unsigned). */
-    long sendCounter;
-    private boolean wiped;
+    private final AtomicLong sendCounter = new AtomicLong();
+    private final StampedLock guard = new StampedLock();
+    private volatile boolean wiped;
 
     /** Takes ownership of both key arrays (they are zeroed by {@link #wipe()}). */
     Keypair(byte[] sendKey, byte[] receiveKey, int localIndex, int remoteIndex, long createdAt, boolean initiator) {
@@ -42,6 +54,31 @@ final class Keypair {
         return now - createdAt >= Protocol.REJECT_AFTER_TIME.toNanos();
     }
 
+    /** Takes the next counter to send with (unsigned); each value is handed out once. */
+    long nextCounter() {
+        return sendCounter.getAndIncrement();
+    }
+
+    /** The next counter {@link #nextCounter()} will hand out (unsigned). */
+    long sendCounter() {
+        return sendCounter.get();
+    }
+
+    /** Test hook: sets the next counter to send with. */
+    void setSendCounter(long counter) {
+        sendCounter.set(counter);
+    }
+
+    /**
+     * The replay check on a received counter that authenticated: true once for each counter
+     * below {@code limit} inside the window (see {@link ReplayFilter}). Safe from any thread.
+     */
+    boolean acceptCounter(long counter, long limit) {
+        synchronized (replay) {
+            return replay.accept(counter, limit);
+        }
+    }
+
     /** True once {@link #wipe()} ran: the keys are zero and {@link #seal}/{@link #open} refuse. */
     boolean wiped() {
         return wiped;
@@ -54,8 +91,9 @@ final class Keypair {
      * @throws KeypairWipedException if this keypair was wiped
      */
     void seal(ChaCha20Poly1305 aead, long counter, byte[] buf, int off, int len, byte[] aad) {
-        checkLive();
+        long stamp = liveStamp();
         aead.seal(sendKey, counter, buf, off, len, aad, buf, off);
+        validate(stamp);
     }
 
     /**
@@ -66,8 +104,20 @@ final class Keypair {
      */
     void open(ChaCha20Poly1305 aead, long counter, byte[] in, int off, int len, byte[] aad, byte[] out)
             throws AuthenticationFailedException {
-        checkLive();
+        long stamp = liveStamp();
         aead.open(receiveKey, counter, in, off, len, aad, out, 0);
+        validate(stamp);
+    }
+
+    /**
+     * As {@link #open(ChaCha20Poly1305, long, byte[], int, int, byte[], byte[])}, in place: the
+     * plaintext replaces the ciphertext at {@code buf[off]}.
+     */
+    void openInPlace(ChaCha20Poly1305 aead, long counter, byte[] buf, int off, int len, byte[] aad)
+            throws AuthenticationFailedException {
+        long stamp = liveStamp();
+        aead.open(receiveKey, counter, buf, off, len, aad, buf, off);
+        validate(stamp);
     }
 
     /**
@@ -75,17 +125,18 @@ final class Keypair {
      * whenever the keypair is dropped: replaced by a newer one, expired, ended by a responder's
      * new handshake, wiped with the others after 3 x REJECT_AFTER_TIME, or at session close.
      *
-     * <p>Assumes no other thread is sealing or opening with this keypair at the time: the keys are
-     * zeroed in place, not swapped. That holds because {@link WireGuardSession} is not thread-safe
-     * and its caller serialises every call (tun-client's {@code ClientRuntime} makes every call into
-     * the {@code PeerMachine}, and so into the session, under one lock), so a keypair is only ever
-     * dropped between two packets. A data path that seals or opens outside that lock would have to
-     * stop using a keypair before it is wiped.
+     * <p>Safe while data threads seal or open with this keypair: the write lock makes every
+     * overlapping seal or open fail its validation (see the class comment).
      */
     void wipe() {
-        Arrays.fill(sendKey, (byte) 0);
-        Arrays.fill(receiveKey, (byte) 0);
-        wiped = true;
+        long stamp = guard.writeLock(); // never waits long: readers only validate, other wipes are on this thread
+        try {
+            wiped = true;
+            Arrays.fill(sendKey, (byte) 0);
+            Arrays.fill(receiveKey, (byte) 0);
+        } finally {
+            guard.unlockWrite(stamp);
+        }
     }
 
     /** Test hook: true when both key arrays are all zero. */
@@ -102,8 +153,18 @@ final class Keypair {
         return true;
     }
 
-    private void checkLive() {
-        if (wiped) {
+    /** A stamp to validate after using a key; refuses a keypair wiped or being wiped. */
+    private long liveStamp() {
+        long stamp = guard.tryOptimisticRead();
+        if (stamp == 0 || wiped) {
+            throw new KeypairWipedException(localIndex);
+        }
+        return stamp;
+    }
+
+    /** Refuses the result of a seal or open that a wipe overlapped. */
+    private void validate(long stamp) {
+        if (!guard.validate(stamp)) {
             throw new KeypairWipedException(localIndex);
         }
     }

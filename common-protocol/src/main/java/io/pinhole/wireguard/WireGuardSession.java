@@ -50,8 +50,11 @@ import java.util.Map;
  * {@link #close()} zeroes everything else the session holds. The static private key is the
  * caller's (see {@link Identity}).
  *
- * <p>Not thread-safe: the caller serialises calls. Zeroing keys in place relies on that (see
- * {@link Keypair#wipe()}).
+ * <p>Thread-safety: the methods of this class are the control side and are not thread-safe: the
+ * caller serialises them. The {@link #dataPath()} may be used at the same time from data threads
+ * (one sealing, one opening) without that serialisation: it reads the keypair slots, which are
+ * volatile and written here only, and the keypairs guard their keys against a concurrent wipe
+ * (see {@link Keypair}).
  */
 public final class WireGuardSession {
     private static final Logger LOG = System.getLogger(LogNames.WIREGUARD);
@@ -70,9 +73,10 @@ public final class WireGuardSession {
     private final ChaCha20Poly1305 opener = new ChaCha20Poly1305();
     private final String peerId;
 
-    private Keypair previous;
-    private Keypair current;
-    private Keypair next;
+    // Written by the control side only; read by data threads too (SessionDataPath).
+    volatile Keypair previous;
+    volatile Keypair current;
+    volatile Keypair next;
     private final ArrayDeque<byte[]> staged = new ArrayDeque<>();
 
     private boolean handshakeInProgress;
@@ -86,15 +90,15 @@ public final class WireGuardSession {
     private long retryJitter;
     private boolean awaitingPeerInitiation;
     private long awaitPeerInitiationUntil;
-    private boolean sentWithoutReply;
-    private long sentWithoutReplySince;
     private long lastHandshakeCompletedAt;
     private long loadWindowStart;
     private int loadWindowCount;
 
     private final EnumMap<SessionDrop, Long> drops = new EnumMap<>(SessionDrop.class);
     private long handshakesCompleted;
-    private boolean closed;
+    volatile boolean closed;
+    /** The data threads' way in: sealing and opening without the caller's lock. */
+    private final SessionDataPath dataPath;
 
     public WireGuardSession(Identity id, SecureRandom random, Clock wall, SessionTimers timers) {
         this.id = id;
@@ -106,6 +110,15 @@ public final class WireGuardSession {
         this.cookieChecker = new CookieChecker(id, random);
         this.rateLimiter = new HandshakeRateLimiter(timers.rateLimitedAddresses());
         this.peerId = id.remotePublic().shortId();
+        this.dataPath = new SessionDataPath(this, timers.mtu());
+    }
+
+    /**
+     * The data path of this session: sealing IP packets and opening transport messages from data
+     * threads, concurrently with the control calls of this class (see {@link SessionDataPath}).
+     */
+    public SessionDataPath dataPath() {
+        return dataPath;
     }
 
     // ------------------------------------------------------------------ sending
@@ -117,9 +130,9 @@ public final class WireGuardSession {
             return;
         }
         if (usable(current, now)) {
-            encryptAndSend(now, current, ipPacket, out);
-            if ((current.initiator && now - current.createdAt >= Protocol.REKEY_AFTER_TIME.toNanos())
-                    || Long.compareUnsigned(current.sendCounter, Protocol.REKEY_AFTER_MESSAGES) >= 0) {
+            Keypair kp = current;
+            encryptAndSend(now, kp, ipPacket, out);
+            if (rekeyDueOnSend(kp, now)) {
                 initiate(now, out, false);
             }
             return;
@@ -145,26 +158,47 @@ public final class WireGuardSession {
         return true;
     }
 
-    private boolean usable(Keypair kp, long now) {
+    static boolean usable(Keypair kp, long now) {
         return kp != null && !kp.wiped() && !kp.expired(now)
-                && Long.compareUnsigned(kp.sendCounter, Protocol.REJECT_AFTER_MESSAGES) < 0;
+                && Long.compareUnsigned(kp.sendCounter(), Protocol.REJECT_AFTER_MESSAGES) < 0;
+    }
+
+    /** True when the initiator of {@code kp} should rekey because it sends with it. */
+    static boolean rekeyDueOnSend(Keypair kp, long now) {
+        return (kp.initiator && now - kp.createdAt >= Protocol.REKEY_AFTER_TIME.toNanos())
+                || Long.compareUnsigned(kp.sendCounter(), Protocol.REKEY_AFTER_MESSAGES) >= 0;
+    }
+
+    /** True when the initiator of the current keypair {@code kp} should rekey because it receives with it. */
+    static boolean rekeyDueOnReceive(Keypair kp, long now) {
+        return kp.initiator && now - kp.createdAt
+                >= Protocol.REJECT_AFTER_TIME.minus(Protocol.KEEPALIVE_TIMEOUT).minus(Protocol.REKEY_TIMEOUT).toNanos();
     }
 
     private void encryptAndSend(long now, Keypair kp, ByteBuffer packet, SessionOutput out) {
         int length = packet.remaining();
-        int padded = length == 0 ? 0 : Math.min(roundUp16(length), Math.max(length, timers.mtu()));
+        int padded = paddedLength(length, timers.mtu());
         byte[] msg = new byte[Messages.TRANSPORT_HEADER_LENGTH + padded + ChaCha20Poly1305.TAG_LENGTH];
         msg[0] = Messages.TYPE_TRANSPORT;
         Messages.writeIntLe(msg, Messages.TRANSPORT_RECEIVER, kp.remoteIndex);
-        long counter = kp.sendCounter++;
+        long counter = kp.nextCounter();
         Messages.writeLongLe(msg, Messages.TRANSPORT_COUNTER, counter);
         packet.duplicate().get(msg, Messages.TRANSPORT_HEADER_LENGTH, length);
-        kp.seal(sealer, counter, msg, Messages.TRANSPORT_HEADER_LENGTH, padded, NO_AAD);
-        out.sendToPeer(ByteBuffer.wrap(msg));
-        if (length > 0 && !sentWithoutReply) {
-            sentWithoutReply = true;
-            sentWithoutReplySince = now;
+        try {
+            kp.seal(sealer, counter, msg, Messages.TRANSPORT_HEADER_LENGTH, padded, NO_AAD);
+        } catch (KeypairWipedException e) {
+            count(SessionDrop.CLOSED); // only a close() on another thread wipes keys under a control call
+            return;
         }
+        out.sendToPeer(ByteBuffer.wrap(msg));
+        if (length > 0) {
+            dataPath.markSent(now);
+        }
+    }
+
+    /** The padded length of an IP packet of {@code length} bytes (WireGuard pads to 16, not past the MTU). */
+    static int paddedLength(int length, int mtu) {
+        return length == 0 ? 0 : Math.min(roundUp16(length), Math.max(length, mtu));
     }
 
     private static int roundUp16(int n) {
@@ -372,7 +406,7 @@ public final class WireGuardSession {
             return false;
         }
         out.authenticated(from);
-        sentWithoutReply = false; // any authenticated packet answers the 15 s rule, as in WireGuard
+        dataPath.markAnswered(); // any authenticated packet answers the 15 s rule, as in WireGuard
         byte[] response = handshake.createResponse(newIndex());
         cookieJar.addMacs(response, Messages.RESPONSE_MAC1, now);
         Keypair kp = handshake.deriveKeypair(now);
@@ -411,7 +445,7 @@ public final class WireGuardSession {
             return false;
         }
         out.authenticated(from);
-        sentWithoutReply = false;
+        dataPath.markAnswered();
         Keypair kp = handshake.deriveKeypair(now);
         if (next != null) {
             if (previous != null) {
@@ -481,12 +515,12 @@ public final class WireGuardSession {
             count(SessionDrop.DECRYPT_FAILED);
             return false;
         }
-        if (!kp.replay.accept(counter, Protocol.REJECT_AFTER_MESSAGES)) {
+        if (!kp.acceptCounter(counter, Protocol.REJECT_AFTER_MESSAGES)) {
             count(SessionDrop.REPLAYED);
             return false;
         }
         out.authenticated(from);
-        sentWithoutReply = false;
+        dataPath.markAnswered();
         if (kp == next) {
             if (previous != null) {
                 previous.wipe();
@@ -498,14 +532,13 @@ public final class WireGuardSession {
             LOG.log(Level.DEBUG, "peer {0} confirmed the new keypair", peerId);
             flushStaged(now, out);
         }
-        if (kp == current && kp.initiator && now - kp.createdAt
-                >= Protocol.REJECT_AFTER_TIME.minus(Protocol.KEEPALIVE_TIMEOUT).minus(Protocol.REKEY_TIMEOUT).toNanos()) {
+        if (kp == current && rekeyDueOnReceive(kp, now)) {
             initiate(now, out, false);
         }
         if (plain.length == 0) {
             return true; // keepalive
         }
-        int length = innerLength(plain);
+        int length = innerLength(plain, plain.length);
         if (length < 0) {
             count(SessionDrop.BAD_INNER_PACKET);
             out.notIp();
@@ -516,23 +549,23 @@ public final class WireGuardSession {
     }
 
     /** Length of the IP packet at the start of {@code plain}, or -1 if it is not one. */
-    private static int innerLength(byte[] plain) {
+    static int innerLength(byte[] plain, int plainLength) {
         int version = (plain[0] & 0xff) >>> 4;
         int length;
-        if (version == 4 && plain.length >= 20) {
+        if (version == 4 && plainLength >= 20) {
             length = (plain[2] & 0xff) << 8 | (plain[3] & 0xff);
             if (length < 20) {
                 return -1;
             }
-        } else if (version == 6 && plain.length >= 40) {
+        } else if (version == 6 && plainLength >= 40) {
             length = 40 + ((plain[4] & 0xff) << 8 | (plain[5] & 0xff));
         } else {
             return -1;
         }
-        return length <= plain.length ? length : -1;
+        return length <= plainLength ? length : -1;
     }
 
-    private Keypair byIndex(int index) {
+    Keypair byIndex(int index) {
         if (current != null && current.localIndex == index) {
             return current;
         }
@@ -562,6 +595,9 @@ public final class WireGuardSession {
             return;
         }
         wipeExpired(now);
+        if (dataPath.takeRekeyWanted() && usable(current, now)) {
+            initiate(now, out, false); // the data path saw a rekey due while sealing or opening
+        }
         if (handshakeInProgress && now - lastInitiationSentAt >= Protocol.REKEY_TIMEOUT.toNanos() + retryJitter) {
             if (now - handshakeStartedAt >= Protocol.REKEY_ATTEMPT_TIME.toNanos()) {
                 LOG.log(Level.WARNING, "no handshake with peer {0} after {1} s; giving up this attempt{2}", peerId,
@@ -581,9 +617,8 @@ public final class WireGuardSession {
                 initiate(now, out, false);
             }
         }
-        if (sentWithoutReply && now - sentWithoutReplySince
-                >= Protocol.KEEPALIVE_TIMEOUT.plus(Protocol.REKEY_TIMEOUT).toNanos()) {
-            sentWithoutReply = false;
+        if (dataPath.unansweredFor(now) >= Protocol.KEEPALIVE_TIMEOUT.plus(Protocol.REKEY_TIMEOUT).toNanos()) {
+            dataPath.markAnswered();
             initiate(now, out, false);
         }
         if ((current != null || previous != null || next != null)
@@ -602,7 +637,7 @@ public final class WireGuardSession {
         wipeAll();
         handshakeInProgress = false;
         awaitingPeerInitiation = false;
-        sentWithoutReply = false;
+        dataPath.markAnswered();
     }
 
     /**
@@ -623,7 +658,7 @@ public final class WireGuardSession {
         lastInitiation = null;
         handshakeInProgress = false;
         awaitingPeerInitiation = false;
-        sentWithoutReply = false;
+        dataPath.markAnswered();
         cookieJar.wipe();
         cookieChecker.wipe();
         sealer.clearKey();
@@ -695,7 +730,12 @@ public final class WireGuardSession {
 
     /** A snapshot of the drop counters. */
     public Map<SessionDrop, Long> drops() {
-        return new EnumMap<>(drops);
+        EnumMap<SessionDrop, Long> all = new EnumMap<>(drops);
+        long badInner = dataPath.badInnerPackets();
+        if (badInner > 0) {
+            all.merge(SessionDrop.BAD_INNER_PACKET, badInner, Long::sum);
+        }
+        return all;
     }
 
     private void count(SessionDrop drop) {

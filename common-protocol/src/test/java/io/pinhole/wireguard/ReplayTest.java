@@ -108,7 +108,7 @@ class ReplayTest {
         List<ByteBuffer> out = new ArrayList<>();
         Keypair kp = pair.a.currentKeypair();
         for (long c : counters) {
-            kp.sendCounter = c;
+            kp.setSendCounter(c);
             pair.a.send(pair.now, ByteBuffer.wrap(ipv4((int) c, 40)), pair.sideA);
             out.addAll(pair.take(pair.a));
         }

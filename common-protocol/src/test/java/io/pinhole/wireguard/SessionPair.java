@@ -211,7 +211,7 @@ final class SessionPair {
         byte[] msg = new byte[Messages.TRANSPORT_HEADER_LENGTH + plaintext.length + 16];
         msg[0] = Messages.TYPE_TRANSPORT;
         Messages.writeIntLe(msg, Messages.TRANSPORT_RECEIVER, kp.remoteIndex);
-        long counter = kp.sendCounter++;
+        long counter = kp.nextCounter();
         Messages.writeLongLe(msg, Messages.TRANSPORT_COUNTER, counter);
         System.arraycopy(plaintext, 0, msg, Messages.TRANSPORT_HEADER_LENGTH, plaintext.length);
         kp.seal(new io.pinhole.crypto.ChaCha20Poly1305(), counter, msg, Messages.TRANSPORT_HEADER_LENGTH,

@@ -406,7 +406,7 @@ class WireGuardTimersTest {
         SessionPair pair = new SessionPair(34);
         pair.handshake();
         Keypair responderKeys = pair.b.currentKeypair();
-        responderKeys.sendCounter = Protocol.REKEY_AFTER_MESSAGES - 100;
+        responderKeys.setSendCounter(Protocol.REKEY_AFTER_MESSAGES - 100);
         pair.b.send(pair.now, ByteBuffer.wrap(ipv4(1, 60)), pair.sideB);
         assertEquals(List.of(Messages.TYPE_TRANSPORT), types(pair.sideB.toPeer));
         pair.deliverAll();
@@ -414,7 +414,7 @@ class WireGuardTimersTest {
         // A response counts as a handshake sent, as in WireGuard: the responder's own initiation
         // waits REKEY_TIMEOUT after it.
         pair.advanceSeconds(Protocol.REKEY_TIMEOUT.toSeconds() + 1);
-        responderKeys.sendCounter = Protocol.REKEY_AFTER_MESSAGES + 1;
+        responderKeys.setSendCounter(Protocol.REKEY_AFTER_MESSAGES + 1);
         pair.b.send(pair.now, ByteBuffer.wrap(ipv4(2, 60)), pair.sideB);
         assertEquals(List.of(Messages.TYPE_TRANSPORT, Messages.TYPE_INITIATION), types(pair.sideB.toPeer),
                 "the responder too rekeys by message count");
@@ -422,7 +422,7 @@ class WireGuardTimersTest {
         assertEquals(2, pair.sideA.delivered.size());
         assertEquals(2, pair.b.handshakesCompleted());
         assertTrue(pair.b.currentKeypair().initiator);
-        assertEquals(1, pair.b.currentKeypair().sendCounter, "fresh keypair (one keepalive sent)");
+        assertEquals(1, pair.b.currentKeypair().sendCounter(), "fresh keypair (one keepalive sent)");
     }
 
     @Test
@@ -431,7 +431,7 @@ class WireGuardTimersTest {
         pair.handshake();
         Keypair kp = pair.a.currentKeypair();
         pair.advanceSeconds(1); // so the rekey initiation has a newer timestamp than the first one
-        kp.sendCounter = Protocol.REJECT_AFTER_MESSAGES - 1;
+        kp.setSendCounter(Protocol.REJECT_AFTER_MESSAGES - 1);
         assertTrue(pair.a.canSend(pair.now));
         pair.a.send(pair.now, ByteBuffer.wrap(ipv4(1, 60)), pair.sideA);
         List<ByteBuffer> out = pair.take(pair.a);
@@ -447,9 +447,9 @@ class WireGuardTimersTest {
         assertTrue(pair.sideA.toPeer.isEmpty(), "nothing sent; the handshake is already under way");
 
         // The receiver refuses counters at or above the limit even when they authenticate.
-        kp.sendCounter = Protocol.REJECT_AFTER_MESSAGES;
+        kp.setSendCounter(Protocol.REJECT_AFTER_MESSAGES);
         assertFalse(pair.receive(pair.b, SessionPair.transport(kp, ipv4(3, 60))));
-        kp.sendCounter = -1L;
+        kp.setSendCounter(-1L);
         assertFalse(pair.receive(pair.b, SessionPair.transport(kp, ipv4(4, 60))));
         assertEquals(2L, drops(pair.b, SessionDrop.REPLAYED));
         assertEquals(1, pair.sideB.delivered.size());

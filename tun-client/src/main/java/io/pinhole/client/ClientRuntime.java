@@ -6,6 +6,8 @@ import io.pinhole.client.tun.TunDevice;
 import io.pinhole.client.tun.UdpBatchSocket;
 import io.pinhole.client.tun.TunException;
 import io.pinhole.config.LogNames;
+import io.pinhole.crypto.ChaCha20Poly1305;
+import io.pinhole.peer.PeerDataPath;
 import io.pinhole.peer.PeerMachine;
 import io.pinhole.peer.PeerOutput;
 import io.pinhole.peer.PeerStatus;
@@ -20,7 +22,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -30,24 +34,33 @@ import org.slf4j.LoggerFactory;
  * ClientRuntime: the thin edge that runs a {@link PeerMachine} against a real UDP socket and a
  * real TUN device.
  *
- * <p>Data-path stages and their threads:
+ * <p>Data-path stages and their threads (the fast path takes no lock; see {@link PeerDataPath}):
  * <ol>
- *   <li>{@code pinhole-udp}: receive a datagram from the socket, hand it to the machine, which
- *       may write an IP packet to the TUN device or answer on the socket;
- *   <li>{@code pinhole-tun}: read an IP packet from the TUN device, hand it to the machine,
- *       which sends it to the peer (or holds it while no path works);
- *   <li>{@code pinhole-timer}: every 50 ms, run the machine's timers (registration, punching,
- *       keepalive, dead-peer detection).
+ *   <li>{@code pinhole-tun}: read up to {@value #BATCH} IP packets from the TUN device (one
+ *       waiting read, then whatever is queued, non-blocking); seal each with the partner's current
+ *       keypair ({@link PeerDataPath#send}, in the thread's own buffer with its own cipher) into the
+ *       thread's own outgoing batch, joined into GSO messages where the kernel has UDP GSO; send the
+ *       batch with one {@code sendmmsg}. A packet the fast path declines (no direct path or keypair
+ *       yet, a packet the machine refuses or stages) goes to the machine under the control lock.
+ *   <li>{@code pinhole-udp}: receive up to {@value #BATCH} datagrams with one {@code recvmmsg}
+ *       (a UDP GRO message is taken apart into its datagrams); open each transport message from the
+ *       direct path ({@link PeerDataPath#receive}, own buffer and cipher) and write its IP packet to
+ *       the TUN device; the declined ones (handshakes, server and punch messages, the relay, any
+ *       other sender, anything that does not authenticate) go to the machine under the control lock,
+ *       in one taking of it per batch.
+ *   <li>{@code pinhole-timer}: every 50 ms, the machine's timers (registration, punching, keepalive,
+ *       dead-peer detection, rekeying) under the control lock.
  * </ol>
- * The three run in parallel; their calls into the machine are serialised by one lock (the
- * machine is not thread-safe). Sends go straight to the socket ({@link UdpSender}), writes
- * straight to the device. Every send, TTL-limited ones included, happens inside such a call, so
- * with the lock held; the socket is closed with the lock held too. A fourth thread,
+ * The control lock serialises every call into the {@link PeerMachine} (which is not thread-safe):
+ * the declined packets and datagrams, the timer, the status snapshot and the spare sockets'
+ * receive thread ({@link SpareSockets}, {@code pinhole-spare-udp}). What the machine sends during
+ * such a call is queued and sent with one {@code sendmmsg} at its end. TTL-limited sends (punch
+ * openers) set the socket's TTL, send and restore it under a write lock that the tun thread's
+ * sends take for reading, so no data datagram leaves with a lowered TTL; that lock is taken once
+ * per batch, never per packet. A fourth thread,
  * {@code pinhole-status}, writes the {@link StatusFile} once a second when there is one: it
  * takes the machine's {@link PeerStatus} under the lock and writes the file outside it, in place
  * through a descriptor opened by the constructor (so before {@code pinhole up} drops its privileges).
- * The spare sockets of birthday punching are {@link SpareSockets}' (its own receive thread,
- * {@code pinhole-spare-udp}, calls into the machine under the same lock).
  *
  * <p>Lifecycle: {@link #start()} once, then {@link #stop()} (idempotent, from any thread: sends
  * LEAVE, closes the device, which removes it, and the socket, deletes the status file (or, running
@@ -83,14 +96,17 @@ public final class ClientRuntime {
     private final UdpBatchSocket batches;
     /** Datagrams the machine sent during the current locked call; sent at its end ({@link #locked}). Lock only. */
     private final DatagramBatch outgoing;
-    /** Whether {@link #outgoing} joins datagrams into GSO messages; off once the kernel refused one. Lock only. */
-    private boolean gso;
+    /** Whether outgoing batches join datagrams into GSO messages; off once the kernel refused one. */
+    private volatile boolean gso;
     private final AtomicBoolean stopping = new AtomicBoolean();
     private volatile boolean failed;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private Thread udpThread;
     private Thread tunThread;
-    private long writeErrors;
+    private final AtomicLong writeErrors = new AtomicLong();
+    /** Taken for reading by the tun thread's batch sends, for writing around a TTL-limited send. */
+    private final ReentrantReadWriteLock ttlGate = new ReentrantReadWriteLock();
+    private final PeerDataPath fast;
     /** Datagrams longer than a receive buffer (64 KB): cut off by the kernel, dropped. udp thread only. */
     private long truncated;
     private final SpareSockets spares;
@@ -122,7 +138,12 @@ public final class ClientRuntime {
         @Override
         public boolean sendWithTtl(InetSocketAddress to, ByteBuffer datagram, int ttl) {
             flush(); // what the machine sent before goes first, at full TTL
-            return sender.sendWithTtl(to, datagram, ttl);
+            ttlGate.writeLock().lock(); // no data datagram from the tun thread leaves meanwhile
+            try {
+                return sender.sendWithTtl(to, datagram, ttl);
+            } finally {
+                ttlGate.writeLock().unlock();
+            }
         }
 
         @Override
@@ -148,16 +169,21 @@ public final class ClientRuntime {
 
         @Override
         public void deliver(ByteBuffer ipPacket) {
-            try {
-                tun.write(ipPacket);
-            } catch (TunException e) {
-                writeErrors++;
-                if (!stopping.get()) {
-                    LOG.warn("cannot write a packet to {}: {} ({} so far)", tun.name(), e.getMessage(), writeErrors);
-                }
-            }
+            writeToTun(ipPacket);
         }
     };
+
+    /** Writes an IP packet to the TUN device; a failure is logged and counted, never thrown (any thread). */
+    private void writeToTun(ByteBuffer ipPacket) {
+        try {
+            tun.write(ipPacket);
+        } catch (TunException e) {
+            long errors = writeErrors.incrementAndGet();
+            if (!stopping.get()) {
+                LOG.warn("cannot write a packet to {}: {} ({} so far)", tun.name(), e.getMessage(), errors);
+            }
+        }
+    }
 
     /**
      * @param machine the protocol machine, not yet started
@@ -182,6 +208,7 @@ public final class ClientRuntime {
     public ClientRuntime(PeerMachine machine, DatagramChannel udp, TunDevice tun, int mtu, LongSupplier clock,
                          Path statusFile, Predicate<InetSocketAddress> throughTunnel, String underlay) {
         this.machine = machine;
+        this.fast = machine.dataPath();
         this.throughTunnel = throughTunnel;
         this.udp = udp;
         this.tun = tun;
@@ -235,18 +262,22 @@ public final class ClientRuntime {
             return;
         }
         try {
-            int sent = batches.send(outgoing);
-            if (sent < outgoing.count() && gso && batches.gsoRefused() > 0) {
-                gso = false;
-                LOG.warn("udp: the kernel refused a GSO send (datagrams joined into one); sending them one by one from "
-                        + "now on");
-            }
+            noteGsoRefusal(batches.send(outgoing), outgoing);
         } catch (SocketOptionException e) {
             if (!stopping.get()) {
                 LOG.warn("udp send failed: {}", e.getMessage());
             }
         } finally {
             outgoing.clear();
+        }
+    }
+
+    /** Stops joining datagrams once the kernel refused a GSO message of {@code batch} (logged once). */
+    private void noteGsoRefusal(int sent, DatagramBatch batch) {
+        if (sent < batch.count() && gso && batches.gsoRefused() > 0) {
+            gso = false;
+            LOG.warn("udp: the kernel refused a GSO send (datagrams joined into one); sending them one by one from "
+                    + "now on");
         }
     }
 
@@ -407,35 +438,24 @@ public final class ClientRuntime {
     }
 
     /**
-     * Receives up to {@value #BATCH} datagrams per system call and hands them to the machine under
-     * one taking of the lock; a message that UDP GRO joined from several datagrams is handed over
+     * Receives up to {@value #BATCH} datagrams per system call; opens the transport messages of the
+     * direct path on this thread ({@link PeerDataPath#receive}) and hands the rest to the machine
+     * under one taking of the lock. A message that UDP GRO joined from several datagrams is taken
      * datagram by datagram (each copied to the start of a buffer of its own, as the machine reads
      * from position 0).
      */
     private void batchedUdpLoop() {
         DatagramBatch in = new DatagramBatch(BATCH, DatagramBatch.MAX_DATAGRAM);
         ByteBuffer segment = ByteBuffer.allocateDirect(DatagramBatch.MAX_DATAGRAM);
-        Runnable deliver = () -> {
-            long now = clock.getAsLong();
+        ByteBuffer plain = ByteBuffer.allocate(PeerDataPath.BUFFER_SIZE);
+        ChaCha20Poly1305 aead = new ChaCha20Poly1305();
+        long[] declined = new long[BATCH]; // per message: bit k = its datagram k is the machine's
+        long[] when = {0};
+        Runnable toMachine = () -> {
             for (int i = 0; i < in.count(); i++) {
-                if (in.truncated(i)) {
-                    truncated++;
-                    continue;
-                }
-                InetSocketAddress from = in.address(i);
-                int length = in.length(i);
-                int size = in.segmentSize(i);
-                ByteBuffer message = in.buffer(i);
-                if (size == 0 || size >= length) {
-                    message.limit(length);
-                    machine.onDatagram(now, from, message, output);
-                    continue;
-                }
-                for (int at = 0; at < length; at += size) {
-                    segment.clear();
-                    message.limit(Math.min(length, at + size)).position(at);
-                    segment.put(message).flip();
-                    machine.onDatagram(now, from, segment, output);
+                if (declined[i] != 0) {
+                    eachDatagram(in, i, segment, declined[i], (from, datagram) ->
+                            machine.onDatagram(when[0], from, datagram, output));
                 }
             }
         };
@@ -445,8 +465,21 @@ public final class ClientRuntime {
                 if (n < 0) {
                     return; // closed: stopping
                 }
-                if (n > 0) {
-                    locked(deliver);
+                if (n == 0) {
+                    continue;
+                }
+                long now = clock.getAsLong();
+                when[0] = now;
+                boolean anyDeclined = false;
+                for (int i = 0; i < n; i++) {
+                    declined[i] = in.truncated(i) ? 0 : openFast(now, in, i, plain, aead);
+                    if (in.truncated(i)) {
+                        truncated++;
+                    }
+                    anyDeclined |= declined[i] != 0;
+                }
+                if (anyDeclined) {
+                    locked(toMachine);
                 }
             }
         } catch (SocketOptionException | RuntimeException e) {
@@ -455,19 +488,88 @@ public final class ClientRuntime {
     }
 
     /**
+     * Opens the datagrams of received message {@code i} on the fast path and writes their IP
+     * packets to the TUN device (each datagram read in place: the fast path reads from the
+     * position); returns which it declined (bit k: datagram k).
+     */
+    private long openFast(long now, DatagramBatch in, int i, ByteBuffer plain, ChaCha20Poly1305 aead) {
+        InetSocketAddress from = in.address(i);
+        int length = in.length(i);
+        int size = in.segmentSize(i);
+        if (size == 0 || size >= length) {
+            size = length;
+        }
+        ByteBuffer message = in.buffer(i);
+        long declined = 0;
+        long bit = 1;
+        for (int at = 0; at < length && bit != 0; at += size, bit <<= 1) {
+            message.limit(Math.min(length, at + size)).position(at);
+            int opened = fast.receive(now, from, message, plain, aead);
+            if (opened == PeerDataPath.DECLINED) {
+                declined |= bit;
+            } else if (opened > 0) {
+                writeToTun(plain);
+            }
+        }
+        return declined;
+    }
+
+    /** A receiver of one datagram of a received message. */
+    private interface DatagramSink {
+        void accept(InetSocketAddress from, ByteBuffer datagram);
+    }
+
+    /**
+     * Hands the datagrams of received message {@code i} whose bit is set in {@code which} (bit k:
+     * datagram k; one datagram unless UDP GRO joined several) to {@code sink}, each from position 0
+     * of a buffer of its own.
+     */
+    private static void eachDatagram(DatagramBatch in, int i, ByteBuffer segment, long which, DatagramSink sink) {
+        InetSocketAddress from = in.address(i);
+        int length = in.length(i);
+        int size = in.segmentSize(i);
+        ByteBuffer message = in.buffer(i);
+        if (size == 0 || size >= length) {
+            if ((which & 1) != 0) {
+                message.limit(length).position(0);
+                sink.accept(from, message);
+            }
+            return;
+        }
+        long bit = 1;
+        for (int at = 0; at < length && bit != 0; at += size, bit <<= 1) {
+            if ((which & bit) == 0) {
+                continue;
+            }
+            segment.clear();
+            message.limit(Math.min(length, at + size)).position(at);
+            segment.put(message).flip();
+            sink.accept(from, segment);
+        }
+    }
+
+    /**
      * Reads an IP packet from the TUN device (waiting for it), then whatever more is queued there
-     * now, up to {@value #BATCH}, and hands them to the machine under one taking of the lock.
+     * now, up to {@value #BATCH}; seals those the fast path takes into this thread's batch and sends
+     * it with one system call, and hands the others to the machine under one taking of the lock.
      */
     private void tunLoop() {
         ByteBuffer[] packets = new ByteBuffer[BATCH];
         for (int i = 0; i < BATCH; i++) {
             packets[i] = ByteBuffer.allocateDirect(Math.max(mtu, 1500) + 64);
         }
+        boolean[] declined = new boolean[BATCH];
+        DatagramBatch out = batches == null ? null : new DatagramBatch(BATCH, DatagramBatch.MAX_DATAGRAM);
+        byte[] sealed = new byte[PeerDataPath.BUFFER_SIZE];
+        ByteBuffer sealedView = ByteBuffer.wrap(sealed);
+        ChaCha20Poly1305 aead = new ChaCha20Poly1305();
         int[] count = {0};
-        Runnable deliver = () -> {
-            long now = clock.getAsLong();
+        long[] when = {0};
+        Runnable toMachine = () -> {
             for (int i = 0; i < count[0]; i++) {
-                machine.onTunPacket(now, packets[i], output);
+                if (declined[i]) {
+                    machine.onTunPacket(when[0], packets[i], output);
+                }
             }
         };
         try {
@@ -490,10 +592,47 @@ public final class ClientRuntime {
                     next.flip();
                     count[0]++;
                 }
-                locked(deliver);
+                long now = clock.getAsLong();
+                when[0] = now;
+                InetSocketAddress to = out == null ? null : fast.endpoint();
+                int toMachineCount = 0;
+                for (int i = 0; i < count[0]; i++) {
+                    int length = to == null ? PeerDataPath.DECLINED : fast.send(now, packets[i], sealed, aead);
+                    declined[i] = length == PeerDataPath.DECLINED;
+                    if (declined[i]) {
+                        toMachineCount++;
+                    } else if (!out.queue(to, sealedView.limit(length).position(0), gso)) {
+                        sendFast(out);
+                        out.queue(to, sealedView, gso);
+                    }
+                }
+                if (out != null) {
+                    sendFast(out);
+                }
+                if (toMachineCount > 0) {
+                    locked(toMachine);
+                }
             }
         } catch (TunException | RuntimeException e) {
             fail("tun read", e);
+        }
+    }
+
+    /** The tun thread's send of its batch, outside the control lock (never during a TTL-limited send). */
+    private void sendFast(DatagramBatch out) {
+        if (out.count() == 0) {
+            return;
+        }
+        ttlGate.readLock().lock();
+        try {
+            noteGsoRefusal(batches.send(out), out);
+        } catch (SocketOptionException e) {
+            if (!stopping.get()) {
+                LOG.warn("udp send failed: {}", e.getMessage());
+            }
+        } finally {
+            ttlGate.readLock().unlock();
+            out.clear();
         }
     }
 

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * {@code UDP_GRO}; {@link #gsoSupported()} whether {@code UDP_SEGMENT} exists here (both Linux
  * 5.0 and later; without them, each message is one datagram).
  *
- * <p>Thread-safety: one thread may {@link #receive} while another {@link #send}s (each with its own
- * {@link DatagramBatch}); {@link #close} may be called from any thread, once or more. The
+ * <p>Thread-safety: one thread may {@link #receive} while others {@link #send} (each with its own
+ * {@link DatagramBatch}; sends take turns on a lock of their own, once per batch); {@link #close} may be called from any thread, once or more. The
  * descriptors are closed only when no call uses them ({@link CloseGate}).
  *
  * <p>Error contract: {@link #open} throws {@link SocketOptionException} naming the call, the
@@ -54,6 +54,7 @@ public final class UdpBatchSocket implements AutoCloseable {
     private final CloseGate gate;
     private final Memory receivePoll = new Memory(2L * Poll.POLLFD_SIZE);
     private final Memory sendPoll = new Memory(2L * Poll.POLLFD_SIZE);
+    private final java.util.concurrent.locks.ReentrantLock sendLock = new java.util.concurrent.locks.ReentrantLock();
     private final AtomicLongArray sendFailures = new AtomicLongArray(ERRNO_SLOTS);
     private final java.util.concurrent.atomic.AtomicLong gsoRefused = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean gro;
@@ -264,6 +265,7 @@ public final class UdpBatchSocket implements AutoCloseable {
         if (!gate.enter()) {
             return 0;
         }
+        sendLock.lock(); // one sender at a time: the poll descriptors for a full send buffer are shared
         try {
             int sent = 0;
             int next = 0;
@@ -294,6 +296,7 @@ public final class UdpBatchSocket implements AutoCloseable {
             }
             return sent;
         } finally {
+            sendLock.unlock();
             gate.exit();
         }
     }
