@@ -15,7 +15,9 @@ import io.pinhole.wire.Header;
 import io.pinhole.wire.MalformedMessageException;
 import io.pinhole.wire.MessageType;
 import io.pinhole.wire.Relay;
+import io.pinhole.wireguard.DecryptedInitiation;
 import io.pinhole.wireguard.Identity;
+import io.pinhole.wireguard.IndexAllocator;
 import io.pinhole.wireguard.SessionOutput;
 import io.pinhole.wireguard.WireGuardSession;
 import java.lang.System.Logger;
@@ -242,6 +244,15 @@ public final class PeerMachine {
      * @param wall wall-clock time for timestamps
      */
     public PeerMachine(PeerConfig config, long session, SecureRandom random, Clock wall) {
+        this(config, session, random, wall, null);
+    }
+
+    /**
+     * As {@link #PeerMachine(PeerConfig, long, SecureRandom, Clock)}, for one of several machines
+     * behind one socket (a device): WireGuard's local indices come from {@code indices}, unique
+     * across the device; null for the session's own.
+     */
+    public PeerMachine(PeerConfig config, long session, SecureRandom random, Clock wall, IndexAllocator indices) {
         if (session == 0) {
             throw new IllegalArgumentException("session id must be non-zero");
         }
@@ -255,7 +266,7 @@ public final class PeerMachine {
         this.paths = new PathSelector(relay, traversal.directSilent().toNanos());
         this.openerLeadNanos = traversal.openerLead().toNanos();
         this.wg = new WireGuardSession(new Identity(config.key(), config.peer(), config.presharedKey()), random, wall,
-                config.session());
+                config.session(), indices);
         byte[] punchKey = ControlKeys.peerPeer(config.key(), config.peer());
         this.rounds = new PunchRounds(config.timers(), traversal, random);
         this.probes = new Probes(self, config.peer(), session, punchKey);
@@ -427,6 +438,63 @@ public final class PeerMachine {
             count(PeerDrop.MALFORMED);
             LOG.log(Level.TRACE, () -> "dropped datagram from " + HostPort.format(from) + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * Handles a WireGuard handshake initiation that the device's {@link io.pinhole.wireguard.InitiationGate}
+     * admitted and decrypted, as {@link #onDatagram(long, int, InetSocketAddress, ByteBuffer, PeerOutput)}
+     * would handle the datagram itself. {@code relayed}: it came in a RELAY frame from {@code from},
+     * which must then be the rendezvous server on the main socket, with the relay on. The
+     * initiation is taken (or zeroed) in every case.
+     */
+    public void onInitiation(long now, int socket, InetSocketAddress from, boolean relayed,
+                             DecryptedInitiation initiation, PeerOutput out) {
+        if (state == PeerState.CLOSED) {
+            initiation.wipe();
+            return;
+        }
+        enter(now, out);
+        if (socket != 0 && !spareOpen(socket)) {
+            initiation.wipe();
+            count(PeerDrop.WRONG_SOCKET);
+            return;
+        }
+        receivedOn = socket;
+        try {
+            if (relayed && !fromServer(from)) { // (counted by fromServer)
+                initiation.wipe();
+                return;
+            }
+            if (relayed && relay == null) {
+                initiation.wipe();
+                count(PeerDrop.RELAY_OFF);
+                return;
+            }
+            InetSocketAddress at = relayed ? relay : from;
+            long handshakes = wg.handshakesCompleted();
+            inSession = true;
+            try {
+                wg.receiveInitiation(now, at, initiation, toSession);
+            } finally {
+                inSession = false;
+            }
+            afterSession(handshakes, at);
+        } finally {
+            receivedOn = 0;
+        }
+    }
+
+    /** What a call into the WireGuard session left to do once it returned (see {@link #inSession}). */
+    private void afterSession(long handshakesBefore, InetSocketAddress from) {
+        if (pathOpenedInSession) {
+            pathOpenedInSession = false;
+            startTunnel(wg.handshakesCompleted() == handshakesBefore);
+        }
+        if (pathMovedInSession) {
+            pathMovedInSession = false;
+            wg.pathMoved(now, toSession);
+        }
+        noticeHandshake(from);
     }
 
     /** A RELAY frame: a datagram from the partner through the rendezvous server. */

@@ -39,7 +39,10 @@ import java.util.Map;
 /**
  * Rendezvous: the rendezvous server's protocol logic, with no socket and no clock of its own.
  *
- * <p>Peers register under their public key, naming the key of the partner they want. When both
+ * <p>Peers register under their public key, naming the key of the partner they want. A
+ * registration is one (key, wanted) pair: one key may hold several, one per partner, from one
+ * endpoint (a device with several peers behind one socket); each has its own session, timestamps
+ * and refreshes. When both
  * keys of a pair are registered and want each other, each is sent a PEER_INFO with the other's
  * observed endpoint and LAN candidates; again after every registration (an unchanged PEER_INFO
  * at most once per {@link RendezvousConfig#peerInfoMinInterval()}). Pairing is by keys only,
@@ -82,11 +85,12 @@ import java.util.Map;
  * turns the relay off. When two registrations claim one endpoint, the
  * latest REGISTER owns it (the other relays again once it refreshes). The start of relaying for a
  * pair is logged (again after a minute without relaying, or toward a new endpoint), never each
- * frame.
+ * frame. So the frames of a device whose registrations for several partners share one endpoint
+ * go to the partner of its latest REGISTER only (a RELAY frame does not name its destination).
  *
  * <p>Authentication: a REGISTER must carry a cookie that the server gave its source address in a
  * CHALLENGE (with the server's public key), a timestamp newer than the last one accepted for
- * its key, and a MAC under the key derived from DH(peer, server) ({@link ControlKeys}); so
+ * its registration (its key and wanted partner), and a MAC under the key derived from DH(peer, server) ({@link ControlKeys}); so
  * nobody without a peer's private key can register as that peer, and nobody can replay a
  * registration from another address. REGISTERED and PEER_INFO carry the recipient's MAC, so a
  * peer can tell them from forgeries, and the session and timestamp of the recipient's REGISTER
@@ -121,14 +125,20 @@ public final class Rendezvous {
     private record Departed(long timestamp, long at) {
     }
 
-    /** Keys that left or expired recently, oldest first, with their last accepted timestamp. */
-    private final LinkedHashMap<NoisePublicKey, Departed> departed = new LinkedHashMap<>();
+    /** What a registration is filed under: the registering key and the partner it wants. */
+    private record Pair(NoisePublicKey self, NoisePublicKey wanted) {
+    }
+
+    /** Registrations that left or expired recently, oldest first, with their last accepted timestamp. */
+    private final LinkedHashMap<Pair, Departed> departed = new LinkedHashMap<>();
 
     private final RendezvousConfig config;
     private final long ttlNanos;
     private final long peerInfoMinNanos;
     /** Insertion order is refresh order: a refresh re-inserts, so the head expires first. */
-    private final LinkedHashMap<NoisePublicKey, Registration> table = new LinkedHashMap<>();
+    private final LinkedHashMap<Pair, Registration> table = new LinkedHashMap<>();
+    /** Each registered key's registrations (one per wanted partner); never an empty set. */
+    private final HashMap<NoisePublicKey, LinkedHashSet<Registration>> byKey = new HashMap<>();
     /** The registration each observed endpoint belongs to (the latest REGISTER from it); RELAY's sender. */
     private final HashMap<InetSocketAddress, Registration> byEndpoint = new HashMap<>();
     private final DropCounters<ServerDrop> drops = new DropCounters<>(ServerDrop.class);
@@ -161,7 +171,8 @@ public final class Rendezvous {
     /** One peer's registration. Mutable, owned by the table. */
     private static final class Registration {
         final NoisePublicKey key;
-        NoisePublicKey wanted;
+        final NoisePublicKey wanted;
+        final Pair pair;
         long session;
         InetSocketAddress observed;
         List<InetSocketAddress> candidates;
@@ -182,8 +193,10 @@ public final class Rendezvous {
         /** True while in {@link #unpaired} and its source's list. */
         boolean isUnpaired;
 
-        Registration(NoisePublicKey key, ByteBucket relayBudget) {
-            this.key = key;
+        Registration(Pair pair, ByteBucket relayBudget) {
+            this.key = pair.self();
+            this.wanted = pair.wanted();
+            this.pair = pair;
             this.relayBudget = relayBudget;
         }
     }
@@ -316,8 +329,11 @@ public final class Rendezvous {
             challenge(now, from, register, out);
             return;
         }
-        Registration known = table.get(register.self());
-        byte[] macKey = known != null ? known.macKey : null;
+        Pair pair = new Pair(register.self(), register.wanted());
+        Registration known = table.get(pair);
+        LinkedHashSet<Registration> sameKey = byKey.get(register.self());
+        // the key is known already (a registration for another partner): its MAC key is too
+        byte[] macKey = known != null ? known.macKey : sameKey != null ? sameKey.iterator().next().macKey : null;
         if (known == null && !admissible(now, from, waitingFor(register))) {
             return; // before any Diffie-Hellman: a refusal costs nothing more
         }
@@ -337,19 +353,19 @@ public final class Rendezvous {
             challenge(now, from, register, out); // perhaps it knows an older server key
             return;
         }
-        long lastSeen = known != null ? known.timestamp : departedTimestamp(now, register.self());
+        long lastSeen = known != null ? known.timestamp : departedTimestamp(now, pair);
         if (register.timestamp() <= lastSeen) {
             count(ServerDrop.REPLAYED);
             return;
         }
-        Registration reg = table.remove(register.self());
+        Registration reg = table.remove(pair);
         if (reg == null) {
             expireRegistrations(now); // not the sweep: this runs for every new registration
             if (table.size() >= config.maxRegistrations() && !evictOne(now, waitingFor(register))) {
                 refuse(now, ServerDrop.TABLE_FULL, Line.TABLE_FULL, from);
                 return;
             }
-            reg = new Registration(register.self(), config.relayOn()
+            reg = new Registration(pair, config.relayOn()
                     ? new ByteBucket(config.relayBytesPerSecond(), config.relayBurstBytes(), now) : null);
             if (logThrottle.allow(now, Line.REGISTERED, LOG_EVENTS_PER_INTERVAL)) {
                 LOG.log(Level.INFO, "registered {0} (session {1}) from {2}, wants {3}", register.self().shortId(),
@@ -361,7 +377,7 @@ public final class Rendezvous {
                     Long.toHexString(register.session()), HostPort.format(from));
         }
         boolean changed = reg.session != register.session() || !from.equals(reg.observed)
-                || !register.candidates().equals(reg.candidates) || !register.wanted().equals(reg.wanted);
+                || !register.candidates().equals(reg.candidates);
         if (reg.session != register.session() || !from.equals(reg.observed)) {
             reg.lastPeerInfoSent = null; // a new session or address has not heard any news yet
             reg.relayedAt = Long.MIN_VALUE; // and relaying for it, if any, is news for the log
@@ -370,24 +386,20 @@ public final class Rendezvous {
             byEndpoint.remove(reg.observed, reg);
         }
         byEndpoint.put(from, reg); // the latest REGISTER from an endpoint owns it
-        NoisePublicKey wantedBefore = reg.wanted;
         InetSocketAddress observedBefore = reg.observed;
-        reg.wanted = register.wanted();
         reg.session = register.session();
         reg.observed = from;
         reg.candidates = register.candidates();
         reg.refreshedAt = now;
         reg.macKey = macKey;
         reg.timestamp = register.timestamp();
-        table.put(reg.key, reg);
+        table.put(pair, reg);
+        byKey.computeIfAbsent(reg.key, k -> new LinkedHashSet<>()).add(reg);
         if (observedBefore == null || !observedBefore.getAddress().equals(from.getAddress())) {
             moveSource(now, reg);
         }
         refile(reg, true); // refreshed: the last to be evicted among the unpaired
-        if (wantedBefore != null && !wantedBefore.equals(reg.wanted)) {
-            refile(table.get(wantedBefore), false);
-        }
-        refile(table.get(reg.wanted), false);
+        refile(table.get(new Pair(reg.wanted, reg.key)), false);
 
         int refreshSeconds = (int) config.refreshInterval().toSeconds();
         reply(out, from, new Registered(register.session(), register.timestamp(), refreshSeconds, from), reg.macKey,
@@ -412,8 +424,7 @@ public final class Rendezvous {
 
     /** The registration {@code reg} is paired with: registered, and wanting {@code reg} back; or null. */
     private Registration partnerOf(Registration reg) {
-        Registration partner = table.get(reg.wanted);
-        return partner != null && partner.wanted.equals(reg.key) ? partner : null;
+        return table.get(new Pair(reg.wanted, reg.key));
     }
 
     // ---------------------------------------------------------------- admission
@@ -567,8 +578,7 @@ public final class Rendezvous {
      * until this REGISTER, so never evicted for it; or null.
      */
     private Registration waitingFor(Register register) {
-        Registration partner = table.get(register.wanted());
-        return partner != null && partner.wanted.equals(register.self()) ? partner : null;
+        return table.get(new Pair(register.wanted(), register.self()));
     }
 
     /** The first of {@code regs} that is not {@code spare}; or null. */
@@ -606,7 +616,7 @@ public final class Rendezvous {
                 return false;
             }
         }
-        table.remove(victim.key);
+        table.remove(victim.pair);
         forget(now, victim);
         evictions++;
         if (logThrottle.allow(now, Line.EVICTED, LOG_EVENTS_PER_INTERVAL)) {
@@ -618,11 +628,15 @@ public final class Rendezvous {
 
     /** Takes a registration already removed from the table out of every other index. */
     private void forget(long now, Registration reg) {
+        LinkedHashSet<Registration> sameKey = byKey.get(reg.key);
+        if (sameKey != null && sameKey.remove(reg) && sameKey.isEmpty()) {
+            byKey.remove(reg.key);
+        }
         byEndpoint.remove(reg.observed, reg);
         unfile(reg);
         release(now, reg.source);
         rememberDeparted(now, reg);
-        refile(table.get(reg.wanted), false); // its partner, if it had one, is unpaired now
+        refile(partnerOf(reg), false); // its partner, if it had one, is unpaired now
     }
 
     private static void release(long now, Source source) {
@@ -657,11 +671,11 @@ public final class Rendezvous {
     }
 
     /**
-     * The last timestamp accepted from a key that has left or expired within the last five
-     * minutes (longer than any cookie lives), so a captured REGISTER cannot bring back an old
-     * session; Long.MIN_VALUE when there is none.
+     * The last timestamp accepted for a registration (key and wanted partner) that has left or
+     * expired within the last five minutes (longer than any cookie lives), so a captured REGISTER
+     * cannot bring back an old session; Long.MIN_VALUE when there is none.
      */
-    private long departedTimestamp(long now, NoisePublicKey key) {
+    private long departedTimestamp(long now, Pair key) {
         Departed d = departed.get(key);
         if (d == null) {
             return Long.MIN_VALUE;
@@ -674,8 +688,8 @@ public final class Rendezvous {
     }
 
     private void rememberDeparted(long now, Registration reg) {
-        departed.remove(reg.key);
-        departed.put(reg.key, new Departed(reg.timestamp, now));
+        departed.remove(reg.pair);
+        departed.put(reg.pair, new Departed(reg.timestamp, now));
         Iterator<Departed> it = departed.values().iterator();
         while (it.hasNext()) {
             Departed oldest = it.next();
@@ -747,18 +761,35 @@ public final class Rendezvous {
     }
 
     private void onLeave(long now, InetSocketAddress from, Leave leave, ByteBuffer datagram) {
-        Registration reg = table.get(leave.sender());
-        if (reg == null || reg.session != leave.session() || !reg.observed.equals(from)
-                || leave.timestamp() <= reg.timestamp || !ControlMessage.macValid(datagram, reg.macKey)) {
+        Registration reg = leaving(from, leave);
+        if (reg == null || !ControlMessage.macValid(datagram, reg.macKey)) {
             count(ServerDrop.STALE_LEAVE);
             return;
         }
-        table.remove(leave.sender());
+        table.remove(reg.pair);
         reg.timestamp = leave.timestamp();
         forget(now, reg);
         if (logThrottle.allow(now, Line.LEFT, LOG_EVENTS_PER_INTERVAL)) {
             LOG.log(Level.INFO, "{0} (session {1}) left", leave.sender().shortId(), Long.toHexString(leave.session()));
         }
+    }
+
+    /**
+     * The registration that {@code leave} ends: its sender's, of its session, registered from
+     * {@code from}, and older than the LEAVE; or null. One LEAVE ends one registration (a device
+     * registered for several partners gives each registration a session of its own).
+     */
+    private Registration leaving(InetSocketAddress from, Leave leave) {
+        LinkedHashSet<Registration> regs = byKey.get(leave.sender());
+        if (regs == null) {
+            return null;
+        }
+        for (Registration reg : regs) {
+            if (reg.session == leave.session() && reg.observed.equals(from) && leave.timestamp() > reg.timestamp) {
+                return reg;
+            }
+        }
+        return null;
     }
 
     /**
@@ -863,14 +894,19 @@ public final class Rendezvous {
         return challenges;
     }
 
-    /** Number of live registrations. */
+    /** Number of live registrations (a key registered for two partners counts twice). */
     public int registrations() {
         return table.size();
     }
 
-    /** True if {@code key} is registered now. */
+    /** True if {@code key} is registered now (for any partner). */
     public boolean isRegistered(NoisePublicKey key) {
-        return table.containsKey(key);
+        return byKey.containsKey(key);
+    }
+
+    /** True if {@code key} is registered now wanting {@code wanted}. */
+    public boolean isRegistered(NoisePublicKey key, NoisePublicKey wanted) {
+        return table.containsKey(new Pair(key, wanted));
     }
 
     /** Unpaired registrations evicted to make room for new ones. */

@@ -99,6 +99,8 @@ public final class WireGuardSession {
     volatile boolean closed;
     /** The data threads' way in: sealing and opening without the caller's lock. */
     private final SessionDataPath dataPath;
+    /** Where local indices come from when several sessions share a socket; null: our own random ones. */
+    private IndexAllocator indices;
 
     public WireGuardSession(Identity id, SecureRandom random, Clock wall, SessionTimers timers) {
         this.id = id;
@@ -119,6 +121,16 @@ public final class WireGuardSession {
      */
     public SessionDataPath dataPath() {
         return dataPath;
+    }
+
+    /**
+     * As {@link #WireGuardSession(Identity, SecureRandom, Clock, SessionTimers)}, with local
+     * indices from {@code indices} (shared by the sessions of one device, so that a receiver index
+     * names one session among them).
+     */
+    public WireGuardSession(Identity id, SecureRandom random, Clock wall, SessionTimers timers, IndexAllocator indices) {
+        this(id, random, wall, timers);
+        this.indices = indices;
     }
 
     // ------------------------------------------------------------------ sending
@@ -295,6 +307,9 @@ public final class WireGuardSession {
     }
 
     private int newIndex() {
+        if (indices != null) {
+            return indices.allocate();
+        }
         for (;;) {
             int index = random.nextInt();
             if (index != 0 && !inUse(index)) {
@@ -377,7 +392,7 @@ public final class WireGuardSession {
         return true;
     }
 
-    private static byte[] sourceBytes(InetSocketAddress from) {
+    static byte[] sourceBytes(InetSocketAddress from) {
         byte[] ip = from.getAddress().getAddress();
         byte[] out = new byte[ip.length + 2];
         System.arraycopy(ip, 0, out, 0, ip.length);
@@ -396,6 +411,33 @@ public final class WireGuardSession {
             count(SessionDrop.HANDSHAKE_FAILED);
             return false;
         }
+        return acceptInitiation(now, from, initiation, out);
+    }
+
+    /**
+     * Handles a handshake initiation that a device's {@link InitiationGate} already admitted and
+     * decrypted (so it is not checked or decrypted again): if it is from our peer and newer than
+     * the last one (not a replay), answers it as {@link #receive} does. Takes the initiation's
+     * secrets, or zeroes them; one already taken or wiped is refused.
+     *
+     * @return true if it authenticated as coming from the peer
+     */
+    public boolean receiveInitiation(long now, InetSocketAddress from, DecryptedInitiation decrypted, SessionOutput out) {
+        if (!decrypted.take()) {
+            count(SessionDrop.HANDSHAKE_REPLAYED);
+            return false;
+        }
+        if (closed) {
+            decrypted.initiation.wipe();
+            count(SessionDrop.CLOSED);
+            return false;
+        }
+        return acceptInitiation(now, from, decrypted.initiation, out);
+    }
+
+    /** A decrypted initiation: accepted if from our peer and not a replay, and answered. */
+    private boolean acceptInitiation(long now, InetSocketAddress from, Handshake.Initiation initiation,
+                                     SessionOutput out) {
         if (!initiation.remoteStatic().equals(id.remotePublic)) {
             initiation.wipe();
             count(SessionDrop.UNKNOWN_PEER);
@@ -697,6 +739,14 @@ public final class WireGuardSession {
     }
 
     // ------------------------------------------------------------------ observation
+
+    /**
+     * True if {@code index} is one of our local indices now (a keypair's, or the handshake in
+     * progress's): a response, cookie reply or transport message with it as receiver is ours.
+     */
+    public boolean ownsIndex(int index) {
+        return inUse(index);
+    }
 
     /** True when IP packets can be sent now without a handshake. */
     public boolean canSend(long now) {
