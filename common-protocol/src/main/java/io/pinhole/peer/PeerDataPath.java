@@ -124,10 +124,11 @@ public final class PeerDataPath {
 
     /**
      * Opens a datagram that came from {@code from} on the main socket when it is a transport
-     * message on the direct path; the IP packet is left at {@code plain}'s array from index 0.
+     * message on the direct path; the IP packet is left in {@code plain}'s array at
+     * {@link SessionDataPath#PLAIN_OFFSET}, with room before it.
      *
-     * @param plain a heap buffer of {@link #BUFFER_SIZE} bytes; on a return above 0 its position is 0
-     *     and its limit the packet's length
+     * @param plain a heap buffer of at least the datagram's length ({@link #BUFFER_SIZE} holds any);
+     *     on a return above 0 its position and limit frame the packet
      * @return the IP packet's length (write it to the TUN device), {@link #HANDLED}, or
      *     {@link #DECLINED}
      */
@@ -149,7 +150,7 @@ public final class PeerDataPath {
         if (n == 0) {
             return HANDLED;
         }
-        plain.limit(n).position(0);
+        plain.limit(SessionDataPath.PLAIN_OFFSET + n).position(SessionDataPath.PLAIN_OFFSET);
         AllowedIps.Verdict verdict = allowedIps.source(plain);
         if (verdict != AllowedIps.Verdict.ALLOWED) {
             AtomicLong refused = verdict == AllowedIps.Verdict.NO_IPV6 ? ipv6NotAllowed

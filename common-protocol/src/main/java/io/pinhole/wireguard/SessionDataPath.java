@@ -39,6 +39,8 @@ public final class SessionDataPath {
     public static final int DECLINED = -1;
     /** An authenticated transport message whose plaintext is not an IP packet (counted here). */
     public static final int NOT_IP = -2;
+    /** Where {@link #open} leaves the IP packet in its buffer: after the transport header it replaced. */
+    public static final int PLAIN_OFFSET = Messages.TRANSPORT_HEADER_LENGTH;
     /** Bytes a sealed transport message adds to a padded IP packet: header and tag. */
     public static final int OVERHEAD = Messages.TRANSPORT_HEADER_LENGTH + ChaCha20Poly1305.TAG_LENGTH;
 
@@ -118,7 +120,8 @@ public final class SessionDataPath {
      *
      * @param now monotonic nanoseconds
      * @param aead the calling thread's own instance
-     * @return the length of the IP packet now at {@code dst[0]}; 0 for a keepalive; {@link #NOT_IP}
+     * @return the length of the IP packet now at {@code dst[PLAIN_OFFSET]} (where the transport
+     *     header was: room for a header before it, as a TUN virtio header); 0 for a keepalive; {@link #NOT_IP}
      *     for a plaintext that is no IP packet (counted); {@link #DECLINED} for anything the control
      *     side must handle (then nothing was taken from the replay window)
      * @throws IllegalArgumentException if {@code dst} is shorter than the datagram
@@ -160,8 +163,7 @@ public final class SessionDataPath {
         if (plain == 0) {
             return 0; // keepalive
         }
-        System.arraycopy(dst, body, dst, 0, plain);
-        int length = WireGuardSession.innerLength(dst, plain);
+        int length = WireGuardSession.innerLength(dst, body, plain);
         if (length < 0) {
             badInner.incrementAndGet();
             return NOT_IP;

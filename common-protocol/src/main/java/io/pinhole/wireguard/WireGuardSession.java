@@ -580,7 +580,7 @@ public final class WireGuardSession {
         if (plain.length == 0) {
             return true; // keepalive
         }
-        int length = innerLength(plain, plain.length);
+        int length = innerLength(plain, 0, plain.length);
         if (length < 0) {
             count(SessionDrop.BAD_INNER_PACKET);
             out.notIp();
@@ -591,16 +591,16 @@ public final class WireGuardSession {
     }
 
     /** Length of the IP packet at the start of {@code plain}, or -1 if it is not one. */
-    static int innerLength(byte[] plain, int plainLength) {
-        int version = (plain[0] & 0xff) >>> 4;
+    static int innerLength(byte[] plain, int at, int plainLength) {
+        int version = (plain[at] & 0xff) >>> 4;
         int length;
         if (version == 4 && plainLength >= 20) {
-            length = (plain[2] & 0xff) << 8 | (plain[3] & 0xff);
+            length = (plain[at + 2] & 0xff) << 8 | (plain[at + 3] & 0xff);
             if (length < 20) {
                 return -1;
             }
         } else if (version == 6 && plainLength >= 40) {
-            length = 40 + ((plain[4] & 0xff) << 8 | (plain[5] & 0xff));
+            length = 40 + ((plain[at + 4] & 0xff) << 8 | (plain[at + 5] & 0xff));
         } else {
             return -1;
         }

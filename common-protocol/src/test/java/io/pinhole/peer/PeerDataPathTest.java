@@ -101,7 +101,8 @@ class PeerDataPathTest {
             }
             fastOpened++;
             if (n > 0) {
-                delivered.add(Arrays.copyOf(plain.array(), n));
+                assertEquals(n, plain.remaining());
+                delivered.add(Arrays.copyOfRange(plain.array(), plain.position(), plain.limit()));
             }
         }
     }

@@ -79,6 +79,8 @@ public final class ClientRuntime {
     private static final long STATUS_INTERVAL_MILLIS = 1_000;
     /** Datagrams or TUN packets handled per system call and per taking of the lock, at most. */
     static final int BATCH = 64;
+    /** Records (each up to 64 KB) read from a TUN device with a virtio header per batch, at most. */
+    static final int OFFLOAD_READS = 8;
     private static final long PID = ProcessHandle.current().pid();
     private static final long NETNS = NetNamespace.current();
 
@@ -107,6 +109,10 @@ public final class ClientRuntime {
     /** Taken for reading by the tun thread's batch sends, for writing around a TTL-limited send. */
     private final ReentrantReadWriteLock ttlGate = new ReentrantReadWriteLock();
     private final PeerDataPath fast;
+    /** The udp thread's coalescing writes to a TUN device with a virtio header (null without one). */
+    private final TunCoalescing coalescing;
+    /** The tun thread's segmenter (null without a virtio header); read at stop for its counts. */
+    private volatile TunSegments tunSegments;
     /** Datagrams longer than a receive buffer (64 KB): cut off by the kernel, dropped. udp thread only. */
     private long truncated;
     private final SpareSockets spares;
@@ -178,10 +184,15 @@ public final class ClientRuntime {
         try {
             tun.write(ipPacket);
         } catch (TunException e) {
-            long errors = writeErrors.incrementAndGet();
-            if (!stopping.get()) {
-                LOG.warn("cannot write a packet to {}: {} ({} so far)", tun.name(), e.getMessage(), errors);
-            }
+            writeFailed(e);
+        }
+    }
+
+    /** Counts and logs a failed TUN write (any thread). */
+    private void writeFailed(TunException e) {
+        long errors = writeErrors.incrementAndGet();
+        if (!stopping.get()) {
+            LOG.warn("cannot write a packet to {}: {} ({} so far)", tun.name(), e.getMessage(), errors);
         }
     }
 
@@ -209,6 +220,21 @@ public final class ClientRuntime {
                          Path statusFile, Predicate<InetSocketAddress> throughTunnel, String underlay) {
         this.machine = machine;
         this.fast = machine.dataPath();
+        this.coalescing = tun.vnetHeader() ? new TunCoalescing(mtu, new TunCoalescing.Writes() {
+            @Override
+            public void record(byte[] b, int off, int len) {
+                try {
+                    tun.writeRecord(b, off, len);
+                } catch (TunException e) {
+                    writeFailed(e);
+                }
+            }
+
+            @Override
+            public void packet(ByteBuffer packet) {
+                writeToTun(packet);
+            }
+        }) : null;
         this.throughTunnel = throughTunnel;
         this.udp = udp;
         this.tun = tun;
@@ -447,8 +473,9 @@ public final class ClientRuntime {
     private void batchedUdpLoop() {
         DatagramBatch in = new DatagramBatch(BATCH, DatagramBatch.MAX_DATAGRAM);
         ByteBuffer segment = ByteBuffer.allocateDirect(DatagramBatch.MAX_DATAGRAM);
-        ByteBuffer plain = ByteBuffer.allocate(PeerDataPath.BUFFER_SIZE);
         ChaCha20Poly1305 aead = new ChaCha20Poly1305();
+        TunCoalescing toTun = tun.vnetHeader() ? coalescing : null;
+        ByteBuffer plain = ByteBuffer.allocate(PeerDataPath.BUFFER_SIZE);
         long[] declined = new long[BATCH]; // per message: bit k = its datagram k is the machine's
         long[] when = {0};
         Runnable toMachine = () -> {
@@ -472,11 +499,14 @@ public final class ClientRuntime {
                 when[0] = now;
                 boolean anyDeclined = false;
                 for (int i = 0; i < n; i++) {
-                    declined[i] = in.truncated(i) ? 0 : openFast(now, in, i, plain, aead);
+                    declined[i] = in.truncated(i) ? 0 : openFast(now, in, i, plain, toTun, aead);
                     if (in.truncated(i)) {
                         truncated++;
                     }
                     anyDeclined |= declined[i] != 0;
+                }
+                if (toTun != null) {
+                    toTun.flush(); // before the machine's deliveries: the order of the batch kept for the fast ones
                 }
                 if (anyDeclined) {
                     locked(toMachine);
@@ -489,10 +519,12 @@ public final class ClientRuntime {
 
     /**
      * Opens the datagrams of received message {@code i} on the fast path and writes their IP
-     * packets to the TUN device (each datagram read in place: the fast path reads from the
-     * position); returns which it declined (bit k: datagram k).
+     * packets to the TUN device, or (with a virtio header) collects them in {@code toTun} for
+     * coalesced writes (each datagram read in place: the fast path reads from the position);
+     * returns which it declined (bit k: datagram k).
      */
-    private long openFast(long now, DatagramBatch in, int i, ByteBuffer plain, ChaCha20Poly1305 aead) {
+    private long openFast(long now, DatagramBatch in, int i, ByteBuffer plain, TunCoalescing toTun,
+                          ChaCha20Poly1305 aead) {
         InetSocketAddress from = in.address(i);
         int length = in.length(i);
         int size = in.segmentSize(i);
@@ -504,11 +536,16 @@ public final class ClientRuntime {
         long bit = 1;
         for (int at = 0; at < length && bit != 0; at += size, bit <<= 1) {
             message.limit(Math.min(length, at + size)).position(at);
-            int opened = fast.receive(now, from, message, plain, aead);
+            ByteBuffer into = toTun == null ? plain : toTun.bufferFor(message.remaining());
+            int opened = fast.receive(now, from, message, into, aead);
             if (opened == PeerDataPath.DECLINED) {
                 declined |= bit;
             } else if (opened > 0) {
-                writeToTun(plain);
+                if (toTun == null) {
+                    writeToTun(plain);
+                } else {
+                    toTun.opened(into);
+                }
             }
         }
         return declined;
@@ -550,28 +587,22 @@ public final class ClientRuntime {
 
     /**
      * Reads an IP packet from the TUN device (waiting for it), then whatever more is queued there
-     * now, up to {@value #BATCH}; seals those the fast path takes into this thread's batch and sends
-     * it with one system call, and hands the others to the machine under one taking of the lock.
+     * now, up to {@value #BATCH} (with a virtio header: up to {@value #OFFLOAD_READS} records, each
+     * split into IP packets by {@link TunSegments}); seals those the fast path takes into this
+     * thread's batch and sends it with one system call, and hands the others to the machine under
+     * the lock (one taking of it per read, or per record).
      */
     private void tunLoop() {
-        ByteBuffer[] packets = new ByteBuffer[BATCH];
-        for (int i = 0; i < BATCH; i++) {
-            packets[i] = ByteBuffer.allocateDirect(Math.max(mtu, 1500) + 64);
+        boolean vnet = tun.vnetHeader();
+        int reads = vnet ? OFFLOAD_READS : BATCH;
+        ByteBuffer[] packets = new ByteBuffer[reads];
+        for (int i = 0; i < reads; i++) {
+            packets[i] = ByteBuffer.allocateDirect(vnet ? TunDevice.MAX_RECORD : Math.max(mtu, 1500) + 64);
         }
-        boolean[] declined = new boolean[BATCH];
+        TunSegments segments = vnet ? new TunSegments(mtu) : null;
+        tunSegments = segments;
         DatagramBatch out = batches == null ? null : new DatagramBatch(BATCH, DatagramBatch.MAX_DATAGRAM);
-        byte[] sealed = new byte[PeerDataPath.BUFFER_SIZE];
-        ByteBuffer sealedView = ByteBuffer.wrap(sealed);
-        ChaCha20Poly1305 aead = new ChaCha20Poly1305();
-        int[] count = {0};
-        long[] when = {0};
-        Runnable toMachine = () -> {
-            for (int i = 0; i < count[0]; i++) {
-                if (declined[i]) {
-                    machine.onTunPacket(when[0], packets[i], output);
-                }
-            }
-        };
+        TunSealing sealing = new TunSealing(out);
         try {
             while (!stopping.get()) {
                 packets[0].clear();
@@ -583,38 +614,79 @@ public final class ClientRuntime {
                     continue;
                 }
                 packets[0].flip();
-                count[0] = 1;
-                while (count[0] < BATCH) {
-                    ByteBuffer next = packets[count[0]].clear();
+                int count = 1;
+                while (count < reads) {
+                    ByteBuffer next = packets[count].clear();
                     if (tun.readAvailable(next) <= 0) {
                         break;
                     }
                     next.flip();
-                    count[0]++;
+                    count++;
                 }
                 long now = clock.getAsLong();
-                when[0] = now;
                 InetSocketAddress to = out == null ? null : fast.endpoint();
-                int toMachineCount = 0;
-                for (int i = 0; i < count[0]; i++) {
-                    int length = to == null ? PeerDataPath.DECLINED : fast.send(now, packets[i], sealed, aead);
-                    declined[i] = length == PeerDataPath.DECLINED;
-                    if (declined[i]) {
-                        toMachineCount++;
-                    } else if (!out.queue(to, sealedView.limit(length).position(0), gso)) {
-                        sendFast(out);
-                        out.queue(to, sealedView, gso);
+                if (segments == null) {
+                    sealing.seal(now, to, packets, count);
+                } else {
+                    for (int r = 0; r < count; r++) {
+                        int k = segments.split(packets[r]);
+                        for (int s = 0; s < k; s++) {
+                            sealing.one[s] = segments.segment(s);
+                        }
+                        sealing.seal(now, to, sealing.one, k);
                     }
                 }
                 if (out != null) {
                     sendFast(out);
                 }
-                if (toMachineCount > 0) {
-                    locked(toMachine);
-                }
             }
         } catch (TunException | RuntimeException e) {
             fail("tun read", e);
+        }
+    }
+
+    /** The tun thread's sealing: its buffer, cipher and batch; what the fast path declines goes to the machine. */
+    private final class TunSealing {
+        final ByteBuffer[] one = new ByteBuffer[Math.max(BATCH, TunSegments.MAX_SEGMENTS)];
+        private final boolean[] declined = new boolean[one.length];
+        private final DatagramBatch out;
+        private final byte[] sealed = new byte[PeerDataPath.BUFFER_SIZE];
+        private final ByteBuffer sealedView = ByteBuffer.wrap(sealed);
+        private final ChaCha20Poly1305 aead = new ChaCha20Poly1305();
+        private ByteBuffer[] group;
+        private int count;
+        private long when;
+        private final Runnable toMachine = () -> {
+            for (int i = 0; i < count; i++) {
+                if (declined[i]) {
+                    machine.onTunPacket(when, group[i], output);
+                }
+            }
+        };
+
+        TunSealing(DatagramBatch out) {
+            this.out = out;
+        }
+
+        /** Seals {@code packets[0 .. n)} into the batch for {@code to} (null: no fast path), the rest to the machine. */
+        void seal(long now, InetSocketAddress to, ByteBuffer[] packets, int n) {
+            int toMachineCount = 0;
+            for (int i = 0; i < n; i++) {
+                int length = to == null ? PeerDataPath.DECLINED : fast.send(now, packets[i], sealed, aead);
+                declined[i] = length == PeerDataPath.DECLINED;
+                if (declined[i]) {
+                    toMachineCount++;
+                } else if (!out.queue(to, sealedView.limit(length).position(0), gso)) {
+                    sendFast(out);
+                    out.queue(to, sealedView, gso);
+                }
+            }
+            if (toMachineCount > 0) {
+                group = packets;
+                count = n;
+                when = now;
+                locked(toMachine);
+            }
         }
     }
 
@@ -673,6 +745,15 @@ public final class ClientRuntime {
         joinQuietly(udpThread);
         joinQuietly(tunThread);
         removeStatus();
+        TunSegments segments = tunSegments;
+        if (segments != null && !segments.drops().isEmpty()) {
+            LOG.warn("dropped records read from {} that could not be split into packets: {}", tun.name(),
+                    segments.drops());
+        }
+        if (coalescing != null) {
+            LOG.info("{}: {}{}", tun.name(), coalescing.summary(), coalescing.drops().isEmpty() ? ""
+                    : "; batches written packet by packet: " + coalescing.drops());
+        }
         if (truncated > 0) { // the udp thread has been joined: its count is complete
             LOG.warn("dropped {} datagrams longer than {} bytes (cut off by the kernel)", truncated,
                     DatagramBatch.MAX_DATAGRAM);

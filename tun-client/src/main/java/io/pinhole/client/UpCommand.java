@@ -131,6 +131,11 @@ final class UpCommand implements Callable<Integer> {
                     + "(default: off).")
     boolean noRelay;
 
+    @Option(names = "--no-offload",
+            description = "Do not ask the kernel for TUN offloads (virtio header, checksum, TSO, USO): read and write "
+                    + "one IP packet per system call (default: off; offloads are used where the kernel has them).")
+    boolean noOffload;
+
     @Option(names = "--no-birthday",
             description = "Never try birthday punching (256 spare UDP sockets and up to 2,048 probes per attempt, "
                     + "for a peer behind a symmetric NAT); such a pair then stays on the relay (default: off).")
@@ -277,9 +282,18 @@ final class UpCommand implements Callable<Integer> {
         log.info("pinhole up on {}", io.pinhole.config.JavaRuntime.describe());
         TunDevice tun;
         try {
-            tun = TunDevice.open(device);
+            tun = TunDevice.open(device, !noOffload);
         } catch (TunException e) {
             throw new SetupException(1, e.getMessage());
+        }
+        if (noOffload) {
+            log.info("{}: TUN offloads off (--no-offload): one IP packet per read and write", tun.name());
+        } else if (tun.segmentationOffload()) {
+            log.info("{}: TUN offloads on: {} (reads of up to 64 KB split here, TCP segments coalesced on write)",
+                    tun.name(), TunDevice.describeOffloads(tun.offloads()));
+        } else {
+            log.info("{}: TUN offloads: {} (the kernel has no TSO for TUN: one IP packet per read)", tun.name(),
+                    TunDevice.describeOffloads(tun.offloads()));
         }
         DatagramChannel udp = null;
         try {

@@ -50,6 +50,16 @@ public final class TunDevice implements AutoCloseable {
 
     /** Largest packet handled by the heap-buffer copy path (a TUN MTU is at most 65535). */
     static final int MAX_PACKET = 65536;
+    /** Length of the {@code struct virtio_net_hdr} before each packet of a device with offloads. */
+    public static final int VNET_HEADER = 10;
+    /** The longest read or write of a device with a virtio header: the header and a 64 KB packet. */
+    public static final int MAX_RECORD = MAX_PACKET + VNET_HEADER;
+    /** The offload sets tried in turn, the best first: checksum and TSO with USO, without, checksum alone. */
+    private static final int[] OFFLOAD_SETS = {
+        IfTun.TUN_F_CSUM | IfTun.TUN_F_TSO4 | IfTun.TUN_F_TSO6 | IfTun.TUN_F_USO4 | IfTun.TUN_F_USO6,
+        IfTun.TUN_F_CSUM | IfTun.TUN_F_TSO4 | IfTun.TUN_F_TSO6,
+        IfTun.TUN_F_CSUM,
+    };
     /** Upper bound of one poll(2) wait, so an unbounded read re-checks the closed flag regularly. */
     private static final int POLL_SLICE_MILLIS = 1000;
     private static final NativeLong TWO_FDS = new NativeLong(2);
@@ -71,9 +81,12 @@ public final class TunDevice implements AutoCloseable {
     private Memory readScratch;
     /** Copy buffer for heap-buffer writes, allocated on first use. Guarded by writeLock. */
     private Memory writeScratch;
+    /** The TUN_F_* offloads the kernel accepted, or -1 for a device without the virtio header. */
+    private final int offloads;
 
-    private TunDevice(String name, int fd, int wakeFd) {
+    private TunDevice(String name, int fd, int wakeFd, int offloads) {
         this.name = name;
+        this.offloads = offloads;
         this.nameBytes = name.getBytes(StandardCharsets.UTF_8);
         this.fd = fd;
         this.wakeFd = wakeFd;
@@ -104,6 +117,35 @@ public final class TunDevice implements AutoCloseable {
      * @throws TunException             any other failure of open, TUNSETIFF or eventfd
      */
     public static TunDevice open(String name) throws TunException {
+        return open(name, false);
+    }
+
+    /**
+     * As {@link #open(String)}; with {@code offloads}, also asks for the kernel's offloads: the
+     * device is created with {@code IFF_VNET_HDR} and {@code TUNSETOFFLOAD} is tried with checksum,
+     * TSO4/TSO6 and USO4/USO6, then without USO, then checksum alone ({@link #offloads()} says
+     * which the kernel took). Every read then starts with a {@value #VNET_HEADER}-byte virtio
+     * header and may be a super-packet of up to 64 KB (see {@code io.pinhole.offload.Segmenter});
+     * {@link #write} puts a header saying "plain packet" before what it writes, and
+     * {@link #writeRecord} writes a record that has its own. If the kernel refuses the virtio
+     * header (an existing persistent device made without it, say), the device is opened without
+     * it, as by {@link #open(String)}.
+     */
+    public static TunDevice open(String name, boolean offloads) throws TunException {
+        if (offloads) {
+            try {
+                return open(name, IfTun.IFF_VNET_HDR);
+            } catch (TunException e) {
+                if (e.errno() != Errno.EINVAL || e instanceof TunNameTakenException) {
+                    throw e;
+                }
+                log.info("TUN device {}: the kernel refused a virtio header ({}); no offloads", name, e.getMessage());
+            }
+        }
+        return open(name, (short) 0);
+    }
+
+    private static TunDevice open(String name, short extraFlags) throws TunException {
         byte[] requested = InterfaceName.encode(name);
         int fd = -1;
         int wakeFd = -1;
@@ -114,7 +156,7 @@ public final class TunDevice implements AutoCloseable {
             } catch (LastErrorException e) {
                 throw error(TunErrors.Phase.CREATE, name, "open", IfTun.CLONE_DEVICE, e);
             }
-            Ifreq req = Ifreq.withName(requested).flags(IfTun.IFF_TUN | IfTun.IFF_NO_PI);
+            Ifreq req = Ifreq.withName(requested).flags(IfTun.IFF_TUN | IfTun.IFF_NO_PI | extraFlags);
             try {
                 ioctl(fd, IfTun.TUNSETIFF, req);
             } catch (LastErrorException e) {
@@ -130,7 +172,8 @@ public final class TunDevice implements AutoCloseable {
             } catch (LastErrorException e) {
                 throw error(TunErrors.Phase.CREATE, actual, "eventfd", null, e);
             }
-            TunDevice device = new TunDevice(actual, fd, wakeFd);
+            int accepted = extraFlags == 0 ? -1 : enableOffloads(fd, actual);
+            TunDevice device = new TunDevice(actual, fd, wakeFd, accepted);
             ok = true;
             log.debug("opened TUN device {} (requested {}, fd {})", actual, name, fd);
             return device;
@@ -140,6 +183,61 @@ public final class TunDevice implements AutoCloseable {
                 closeQuietly(fd, name, IfTun.CLONE_DEVICE);
             }
         }
+    }
+
+    /**
+     * Sets the virtio header length and the best offload set the kernel takes; returns the
+     * TUN_F_* bits accepted (0: none, the header stays and says "plain packet" both ways).
+     */
+    private static int enableOffloads(int fd, String name) throws TunException {
+        Memory size = new Memory(4);
+        size.setInt(0, VNET_HEADER);
+        try {
+            LibC.ioctl(fd, new NativeLong(Integer.toUnsignedLong(IfTun.TUNSETVNETHDRSZ)), size);
+        } catch (LastErrorException e) {
+            throw error(TunErrors.Phase.CREATE, name, "TUNSETVNETHDRSZ", VNET_HEADER + " bytes", e);
+        }
+        for (int set : OFFLOAD_SETS) {
+            try {
+                LibC.ioctl(fd, new NativeLong(Integer.toUnsignedLong(IfTun.TUNSETOFFLOAD)), Pointer.createConstant(set));
+                return set;
+            } catch (LastErrorException e) {
+                if (e.getErrorCode() != Errno.EINVAL) {
+                    throw error(TunErrors.Phase.CREATE, name, "TUNSETOFFLOAD", describeOffloads(set), e);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** The TUN_F_* bits {@code set} in words, e.g. {@code "checksum, TSO4, TSO6"}. */
+    public static String describeOffloads(int set) {
+        if (set <= 0) {
+            return "none";
+        }
+        StringBuilder b = new StringBuilder();
+        String[] names = {"checksum", "TSO4", "TSO6", "", "", "USO4", "USO6"};
+        for (int bit = 0; bit < names.length; bit++) {
+            if ((set & (1 << bit)) != 0 && !names[bit].isEmpty()) {
+                b.append(b.length() == 0 ? "" : ", ").append(names[bit]);
+            }
+        }
+        return b.toString();
+    }
+
+    /** True when every read and write carries a {@value #VNET_HEADER}-byte virtio header ({@link #open(String, boolean)}). */
+    public boolean vnetHeader() {
+        return offloads >= 0;
+    }
+
+    /** The TUN_F_* offloads the kernel accepted; -1 without a virtio header, 0 for none. */
+    public int offloads() {
+        return offloads;
+    }
+
+    /** True when reads may be TCP super-packets (TSO4 or TSO6 accepted). */
+    public boolean segmentationOffload() {
+        return offloads > 0 && (offloads & (IfTun.TUN_F_TSO4 | IfTun.TUN_F_TSO6)) != 0;
     }
 
     /** The interface name the kernel assigned (e.g. {@code tun0} for a request of {@code tun%d}). */
@@ -514,31 +612,32 @@ public final class TunDevice implements AutoCloseable {
             }
             try {
                 int pos = src.position();
+                int header = offloads >= 0 ? VNET_HEADER : 0; // all zero: a plain packet, checksums complete
                 Pointer p;
-                if (src.isDirect()) {
+                if (src.isDirect() && header == 0) {
                     p = Native.getDirectBufferPointer(src).share(pos);
                 } else {
                     Memory m;
-                    if (len <= MAX_PACKET) {
-                        if (writeScratch == null) {
-                            writeScratch = new Memory(MAX_PACKET);
-                        }
-                        m = writeScratch;
+                    if (header + len <= MAX_RECORD) {
+                        m = writeScratch();
                     } else {
-                        m = new Memory(len);
+                        m = new Memory(header + len);
+                    }
+                    if (header > 0) {
+                        m.setMemory(0, header, (byte) 0);
                     }
                     if (src.hasArray()) {
-                        m.write(0, src.array(), src.arrayOffset() + pos, len);
+                        m.write(header, src.array(), src.arrayOffset() + pos, len);
                     } else {
                         byte[] copy = new byte[len];
                         src.duplicate().get(copy);
-                        m.write(0, copy, 0, len);
+                        m.write(header, copy, 0, len);
                     }
                     p = m;
                 }
                 long n;
                 try {
-                    n = writeFully(p, len);
+                    n = writeFully(p, header + len) - header;
                 } finally {
                     Reference.reachabilityFence(src);
                 }
@@ -547,6 +646,53 @@ public final class TunDevice implements AutoCloseable {
                             + " bytes) wrote only " + n + " bytes", name, "write", 0, null);
                 }
                 src.position(pos + len);
+            } finally {
+                gate.exit();
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** The write copy buffer (room for a virtio header and the largest packet); writeLock held. */
+    private Memory writeScratch() {
+        if (writeScratch == null) {
+            writeScratch = new Memory(MAX_RECORD);
+        }
+        return writeScratch;
+    }
+
+    /**
+     * Writes one record of a device with a virtio header: {@code b[off .. off+len)} is the header
+     * and the packet after it (a super-packet that {@code io.pinhole.offload.Coalescer} made, for
+     * one), as one write(2). Concurrent writes are serialised.
+     *
+     * @throws IllegalStateException if the device has no virtio header
+     * @throws IllegalArgumentException if the record is shorter than the header or longer than 64 KB past it
+     * @throws TunClosedException if the device has been closed
+     * @throws TunException if write(2) fails
+     */
+    public void writeRecord(byte[] b, int off, int len) throws TunException {
+        if (offloads < 0) {
+            throw new IllegalStateException("TUN device " + name + " has no virtio header");
+        }
+        if (len <= VNET_HEADER || len > MAX_RECORD) {
+            throw new IllegalArgumentException("a record of " + len + " bytes (a virtio header and up to "
+                    + MAX_PACKET + " bytes of packet)");
+        }
+        writeLock.lock();
+        try {
+            if (!gate.enter()) {
+                throw TunErrors.closed(name, "write");
+            }
+            try {
+                Memory m = writeScratch();
+                m.write(0, b, off, len);
+                long n = writeFully(m, len);
+                if (n != len) {
+                    throw new TunException("cannot write to TUN device " + name + ": write (" + len
+                            + " bytes) wrote only " + n + " bytes", name, "write", 0, null);
+                }
             } finally {
                 gate.exit();
             }
