@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_report import update_section  # noqa: E402
+from compare_report import micro_run_end, micro_run_header  # noqa: E402
 
 CASES = [
     ("pinhole-aead", "pinhole's ChaCha20Poly1305 today (Cipher.init with new specs per seal and open)"),
@@ -34,19 +34,7 @@ def main():
         ns[(label, case)].append(float(value))
         if label not in labels:
             labels.append(label)
-    meta = defaultdict(list)
-    for line in Path(str(raw) + ".meta").read_text().splitlines():
-        k, v = line.split("=", 1)
-        meta[k].append(v)
-
-    def one(k):
-        return meta[k][0] if meta[k] else "?"
-
-    out = [f"### Run of {one('date')}", "", f"Command: `{one('command')}`", ""]
-    out.append(f"- machine: {one('nproc')} CPUs, {one('cpu')}; kernel {one('kernel')}; commit {one('commit')}")
-    for c in meta["config"]:
-        out.append(f"- {c}")
-    out.append("")
+    out = micro_run_header(raw)
     head = ["seal+open of 1,420 B, one core: ns/packet median (min-max); Gb/s at the median"] + labels
     out.append("| " + " | ".join(head) + " |")
     out.append("|" + "---|" * len(head))
@@ -60,14 +48,7 @@ def main():
             med = statistics.median(v)
             cells.append(f"{med:,.0f} ({min(v):,.0f}-{max(v):,.0f}); {1420 * 8 / med:.2f} Gb/s")
         out.append("| " + " | ".join([f"`{case}`: {text}"] + cells) + " |")
-    n = {len(v) for v in ns.values()}
-    out.append("")
-    out.append(f"Each cell: {', '.join(str(x) for x in sorted(n))} measurements (JVM launches x rounds inside each), "
-               "interleaved across configurations and cases.")
-    body = "\n".join(out) + "\n"
-    print(body)
-    if update:
-        update_section(update, "bench/aead.sh", body)
+    micro_run_end(out, ns, "configurations", "bench/aead.sh", update)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,39 @@ def markers(script):
             f"<!-- {script}: end -->")
 
 
+def micro_run_header(raw):
+    """The opening lines of a micro-benchmark's run (aead.sh, device-tables.sh) from RAW.meta:
+    KEY=VALUE lines (date, command, nproc, cpu, kernel, commit; config= may repeat)."""
+    meta = defaultdict(list)
+    for line in Path(str(raw) + ".meta").read_text().splitlines():
+        k, v = line.split("=", 1)
+        meta[k].append(v)
+
+    def one(k):
+        return meta[k][0] if meta[k] else "?"
+
+    out = [f"### Run of {one('date')}", "", f"Command: `{one('command')}`", ""]
+    out.append(f"- machine: {one('nproc')} CPUs, {one('cpu')}; kernel {one('kernel')}; commit {one('commit')}")
+    for c in meta["config"]:
+        out.append(f"- {c}")
+    out.append("")
+    return out
+
+
+def micro_run_end(out, ns, across, script, update):
+    """Ends a micro-benchmark's run: the count of measurements per cell (NS: cell -> values,
+    interleaved ACROSS what), prints the section and, with UPDATE (a file), puts it between
+    SCRIPT's markers there."""
+    n = {len(v) for v in ns.values()}
+    out.append("")
+    out.append(f"Each cell: {', '.join(str(x) for x in sorted(n))} measurements (JVM launches x rounds inside each), "
+               f"interleaved across {across} and cases.")
+    body = "\n".join(out) + "\n"
+    print(body)
+    if update:
+        update_section(update, script, body)
+
+
 def update_section(path, script, body):
     """Puts BODY between SCRIPT's markers in the file PATH (appended, with the markers, if absent)."""
     begin, end = markers(script)
