@@ -409,15 +409,7 @@ public final class PeerMachine {
                 } finally {
                     inSession = false;
                 }
-                if (pathOpenedInSession) {
-                    pathOpenedInSession = false;
-                    startTunnel(wg.handshakesCompleted() == handshakes);
-                }
-                if (pathMovedInSession) {
-                    pathMovedInSession = false;
-                    wg.pathMoved(now, toSession);
-                }
-                noticeHandshake(from);
+                afterSession(handshakes, from);
                 return;
             }
             ControlMessage message = ControlMessage.decode(datagram);
