@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pinhole side by side with nebula and wireguard-go: one namespace lab, the same run (issue 10).
 #
-#   bench/compare.sh [--runs N] [--time S] [--quick] [--only pinhole,nebula,wg] [--java PATH[,PATH]]
+#   bench/compare.sh [--runs N] [--time S] [--quick] [--only pinhole,nebula,wg] [--java 'PATH[ OPTS]'[,...]]
 #                    [--outage S] [--jfr FILE] [--out FILE] [--no-write] [--no-build]
 #
 # As root; run by a person, never in CI. On a shared machine run it under the lab lock:
@@ -23,8 +23,13 @@
 # /proc/PID/stat) of both tunnel processes before and after each transfer, and ping RTT during the
 # 1-stream a->b transfer; then ping RTT idle (warm), peak RSS (VmHWM), and the outage after
 # `conntrack -F` on nata (ping b->a every 10 ms for --outage seconds, default 30; longest gap).
+# Keys (pinhole's genkey/pubkey, nebula's certificates) are made before the start is timed.
 # --quick: 1 run x 5 s, outage window 15 s. --java: the JDK(s) for pinhole (default: what
-# bin/pinhole picks, PINHOLE_JAVA or the newest installed JDK 17+); with two, both run as separate columns.
+# bin/pinhole picks, PINHOLE_JAVA or the newest installed JDK 17+); with two, both run as separate
+# columns. An entry may carry JVM options after its path ('PATH -XX:... -Xmx...'): they go after
+# PINHOLE_JAVA_OPTS for that column only (both ends), so one run can compare JVM settings side by
+# side; the same PATH may appear twice. The rendezvous server runs with the first PATH and
+# PINHOLE_RDV_JAVA_OPTS (not PINHOLE_JAVA_OPTS).
 # --jfr FILE: a JFR recording (settings=profile) of pinhole client a (the first --java), written when
 # it stops. Prints one table (medians, min-max, ratios pinhole/nebula and pinhole/wireguard-go) and
 # writes it into --out (default docs/performance.md, between its compare.sh markers) unless
@@ -79,9 +84,12 @@ if [[ -z $JAVAS ]]; then
   pinhole_java # what bin/pinhole picks: PINHOLE_JAVA, else the newest installed JDK 17+
   JAVAS=$(command -v "$PINHOLE_JAVA_BIN") || ph_die "no java found (give --java PATH)"
 fi
-IFS=, read -r -a JAVA_LIST <<<"$JAVAS"
-for j in "${JAVA_LIST[@]}"; do
+IFS=, read -r -a JAVA_ENTRIES <<<"$JAVAS"
+JAVA_LIST=() JAVA_OPTS_LIST=()
+for e in "${JAVA_ENTRIES[@]}"; do
+  read -r j o <<<"$e"
   [[ -x $j ]] || ph_die "--java $j: not an executable"
+  JAVA_LIST+=("$j") JAVA_OPTS_LIST+=("${o:-}")
 done
 if [[ $BUILD == 1 ]]; then
   ph_log "building (mvn -B -q -DskipTests package)"
@@ -137,7 +145,7 @@ rtt_avg() { sed -n 's#^rtt [^=]*= [0-9.]*/\([0-9.]*\)/.*#\1#p'; } # the avg of p
 
 # tool registry: ids in column order, and per id a label, a kind, tunnel addresses, PIDs, UDP port
 TOOLS=()
-declare -A LABEL KIND ADDR_A ADDR_B PID_A PID_B PORT DEV JAVA_OF
+declare -A LABEL KIND ADDR_A ADDR_B PID_A PID_B PORT DEV JAVA_OF OPTS_OF
 mkdir -p "$WORK/keys"
 chmod 700 "$WORK/keys"
 : >"$WORK/results.tsv"
@@ -148,9 +156,10 @@ if ((WANT_PH)); then
     id=ph$i
     TOOLS+=("$id")
     v=$("${JAVA_LIST[i]}" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.version = //p')
-    LABEL[$id]="pinhole (JDK ${v%%+*})" KIND[$id]=pinhole JAVA_OF[$id]=${JAVA_LIST[i]}
+    LABEL[$id]="pinhole (JDK ${v%%+*}${JAVA_OPTS_LIST[i]:+ ${JAVA_OPTS_LIST[i]}})" KIND[$id]=pinhole
+    JAVA_OF[$id]=${JAVA_LIST[i]} OPTS_OF[$id]=${JAVA_OPTS_LIST[i]}
     ADDR_A[$id]=10.10.$i.1 ADDR_B[$id]=10.10.$i.2 PORT[$id]=$((51820 + i)) DEV[$id]=ph$i
-    meta "java_$id" "${JAVA_LIST[i]}: $("${JAVA_LIST[i]}" -version 2>&1 | sed -n 2p)"
+    meta "java_$id" "${JAVA_LIST[i]}${JAVA_OPTS_LIST[i]:+ ${JAVA_OPTS_LIST[i]}}: $("${JAVA_LIST[i]}" -version 2>&1 | sed -n 2p)"
   done
 fi
 if ((WANT_NEB)); then
@@ -184,8 +193,9 @@ meta rtt_underlay "$(nsx a ping -n -q -c 10 -i 0.05 203.0.113.10 | rtt_avg)"
 
 # --- the servers on rdv ------------------------------------------------------------------------
 if ((WANT_PH)); then
-  start rendezvous rdv env PINHOLE_JAVA="${JAVA_LIST[0]}" bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}" \
+  start rendezvous rdv env PINHOLE_JAVA_OPTS="${PINHOLE_RDV_JAVA_OPTS:-}" PINHOLE_JAVA="${JAVA_LIST[0]}" bin/pinhole-rendezvous --listen "0.0.0.0:${RDV#*:}" \
     --state-dir "$WORK/rdv-state"
+  PID_RDV=$LAST
 fi
 if ((WANT_NEB)); then
   mkdir -p "$WORK/keys/nebula"
@@ -237,17 +247,25 @@ EOF
   for n in lighthouse a b; do nebula_config "$n" "$([[ $n == lighthouse ]] && echo true || echo false)" \
     >"$WORK/nebula-$n.yml"; done
   start nebula-lighthouse rdv nebula -config "$WORK/nebula-lighthouse.yml"
+  PID_LH=$LAST
 fi
 start iperf3-server b iperf3 -s -p "$IPERF_PORT"
 sleep 1.5 # the servers bind
 
 # --- each tool started alone: start to first ping -----------------------------------------------
+# pinhole_keys ID: the key pair of each end in $WORK/keys (before the start is timed: four JVM launches)
+pinhole_keys() {
+  local ka=$WORK/keys/$1-a.key kb=$WORK/keys/$1-b.key
+  (umask 077; bin/pinhole genkey >"$ka"; bin/pinhole genkey >"$kb")
+  bin/pinhole pubkey <"$ka" >"$ka.pub"
+  bin/pinhole pubkey <"$kb" >"$kb.pub"
+}
+
 start_pinhole() { # ID
   local id=$1 i=${1#ph}
   local ka=$WORK/keys/$id-a.key kb=$WORK/keys/$id-b.key
-  (umask 077; bin/pinhole genkey >"$ka"; bin/pinhole genkey >"$kb")
-  local pa pb opts=${PINHOLE_JAVA_OPTS:-} # the caller's JVM options, for both ends
-  pa=$(bin/pinhole pubkey <"$ka") pb=$(bin/pinhole pubkey <"$kb")
+  local pa pb opts="${PINHOLE_JAVA_OPTS:-}${OPTS_OF[$id]:+ ${OPTS_OF[$id]}}" # the caller's, then the column's
+  pa=$(<"$ka.pub") pb=$(<"$kb.pub")
   local opts_a=$opts
   [[ -z $JFR || $i != 0 ]] || opts_a="$opts -XX:StartFlightRecording=filename=$JFR,settings=profile"
   start "$id-a" a env PINHOLE_JAVA="${JAVA_OF[$id]}" PINHOLE_JAVA_OPTS="$opts_a" bin/pinhole up \
@@ -314,6 +332,9 @@ wait_first_ping() {
 }
 
 for id in "${TOOLS[@]}"; do
+  [[ ${KIND[$id]} != pinhole ]] || pinhole_keys "$id"
+done
+for id in "${TOOLS[@]}"; do
   log "starting ${LABEL[$id]}"
   t0=$(now)
   case ${KIND[$id]} in pinhole) start_pinhole "$id" ;; nebula) start_nebula ;; wg) start_wg ;; esac
@@ -368,6 +389,10 @@ for id in "${TOOLS[@]}"; do
   record "$id" rtt_idle_start "$(nsx a ping -n -q -c 20 -i 0.05 "${ADDR_B[$id]}" | rtt_avg)"
   record "$id" rss_idle_a "$(mb "$(status_kb "${PID_A[$id]}" VmRSS)")"
   record "$id" rss_idle_b "$(mb "$(status_kb "${PID_B[$id]}" VmRSS)")"
+  case ${KIND[$id]} in # the server on rdv (shared by all pinhole columns), idle with its clients registered
+    pinhole) record "$id" rss_server "$(mb "$(status_kb "$PID_RDV" VmRSS)")" ;;
+    nebula) record "$id" rss_server "$(mb "$(status_kb "$PID_LH" VmRSS)")" ;;
+  esac
 done
 
 # --- the transfers ------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ ROWS = [
     ("rss_idle_b", "RSS idle after start, b, MB", 0),
     ("rss_peak_a", "peak RSS (VmHWM), a, MB", 0),
     ("rss_peak_b", "peak RSS (VmHWM), b, MB", 0),
+    ("rss_server", "RSS idle, server on rdv (pinhole-rendezvous, nebula lighthouse), MB", 0),
     ("rtt_idle_start", "ping RTT idle, right after start, ms", 2),
     ("rtt_load", "ping RTT under load (1-stream a->b), ms", 2),
     ("rtt_idle_warm", "ping RTT idle, warm (after the transfers), ms", 2),

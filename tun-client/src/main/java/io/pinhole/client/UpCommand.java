@@ -66,6 +66,15 @@ final class UpCommand implements Callable<Integer> {
     private static final Pattern IPV4 = Pattern.compile(
             "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
     static final int DEFAULT_MTU = 1420;
+    /**
+     * SO_RCVBUF and SO_SNDBUF asked for the UDP socket (the kernel doubles it, and caps it at
+     * net.core.rmem_max/wmem_max): 1 MB holds about 5 ms at 1.6 Gb/s. It was 4 MB, and a full one
+     * queued the tunnel's packets for tens of ms under load (issue 10). System property
+     * {@code pinhole.udpBufferBytes} overrides it (for bench/compare.sh, say).
+     */
+    static final int UDP_BUFFER_BYTES = Integer.getInteger("pinhole.udpBufferBytes", 1 << 20);
+    /** The TUN device's transmit queue, in packets: {@link TunDevice#DEFAULT_TX_QUEUE_LENGTH}, or system property {@code pinhole.tunTxQueueLength}. */
+    static final int TUN_TX_QUEUE_LENGTH = Integer.getInteger("pinhole.tunTxQueueLength", TunDevice.DEFAULT_TX_QUEUE_LENGTH);
 
     @Option(names = "--rendezvous", paramLabel = "HOST:PORT",
             description = "The rendezvous server through which the peers find each other (default: none: "
@@ -207,6 +216,7 @@ final class UpCommand implements Callable<Integer> {
     }
 
     private int run() throws SetupException, InterruptedException {
+        CryptoWarmUp.start(); // compiles the AEAD while the device, socket and rendezvous are set up
         if (!InterfaceName.isValid(device)) {
             throw new SetupException(PinholeMain.USAGE, "--dev '" + visible(device) + "' is not a valid interface "
                     + "name (at most 15 characters, no '/', ':' or whitespace)");
@@ -299,7 +309,7 @@ final class UpCommand implements Callable<Integer> {
         try {
             Path status = statusFile != null ? statusFile : defaultStatusFile(tun.name());
             boolean ipv6Set = tun.ipv6(allowed.hasIpv6()); // off: no IPv6 address, no router solicitations
-            tun.configure(localAddress, remoteAddress, mtu);
+            tun.configure(localAddress, remoteAddress, mtu, TUN_TX_QUEUE_LENGTH);
             for (AllowedIps.Network network : routed) {
                 if (!network.equals(new AllowedIps.Network(remoteAddress, 32))) {
                     tun.addRoute(network.address(), network.prefix());
@@ -449,8 +459,8 @@ final class UpCommand implements Callable<Integer> {
         try {
             udp = DatagramChannel.open(server == null || server.getAddress() instanceof Inet4Address
                     ? StandardProtocolFamily.INET : StandardProtocolFamily.INET6);
-            udp.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
-            udp.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
+            udp.setOption(StandardSocketOptions.SO_RCVBUF, UDP_BUFFER_BYTES);
+            udp.setOption(StandardSocketOptions.SO_SNDBUF, UDP_BUFFER_BYTES);
             udp.bind(new InetSocketAddress(listenPort));
             return udp;
         } catch (BindException e) {

@@ -106,7 +106,9 @@ public final class DatagramBatch {
         controls = names + (long) capacity * NAME_SLOT;
         data = controls + (long) capacity * CONTROL_SLOT;
         memory = new Memory(data + (long) capacity * bufferSize);
-        memory.clear();
+        // only the headers, addresses and control slots need zeros: the datagram area is written
+        // before it is read, and left alone its pages are not resident until used (64 slots of 64 KB)
+        memory.clear(data);
         base = com.sun.jna.Pointer.nativeValue(memory);
         headers = new com.sun.jna.Pointer[capacity];
         buffers = new ByteBuffer[capacity];

@@ -19,6 +19,8 @@ final class Sockios {
     static final int SIOCGIFMTU = 0x8921;
     static final int SIOCSIFMTU = 0x8922;
     static final int SIOCGIFINDEX = 0x8933;
+    /** Set the device's transmit queue length ({@code ifr_qlen}, the int member). */
+    static final int SIOCSIFTXQLEN = 0x8943;
     /** Add a route: {@code struct rtentry} ({@link Route}) on AF_INET, {@code struct in6_rtmsg} ({@link Ipv6Route}) on AF_INET6. */
     static final int SIOCADDRT = 0x890B;
 }
